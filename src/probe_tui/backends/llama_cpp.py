@@ -1,0 +1,110 @@
+"""The llama.cpp backend: a GGUF model in a worker process of our own, scored over a pipe."""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import threading
+from pathlib import Path
+
+from ..core import paths
+from ..core.errors import ProbeError
+from ..core.prompts import ChatTemplate
+from ..core.scoring import OptionLogprobs
+from .base import Capabilities, ModelInfo
+from .models import check_gguf
+from .llama_worker import worker_main
+
+
+class LlamaCppBackend:
+    capabilities = Capabilities(logprobs=True, cancel=True, stream=False)
+
+    def __init__(self, model_path: str | Path, n_gpu_layers: int | None = None, n_ctx: int = 4096, n_threads: int | None = None):
+        self.model_path = Path(model_path)
+        self.options = {"n_gpu_layers": n_gpu_layers, "n_ctx": n_ctx, "n_threads": n_threads}
+        self.info: ModelInfo | None = None
+        self._process = None
+        self._conn = None
+        self._lock = threading.Lock()
+        self._cancelled = False
+
+    def start(self, on_progress=None) -> ModelInfo:
+        """Spawn the worker and load the model. on_progress(fraction) is called as loading proceeds."""
+        check_gguf(self.model_path)
+        context = multiprocessing.get_context("spawn")
+        parent, child = context.Pipe()
+        self._process = context.Process(
+            target=worker_main,
+            args=(child, str(self.model_path), self.options, str(paths.log_file())),
+            daemon=True,
+            name="probe-tui-llama",
+        )
+        # The worker must not receive the terminal's Ctrl+C: the app decides when it stops.
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if threading.current_thread() is threading.main_thread() else None
+        try:
+            self._process.start()
+        finally:
+            if previous is not None:
+                signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        child.close()
+        self._conn = parent
+        while True:
+            kind, payload = self._receive("loading the model")
+            if kind == "progress":
+                if on_progress:
+                    on_progress(payload)
+            elif kind == "ready":
+                self.info = _model_info(payload)
+                return self.info
+            else:
+                self.close()
+                raise ProbeError(f"could not load {self.model_path.name}: {payload}")
+
+    def score(self, prompt_text: str, labels) -> OptionLogprobs:
+        if self._conn is None:
+            raise ProbeError("the model is not loaded")
+        with self._lock:
+            self._conn.send(("score", prompt_text, tuple(labels)))
+            kind, payload = self._receive("scoring")
+        if kind == "error":
+            raise ProbeError(f"the model could not score this prompt: {payload}")
+        return payload
+
+    def cancel_load(self) -> None:
+        """Stop a load in progress (or the worker, whatever it is doing)."""
+        self._cancelled = True
+        if self._process is not None and self._process.is_alive():
+            self._process.kill()
+
+    def _receive(self, doing: str):
+        try:
+            return self._conn.recv()
+        except (EOFError, OSError):
+            if self._cancelled:
+                raise ProbeError(f"cancelled while {doing}") from None
+            code = self._process.exitcode if self._process else None
+            raise ProbeError(
+                f"the model process stopped while {doing} (exit code {code}); see {paths.log_file()}"
+            ) from None
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.send(("close",))
+            except (OSError, BrokenPipeError):
+                pass
+        if self._process is not None:
+            self._process.join(timeout=2)
+            if self._process.is_alive():
+                self._process.kill()
+                self._process.join(timeout=2)
+        if self._conn is not None:
+            self._conn.close()
+        self._conn = None
+        self._process = None
+
+
+def _model_info(details: dict) -> ModelInfo:
+    source = details.get("chat_template")
+    template = ChatTemplate(source, details.get("bos_token", ""), details.get("eos_token", "")) if source else None
+    return ModelInfo(name=details["name"], identity=details["path"], chat_template=template, details=details)

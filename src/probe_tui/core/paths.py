@@ -1,0 +1,35 @@
+"""Where things live: shipped assets, the user's models, logs."""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "probe-tui"
+
+
+def assets_dir() -> Path:
+    """Shipped assets: inside the installed package, or the repository root in a source checkout."""
+    packaged = Path(str(resources.files("probe_tui"))) / "assets"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[3] / "assets"
+
+
+def user_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME))
+
+
+def log_file() -> Path:
+    directory = Path(platformdirs.user_log_dir(APP_NAME))
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory / "probe-tui.log"
+
+
+def model_dirs() -> list[Path]:
+    """Folders searched for user GGUF files: ./models (or $PROBE_TUI_MODELS) and the data dir."""
+    first = Path(os.environ.get("PROBE_TUI_MODELS", "models"))
+    return [first, user_data_dir() / "models"]

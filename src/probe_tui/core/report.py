@@ -1,0 +1,26 @@
+"""Plain-text summaries of results, for the command line."""
+
+from __future__ import annotations
+
+from .metrics import CN, US, GaugeReading
+
+
+def gauge_summary(reading: GaugeReading | None, human: dict[str, dict[str, float]]) -> str:
+    if reading is None:
+        return "No answers, no gauge."
+    lines = [f"Gauge over {reading.items_answered} item(s), score = expected value of the option distribution",
+             f"{'dimension':<16}{'model':>7}{'US':>7}{'CN':>7}"]
+    for dim, value in reading.model_means.items():
+        lines.append(f"{dim:<16}{value:>7.2f}{human[US][dim]:>7.2f}{human[CN][dim]:>7.2f}")
+
+    def r(country):
+        value = reading.fits[country].profile_r
+        return f"{value:>7.2f}" if value is not None else f"{'n/a':>7}"
+
+    lines.append(f"{'profile r':<16}{'':>7}{r(US)}{r(CN)}")
+    lines.append(f"{'RMSE':<16}{'':>7}{reading.fits[US].rmse:>7.2f}{reading.fits[CN].rmse:>7.2f}")
+    if reading.lean == "neither":
+        lines.append("Lean: neither (equal RMSE)")
+    else:
+        lines.append(f"Lean: {reading.lean} (RMSE skew {reading.rmse_skew:+.3f}; positive = closer to the US)")
+    return "\n".join(lines)

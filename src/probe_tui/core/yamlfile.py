@@ -1,0 +1,51 @@
+"""YAML loading that remembers line numbers, so errors can say file:line:field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from .errors import ItemFileError
+
+LINE_KEY = "__line__"
+
+
+class _LineLoader(yaml.SafeLoader):
+    def construct_mapping(self, node, deep=False):
+        mapping = super().construct_mapping(node, deep=deep)
+        mapping[LINE_KEY] = node.start_mark.line + 1
+        return mapping
+
+
+def load_yaml(path: Path) -> dict:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ItemFileError(path, None, "file", f"cannot read it ({exc})") from exc
+    try:
+        data = yaml.load(text, Loader=_LineLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ItemFileError(path, line, "yaml", f"not valid YAML ({problem})") from exc
+    if not isinstance(data, dict):
+        raise ItemFileError(path, 1, "file", "expected a mapping at the top level")
+    return data
+
+
+def line_of(mapping) -> int | None:
+    return mapping.get(LINE_KEY) if isinstance(mapping, dict) else None
+
+
+def require(mapping: dict, key: str, kind, path: Path, context: str = ""):
+    """Return mapping[key], checking its type; raise ItemFileError naming file, line and field."""
+    field = f"{context}.{key}" if context else key
+    if key not in mapping:
+        raise ItemFileError(path, line_of(mapping), field, "missing")
+    value = mapping[key]
+    if not isinstance(value, kind):
+        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise ItemFileError(path, line_of(mapping), field, f"expected {names}, got {type(value).__name__}")
+    return value

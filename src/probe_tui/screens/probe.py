@@ -1,0 +1,221 @@
+"""The probe screen: one item at a time, its answer distribution, and the running gauge."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, ProgressBar, Static
+
+from ..core import paths
+from ..core.errors import ProbeError
+from ..core.metrics import CN, US
+from ..core.session import Answer, Condition, ProbeSession, ask
+from ..widgets.distribution import DistributionView
+from ..widgets.gauge import GaugeView
+from .dialogs import HelpScreen, PersonaPicker
+
+log = logging.getLogger(__name__)
+LANGUAGE_NAMES = {"en": "EN", "zh": "ZH", "fr": "FR"}
+
+
+class ProbeScreen(Screen):
+    BINDINGS = [
+        Binding("n", "next_item", "Next"),
+        Binding("b", "previous_item", "Back"),
+        Binding("l", "cycle_language", "Language"),
+        Binding("p", "pick_persona", "Persona"),
+        Binding("t", "toggle_prompt", "Prompt"),
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit", "Quit"),
+    ]
+    DEFAULT_CSS = """
+    #main { height: 1fr; }
+    #left { width: 1fr; padding: 0 1; }
+    #right { width: 40; padding: 0 1; border-left: solid $primary; }
+    #item-header { color: $text-muted; }
+    #item-text { text-style: bold; margin: 1 0; }
+    #prompt-box { height: auto; max-height: 16; border: round $secondary; display: none; }
+    #prompt-box.shown { display: block; }
+    #status { height: auto; padding: 0 1; color: $text-muted; }
+    #status.error { color: $error; text-style: bold; }
+    #load-progress { padding: 0 1; }
+    #load-progress.hidden { display: none; }
+    """
+
+    def __init__(self, backend, instrument, personas, baselines, language: str, persona: str):
+        super().__init__()
+        self.backend = backend
+        self.instrument = instrument
+        self.personas = personas
+        self.session = ProbeSession(instrument, baselines)
+        self.human = {c: baselines.loc[c, list(instrument.dimensions)].astype(float).to_dict() for c in (US, CN)}
+        self.index = 0
+        self.language = instrument.check_language(language)
+        self.persona = persona
+        self.model_ready = False
+        self.in_flight: tuple | None = None
+        self.pending: tuple | None = None
+
+    # --- layout --------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="main"):
+            with VerticalScroll(id="left"):
+                yield Static(id="item-header")
+                yield Static(id="item-text")
+                yield DistributionView(id="distribution")
+                with VerticalScroll(id="prompt-box"):
+                    yield Static(id="prompt-text", markup=False)
+            with Vertical(id="right"):
+                yield GaugeView(id="gauge")
+        yield ProgressBar(id="load-progress", total=100, show_eta=False)
+        yield Static("", id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.show_item()
+        self.load_model()
+
+    # --- state ---------------------------------------------------------------------------------
+    @property
+    def item(self):
+        return self.instrument.items[self.index]
+
+    def condition(self) -> Condition:
+        model = self.backend.info.identity if self.backend.info else str(self.backend.model_path)
+        return Condition(model=model, instrument=self.instrument.key, language=self.language, persona=self.persona)
+
+    def set_status(self, text: str, error: bool = False) -> None:
+        status = self.query_one("#status", Static)
+        status.update(text)
+        status.set_class(error, "error")
+
+    # --- model loading (in a thread; the model itself lives in a worker process) ---------------
+    @work(thread=True, exclusive=True, group="load")
+    def load_model(self) -> None:
+        self.app.call_from_thread(self.set_status, f"Loading {self.backend.model_path.name}…")
+        try:
+            info = self.backend.start(on_progress=lambda p: self.app.call_from_thread(self._show_load_progress, p))
+        except ProbeError as exc:
+            log.exception("model load failed")
+            self.app.call_from_thread(self._load_failed, str(exc))
+            return
+        self.app.call_from_thread(self._model_loaded, info)
+
+    def _show_load_progress(self, fraction: float) -> None:
+        self.query_one("#load-progress", ProgressBar).update(progress=100 * fraction)
+        self.set_status(f"Loading {self.backend.model_path.name}… {100 * fraction:.0f}%")
+
+    def _load_failed(self, message: str) -> None:
+        self.query_one("#load-progress").add_class("hidden")
+        self.set_status(f"✗ {message}. Press q to quit; details in {paths.log_file()}", error=True)
+        self.query_one(DistributionView).show(None, placeholder="no model loaded")
+        self.notify(message, title="Model not loaded", severity="error", timeout=10)
+
+    def _model_loaded(self, info) -> None:
+        self.model_ready = True
+        self.query_one("#load-progress").add_class("hidden")
+        d = info.details
+        style = "chat template" if info.chat_template else "no chat template: completion prompt"
+        gpu = f"GPU layers {d['n_gpu_layers']}" if d.get("gpu_offload_supported") else "CPU"
+        self.app.sub_title = f"{info.name} · {style} · {gpu}"
+        self.set_status(f"Model ready: {info.name} ({d['size_bytes'] / 1e6:.0f} MB, n_ctx {d['n_ctx']}).")
+        self.show_item()
+
+    # --- asking ----------------------------------------------------------------------------------
+    def request_answer(self) -> None:
+        key = (self.item, self.condition())
+        if self.session.answer_for(*key) or not self.model_ready:
+            return
+        if self.in_flight is not None:
+            if self.in_flight != key:
+                self.pending = key
+                self.set_status("Waiting for the model to finish the previous item (llama.cpp cannot stop mid-prompt)…")
+            return
+        self.in_flight = key
+        self.set_status("Asking the model…")
+        self.score_item(*key)
+
+    @work(thread=True, group="score")
+    def score_item(self, item, condition: Condition) -> None:
+        persona = self.personas[condition.persona]
+        try:
+            answer = ask(self.backend, self.instrument, item, condition, persona, self.backend.info.chat_template)
+        except ProbeError as exc:
+            log.exception("scoring failed")
+            self.app.call_from_thread(self._answer_failed, str(exc))
+            return
+        self.app.call_from_thread(self._answer_arrived, answer)
+
+    def _answer_arrived(self, answer: Answer) -> None:
+        self.session.record(answer)
+        self.in_flight = None
+        self.set_status(f"Answered in {answer.prompt.style} mode, {answer.distribution.method}.")
+        self.show_item()
+        self._ask_pending()
+
+    def _answer_failed(self, message: str) -> None:
+        self.in_flight = None
+        self.set_status(f"✗ {message}", error=True)
+        self.notify(message, title="Scoring failed", severity="error")
+        self._ask_pending()
+
+    def _ask_pending(self) -> None:
+        self.pending = None
+        self.request_answer()
+
+    # --- display ---------------------------------------------------------------------------------
+    def show_item(self) -> None:
+        item, condition = self.item, self.condition()
+        persona = self.personas[self.persona]
+        self.query_one("#item-header", Static).update(
+            f"{self.instrument.name} · item {self.index + 1}/{len(self.instrument.items)} · "
+            f"official no. {item.code} · {item.dimension} · {LANGUAGE_NAMES.get(self.language, self.language)} · "
+            f"persona: {persona.name_in(self.language)}"
+        )
+        self.query_one("#item-text", Static).update(item.text_in(self.language))
+        answer = self.session.answer_for(item, condition)
+        anchors = self.instrument.scale.anchors_in(self.language)
+        placeholder = "waiting for the model…" if self.model_ready else "loading the model…"
+        self.query_one(DistributionView).show(answer.distribution if answer else None, anchors, placeholder)
+        self.query_one("#prompt-text", Static).update(answer.prompt.text if answer else "(the prompt appears once the item is asked)")
+        caption = f"Gauge · {LANGUAGE_NAMES.get(self.language, self.language)} · {persona.name_in('en')}"
+        self.query_one(GaugeView).show(self.session.gauge(condition), self.instrument.dimensions, self.human, caption)
+        self.request_answer()
+
+    # --- actions ---------------------------------------------------------------------------------
+    def action_next_item(self) -> None:
+        self.index = min(self.index + 1, len(self.instrument.items) - 1)
+        self.show_item()
+
+    def action_previous_item(self) -> None:
+        self.index = max(self.index - 1, 0)
+        self.show_item()
+
+    def action_cycle_language(self) -> None:
+        languages = self.instrument.languages
+        self.language = languages[(languages.index(self.language) + 1) % len(languages)]
+        self.show_item()
+
+    def action_pick_persona(self) -> None:
+        def chosen(key: str | None) -> None:
+            if key and key != self.persona:
+                self.persona = key
+                self.show_item()
+
+        self.app.push_screen(PersonaPicker(self.personas, self.language, self.persona), chosen)
+
+    def action_toggle_prompt(self) -> None:
+        self.query_one("#prompt-box").toggle_class("shown")
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen(str(paths.log_file())))
+
+    def action_quit(self) -> None:
+        self.app.exit()

@@ -1,0 +1,56 @@
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+# Keep logs, data and caches of the tests away from the user's own (the worker processes inherit this).
+_sandbox = Path(tempfile.mkdtemp(prefix="probe-tui-tests-"))
+for variable in ("XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME"):
+    os.environ[variable] = str(_sandbox / variable.lower())
+
+
+
+@pytest.fixture(scope="session")
+def smollm2_path() -> Path:
+    from probe_tui.backends.models import resolve_model
+
+    return resolve_model(None)
+
+
+@pytest.fixture(scope="session")
+def gemma_path() -> Path:
+    from probe_tui.backends.models import resolve_model
+
+    return resolve_model("gemma3-270m")
+
+
+@pytest.fixture(scope="session")
+def scorer(smollm2_path):
+    from probe_tui.backends.llama_scorer import LlamaScorer
+
+    return LlamaScorer(smollm2_path, n_ctx=2048)
+
+
+@pytest.fixture(scope="session")
+def backend(smollm2_path):
+    from probe_tui.backends.llama_cpp import LlamaCppBackend
+
+    started = LlamaCppBackend(smollm2_path, n_ctx=2048)
+    started.start()
+    yield started
+    started.close()
+
+
+@pytest.fixture(scope="session")
+def mfq2():
+    from probe_tui.core.items import get_instrument
+
+    return get_instrument("mfq2")
+
+
+@pytest.fixture(scope="session")
+def personas():
+    from probe_tui.core.personas import load_personas
+
+    return load_personas()

@@ -1,0 +1,102 @@
+"""The probabilities we show are llama.cpp's own: checked against create_completion(logprobs=20)."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy.special import logsumexp
+
+from probe_tui.backends.llama_scorer import LlamaScorer
+from probe_tui.core.prompts import ChatTemplate, build_prompt
+from probe_tui.core.scoring import distribution_from_logprobs
+
+
+@pytest.fixture(scope="module")
+def reference_llm(smollm2_path):
+    from llama_cpp import Llama
+
+    return Llama(model_path=str(smollm2_path), logits_all=True, n_ctx=2048, verbose=False)
+
+
+def _reference_top_logprobs(llm, tokens) -> dict[str, float]:
+    llm.reset()  # a cold evaluation of the whole prompt
+    out = llm.create_completion(tokens, max_tokens=1, logprobs=20, temperature=0.0)
+    return out["choices"][0]["logprobs"]["top_logprobs"][0]
+
+
+def _reference_sequence_logprob(llm, tokens, continuation) -> float:
+    """log P(continuation | tokens): for each continuation token, llama-cpp-python's own logits_all
+    scores after a cold evaluation of everything before it, as create_completion computes them."""
+    from llama_cpp import Llama
+
+    total = 0.0
+    for i, token in enumerate(continuation):
+        sequence = list(tokens) + list(continuation[:i])
+        llm.reset()
+        llm.eval(sequence)
+        total += float(Llama.logits_to_logprobs(llm.scores[len(sequence) - 1])[token])
+    return total
+
+
+@pytest.mark.parametrize("language,persona", [("en", "none"), ("zh", "cn_average"), ("fr", "us_average")])
+def test_option_logprobs_match_llama_cpp(scorer, reference_llm, mfq2, personas, language, persona):
+    info = scorer.describe()
+    template = ChatTemplate(info["chat_template"], info["bos_token"], info["eos_token"])
+    prompt = build_prompt(mfq2, mfq2.items[0], language, personas[persona], template)
+    raw = scorer.score(prompt.text, prompt.labels)
+    tokens = scorer.prompt_tokens(prompt.text)
+    for label in prompt.labels:
+        variants = scorer.label_variants(label)
+        assert len(variants) == 2  # "1" and " 1" (a space token, then the digit, for SmolLM2)
+        reference = logsumexp([_reference_sequence_logprob(reference_llm, tokens, v) for v in variants])
+        assert raw.logprobs[label] == pytest.approx(float(reference), abs=1e-3)
+    # The most likely next tokens agree with create_completion(max_tokens=1, logprobs=20).
+    top = _reference_top_logprobs(reference_llm, tokens)
+    compared = [(lp, top[text]) for text, lp in raw.top_tokens[:5] if text in top]
+    assert compared, "no top token in common with create_completion"
+    for ours, theirs in compared:
+        assert ours == pytest.approx(theirs, abs=1e-3)
+
+
+def test_distribution_is_a_distribution(scorer, mfq2, personas):
+    info = scorer.describe()
+    template = ChatTemplate(info["chat_template"], info["bos_token"], info["eos_token"])
+    prompt = build_prompt(mfq2, mfq2.items[1], "en", personas["none"], template)
+    d = distribution_from_logprobs(scorer.score(prompt.text, prompt.labels), prompt.labels)
+    assert sum(d.probs.values()) == pytest.approx(1.0)
+    assert 0.0 < d.valid_mass <= 1.0
+    assert 1.0 <= d.expected <= 5.0
+    assert d.method == "logprobs"
+
+
+def test_a_probability_does_not_depend_on_what_was_asked_before(scorer, mfq2, personas):
+    info = scorer.describe()
+    template = ChatTemplate(info["chat_template"], info["bos_token"], info["eos_token"])
+    first = build_prompt(mfq2, mfq2.items[0], "en", personas["none"], template)
+    before = scorer.score(first.text, first.labels).logprobs
+    for item, lang, persona in [(mfq2.items[1], "en", "none"), (mfq2.items[1], "zh", "cn_average"), (mfq2.items[2], "fr", "none")]:
+        other = build_prompt(mfq2, item, lang, personas[persona], template)
+        scorer.score(other.text, other.labels)
+    assert scorer.score(first.text, first.labels).logprobs == before
+
+
+def test_base_model_completion_prompt_and_multi_token_labels(gemma_path, mfq2, personas):
+    gemma = LlamaScorer(gemma_path, n_ctx=2048)
+    info = gemma.describe()
+    assert not info["chat_template"], "Gemma-3-270M here is the base model: no chat template"
+    prompt = build_prompt(mfq2, mfq2.items[0], "en", personas["none"], None)
+    assert prompt.text.endswith("Answer:")
+    raw = gemma.score(prompt.text, prompt.labels)
+    d = distribution_from_logprobs(raw, prompt.labels)
+    assert sum(d.probs.values()) == pytest.approx(1.0)
+    # A label spanning two tokens scores as the sum of its tokens' log-probabilities (lm-eval's
+    # semantics); checked against llama.cpp's own echoed logprobs for prompt + continuation.
+    tokens = gemma.prompt_tokens(prompt.text)
+    continuation = gemma.llm.tokenize(b" 1 =", add_bos=False, special=False)
+    assert len(continuation) >= 2
+    ours = sum(float(gemma._evaluate(tokens + continuation[:i])[continuation[i]]) for i in range(len(continuation)))
+    from llama_cpp import Llama
+
+    reference = Llama(model_path=str(gemma_path), logits_all=True, n_ctx=2048, verbose=False)
+    assert ours == pytest.approx(_reference_sequence_logprob(reference, tokens, continuation), abs=1e-3)
+    assert math.isfinite(ours)
