@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import multiprocessing
-import signal
+import socket
+import subprocess
+import sys
 import threading
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 from ..core import paths
@@ -13,7 +15,6 @@ from ..core.prompts import ChatTemplate
 from ..core.scoring import OptionLogprobs
 from .base import Capabilities, ModelInfo
 from .models import check_gguf
-from .llama_worker import worker_main
 
 
 class LlamaCppBackend:
@@ -31,23 +32,20 @@ class LlamaCppBackend:
     def start(self, on_progress=None) -> ModelInfo:
         """Spawn the worker and load the model. on_progress(fraction) is called as loading proceeds."""
         check_gguf(self.model_path)
-        context = multiprocessing.get_context("spawn")
-        parent, child = context.Pipe()
-        self._process = context.Process(
-            target=worker_main,
-            args=(child, str(self.model_path), self.options, str(paths.log_file())),
-            daemon=True,
-            name="probe-tui-llama",
-        )
-        # The worker must not receive the terminal's Ctrl+C: the app decides when it stops.
-        previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if threading.current_thread() is threading.main_thread() else None
-        try:
-            self._process.start()
-        finally:
-            if previous is not None:
-                signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-        child.close()
-        self._conn = parent
+        ours, theirs = socket.socketpair()
+        with paths.log_file().open("ab") as log:
+            # A session of its own: the terminal's Ctrl+C goes to the app, which decides when to stop it.
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "probe_tui.backends.llama_worker", str(theirs.fileno())],
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+            )
+        theirs.close()
+        self._conn = Connection(ours.detach())
+        self._conn.send(("load", str(self.model_path), self.options))
         while True:
             kind, payload = self._receive("loading the model")
             if kind == "progress":
@@ -73,7 +71,7 @@ class LlamaCppBackend:
     def cancel_load(self) -> None:
         """Stop a load in progress (or the worker, whatever it is doing)."""
         self._cancelled = True
-        if self._process is not None and self._process.is_alive():
+        if self._process is not None and self._process.poll() is None:
             self._process.kill()
 
     def _receive(self, doing: str):
@@ -82,7 +80,7 @@ class LlamaCppBackend:
         except (EOFError, OSError):
             if self._cancelled:
                 raise ProbeError(f"cancelled while {doing}") from None
-            code = self._process.exitcode if self._process else None
+            code = self._process.wait(timeout=5) if self._process else None
             raise ProbeError(
                 f"the model process stopped while {doing} (exit code {code}); see {paths.log_file()}"
             ) from None
@@ -94,10 +92,11 @@ class LlamaCppBackend:
             except (OSError, BrokenPipeError):
                 pass
         if self._process is not None:
-            self._process.join(timeout=2)
-            if self._process.is_alive():
+            try:
+                self._process.wait(timeout=2)
+            except subprocess.TimeoutExpired:
                 self._process.kill()
-                self._process.join(timeout=2)
+                self._process.wait(timeout=2)
         if self._conn is not None:
             self._conn.close()
         self._conn = None

@@ -1,31 +1,25 @@
-"""The worker process that owns a llama.cpp model.
+"""The worker process that owns a llama.cpp model: `python -m probe_tui.backends.llama_worker FD`.
 
-It sends its fds 1 and 2 to the log file first, so nothing llama.cpp prints can blank or garble
-the terminal, then loads the model and answers scoring requests over a pipe.
+Its fds 1 and 2 point at the log file, so nothing llama.cpp prints can blank or garble the terminal.
+It loads the model and answers scoring requests over the connection on FD.
 """
 
 from __future__ import annotations
 
 import logging
-import os
+import sys
 import traceback
-
-
-def _redirect_output(log_path: str) -> None:
-    fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    os.dup2(fd, 1)
-    os.dup2(fd, 2)
-    os.close(fd)
-    logging.basicConfig(filename=log_path, level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
+from multiprocessing.connection import Connection
 
 
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-def worker_main(conn, model_path: str, options: dict, log_path: str) -> None:
-    _redirect_output(log_path)
+def worker_main(conn: Connection) -> None:
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
     log = logging.getLogger("probe_tui.worker")
+    _, model_path, options = conn.recv()
     try:
         from .llama_scorer import LlamaScorer
 
@@ -50,3 +44,7 @@ def worker_main(conn, model_path: str, options: dict, log_path: str) -> None:
             except Exception as exc:  # noqa: BLE001
                 log.error("scoring failed:\n%s", traceback.format_exc())
                 conn.send(("error", _one_line(exc)))
+
+
+if __name__ == "__main__":
+    worker_main(Connection(int(sys.argv[1])))
