@@ -80,7 +80,12 @@ class LlamaScorer:
         }
 
     def _token_text(self, token: int) -> str:
-        return self.llm.detokenize([token], special=True).decode("utf-8", errors="replace")
+        """A token as text; a token that is only part of a UTF-8 character shows as its hex bytes."""
+        raw = self.llm.detokenize([token], special=True)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return "<" + raw.hex(" ") + ">"
 
     # --- tokens ---------------------------------------------------------------------------------
     def prompt_tokens(self, text: str) -> list[int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown, OptionList, Static
 from textual.widgets.option_list import Option
@@ -52,15 +52,11 @@ each option, renormalised over the options; `valid_mass` is how much of its prob
 options at all before that. The gauge compares the mean answer per foundation, under the current
 language and persona, with human means from the United States and China.
 
-| key | action |
-|---|---|
-| `n` | next item |
-| `b` | back |
-| `l` | cycle the prompt language (EN → ZH → FR) |
-| `p` | pick a persona |
-| `t` | show or hide the exact prompt |
-| `?` | this help |
-| `q` | quit |
+- `n` next item, `b` back
+- `l` cycle the prompt language (EN → ZH → FR)
+- `p` pick a persona
+- `t` show or hide the exact prompt
+- `?` this help (Esc closes it), `q` quit
 
 Full log: `{log}`
 """
@@ -70,7 +66,7 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,question_mark,q", "dismiss", "Close")]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > Vertical { width: 84; max-width: 95%; height: auto; max-height: 90%; border: thick $accent; background: $surface; }
+    HelpScreen > VerticalScroll { width: 84; max-width: 95%; height: auto; max-height: 90%; border: thick $accent; background: $surface; }
     """
 
     def __init__(self, log_path: str):
@@ -78,5 +74,5 @@ class HelpScreen(ModalScreen[None]):
         self.log_path = log_path
 
     def compose(self) -> ComposeResult:
-        with Vertical():
+        with VerticalScroll():
             yield Markdown(HELP.format(log=self.log_path))

@@ -37,7 +37,7 @@ class ProbeScreen(Screen):
     DEFAULT_CSS = """
     #main { height: 1fr; }
     #left { width: 1fr; padding: 0 1; }
-    #right { width: 40; padding: 0 1; border-left: solid $primary; }
+    #right { width: 38; padding: 0 1; border-left: solid $primary; }
     #item-header { color: $text-muted; }
     #item-text { text-style: bold; margin: 1 0; }
     #prompt-box { height: auto; max-height: 16; border: round $secondary; display: none; }

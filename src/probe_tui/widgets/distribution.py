@@ -32,19 +32,25 @@ class DistributionView(Widget):
         d = self.distribution
         if d is None:
             return Text(self.placeholder, style="dim italic")
-        width = max(self.size.width, 30)
-        bar_width = max(8, min(30, width - 36))
-        table = Table.grid(padding=(0, 1))
-        table.add_column(justify="right")
-        table.add_column(width=bar_width, no_wrap=True)
-        table.add_column(justify="right", width=6)
-        table.add_column(overflow="ellipsis", no_wrap=True)
+        width = max(self.size.width, 24)
+        label_width = max(len(label) for label in d.labels)
+        show_anchors = width >= 64 and self.anchors
+        anchor_width = max((len(a) for a in self.anchors), default=0) + 1 if show_anchors else 0
+        bar_width = max(6, min(40, width - label_width - 8 - anchor_width))
+        lines = []
         for label, anchor in zip(d.labels, self.anchors or ("",) * len(d.labels)):
             p = d.probs[label]
             filled = round(p * bar_width)
             style = "bold green" if label == d.answer else "cyan"
-            bar = Text("█" * filled, style=style) + Text("·" * (bar_width - filled), style="dim")
-            table.add_row(Text(label, style="bold"), bar, f"{100 * p:5.1f}%", Text(anchor, style="dim"))
+            line = Text.assemble(
+                (label.rjust(label_width), "bold"), " ",
+                ("█" * filled, style), ("·" * (bar_width - filled), "dim"),
+                f" {100 * p:5.1f}%",
+            )
+            if show_anchors:
+                line.append(f" {anchor}", style="dim")
+            line.no_wrap, line.overflow = True, "ellipsis"
+            lines.append(line)
         mass_style = "bold red" if d.valid_mass < LOW_VALID_MASS else "green"
         summary = Text.assemble(
             ("valid_mass ", "dim"), (f"{d.valid_mass:.3f}", mass_style),
@@ -54,7 +60,8 @@ class DistributionView(Widget):
         )
         method = Text.assemble(("method ", "dim"), (d.method, "italic"), (" (next-token probabilities, renormalised over the options)", "dim"))
         grid = Table.grid()
-        grid.add_row(table)
+        for line in lines:
+            grid.add_row(line)
         grid.add_row(summary)
         grid.add_row(method)
         if d.valid_mass < LOW_VALID_MASS:

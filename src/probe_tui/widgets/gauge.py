@@ -40,7 +40,7 @@ class GaugeView(Widget):
         for dim in self.dimensions:
             model = reading.model_means.get(dim)
             table.add_row(
-                dim[:12],
+                dim[:15],
                 f"{model:.2f}" if model is not None else Text("–", style="dim"),
                 f"{self.human[US][dim]:.2f}",
                 f"{self.human[CN][dim]:.2f}",
@@ -54,7 +54,7 @@ class GaugeView(Widget):
         table.add_row(Text("profile r", style="bold"), "", r_text(US), r_text(CN))
         table.add_row(Text("RMSE", style="bold"), "", f"{fits[US].rmse:.2f}", f"{fits[CN].rmse:.2f}")
         grid.add_row(table)
-        grid.add_row(self._needle(reading, width=max(20, min(self.size.width, 40))))
+        grid.add_row(self._needle(reading, width=max(20, min(self.size.width, 36))))
         grid.add_row(self._verdict(reading))
         return grid
 
