@@ -54,3 +54,13 @@ def personas():
     from probe_tui.core.personas import load_personas
 
     return load_personas()
+
+
+@pytest.fixture(scope="session")
+def llama_server(smollm2_path, tmp_path_factory):
+    """The real OpenAI-compatible llama.cpp server, serving SmolLM2 on loopback."""
+    from loopback import LlamaServer
+
+    server = LlamaServer(smollm2_path, "smollm2", tmp_path_factory.mktemp("server") / "server.log")
+    yield server
+    server.stop()

@@ -87,3 +87,21 @@ def test_models_lists_embedded_and_user_files(tmp_path, smollm2_path):
     assert result.returncode == 0
     assert "smollm2-135m-instruct" in result.stdout and "gemma3-270m" in result.stdout
     assert "mine.gguf" in result.stdout
+
+
+def test_backend_reports_load_progress_and_model_details(smollm2_path):
+    from probe_tui.backends.llama_cpp import LlamaCppBackend
+
+    backend = LlamaCppBackend(smollm2_path, n_ctx=1024)
+    seen = []
+    try:
+        info = backend.start(on_progress=seen.append)
+    finally:
+        backend.close()
+    assert seen and seen[-1] == pytest.approx(1.0)
+    assert seen == sorted(seen)
+    assert info.chat_template is not None and "<|im_start|>" in info.chat_template.source
+    assert info.details["quantisation"] == "Q4_1"
+    assert info.details["n_ctx"] == 1024
+    assert info.details["n_gpu_layers"] == (-1 if info.details["gpu_offload_supported"] else 0)
+    assert backend.capabilities.logprobs

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path
@@ -23,10 +22,27 @@ def _setup_logging() -> Path:
 
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", help="GGUF path, a file name in models/, or an embedded model (default: smollm2-135m-instruct)")
-    parser.add_argument("--n-gpu-layers", type=int, default=None, help="layers to offload to the GPU (default: all if this build has a GPU backend, else 0)")
-    parser.add_argument("--n-ctx", type=int, default=4096, help="context length (default 4096)")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: llama.cpp's choice)")
+    local = parser.add_argument_group("model")
+    local.add_argument("--backend", default="llama", choices=("llama", "openai", "openai-completions", "anthropic"),
+                       help="llama: a GGUF file in-process (default); the others: a remote API")
+    local.add_argument("--model", help="llama: a GGUF path, a file name in models/, or an embedded model "
+                       "(default smollm2-135m-instruct); remote: the model id")
+    local.add_argument("--n-gpu-layers", type=int, default=None, help="layers to offload to the GPU (default: all if this build has a GPU backend, else 0)")
+    local.add_argument("--n-ctx", type=int, default=4096, help="context length (default 4096)")
+    local.add_argument("--threads", type=int, default=None, help="CPU threads (default: llama.cpp's choice)")
+    remote = parser.add_argument_group("remote API")
+    remote.add_argument("--endpoint", help="a named endpoint from endpoints.toml in the config directory")
+    remote.add_argument("--base-url", help="e.g. http://127.0.0.1:8080/v1 (OpenAI-compatible) or https://api.anthropic.com")
+    remote.add_argument("--api-key-env", help="environment variable holding the API key (default OPENAI_API_KEY / ANTHROPIC_API_KEY; .env is read too)")
+    remote.add_argument("--mode", choices=("auto", "logprobs", "sampled", "parsed"), help="auto (default): logprobs when offered, else sampled")
+    remote.add_argument("--samples", type=int, help="answers drawn per item when sampling (default 10)")
+    remote.add_argument("--temperature", type=float, help="sampling temperature (default 0.7)")
+    remote.add_argument("--top-logprobs", type=int, help="top-k logprobs requested, at most 20 (default 20)")
+    remote.add_argument("--timeout", type=float, help="seconds per request (default 60)")
+
+
+REMOTE_OVERRIDES = {"base_url": "base_url", "api_key_env": "api_key_env", "mode": "mode", "samples": "samples",
+                    "temperature": "temperature", "top_logprobs": "top_logprobs", "timeout": "timeout"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,12 +60,33 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--persona", default="none")
     run.add_argument("--limit", type=int, default=None, help="only the first N items")
     run.add_argument("--output", required=True, type=Path, help="CSV file to write")
+    run.add_argument("--concurrency", type=int, default=1, help="items in flight at once, for remote backends (default 1)")
 
     commands.add_parser("models", help="list the models probe-tui can find")
     return parser
 
 
 def _backend(args):
+    """The backend the flags describe: a named endpoint, a remote API, or a local GGUF model."""
+    from dataclasses import replace
+
+    overrides = {field: getattr(args, flag) for flag, field in REMOTE_OVERRIDES.items() if getattr(args, flag) is not None}
+    if args.endpoint or args.backend != "llama":
+        from .backends.remote import EndpointConfig, load_endpoints, make_remote_backend
+
+        if args.endpoint:
+            endpoints = load_endpoints()
+            if args.endpoint not in endpoints:
+                from .backends.remote import config_file
+
+                known = ", ".join(sorted(endpoints)) or f"none (define them in {config_file()})"
+                raise ProbeError(f"unknown endpoint {args.endpoint!r}; choose one of: {known}")
+            config = replace(endpoints[args.endpoint], **overrides, **({"model": args.model} if args.model else {}))
+        else:
+            if not args.base_url or not args.model:
+                raise ProbeError(f"--backend {args.backend} needs --base-url and --model")
+            config = EndpointConfig(kind=args.backend, model=args.model, **overrides)
+        return make_remote_backend(config)
     from .backends.llama_cpp import LlamaCppBackend
     from .backends.models import resolve_model
 
@@ -70,9 +107,12 @@ def run_app(args) -> int:
 
 def list_models_command() -> int:
     from .backends.models import list_models
+    from .backends.remote import load_endpoints
 
     for entry in list_models():
         print(f"{entry.name:<32} {entry.kind:<9} {entry.note}")
+    for name, config in load_endpoints().items():
+        print(f"{name:<32} {'endpoint':<9} {config.kind} {config.model} @ {config.base_url} (key from {config.key_variable})")
     return 0
 
 

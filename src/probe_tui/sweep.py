@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 from rich.console import Console
@@ -49,16 +50,18 @@ def run_sweep(args, backend) -> int:
     interrupted = False
     try:
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as progress:
-            loading = progress.add_task(f"loading {backend.model_path.name}", total=100)
+            loading = progress.add_task(f"loading {backend.display_name}", total=100)
             info = backend.start(on_progress=lambda p: progress.update(loading, completed=100 * p))
             progress.update(loading, completed=100)
             condition = Condition(model=info.identity, instrument=instrument.key, language=args.lang, persona=persona.key)
             asking = progress.add_task(f"{instrument.key} {args.lang} persona={persona.key}", total=len(items))
-            for item in items:
-                answer = ask(backend, instrument, item, condition, persona, info.chat_template)
-                session.record(answer)
-                rows.append(answer_row(answer))
-                progress.advance(asking)
+            workers = max(1, min(getattr(args, "concurrency", 1), backend.max_concurrency))
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                answers = pool.map(lambda item: ask(backend, instrument, item, condition, persona), items)
+                for answer in answers:  # in item order, whatever order they finish in
+                    session.record(answer)
+                    rows.append(answer_row(answer))
+                    progress.advance(asking)
     except KeyboardInterrupt:
         interrupted = True
     finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..core.prompts import ChatTemplate
+from ..core.prompts import COMPLETION, ChatTemplate, Prompt
 from ..core.scoring import OptionLogprobs
 
 
@@ -20,16 +20,23 @@ class Capabilities:
 class ModelInfo:
     name: str  # short display name
     identity: str  # file path, or endpoint + model id
-    chat_template: ChatTemplate | None  # None: a base model, probed with a completion prompt
+    chat_template: ChatTemplate | None  # for local chat models
     details: dict  # size, quantisation, context length, GPU layers...
+    prompt_style: str = COMPLETION  # CHAT (local template), MESSAGES (chat API) or COMPLETION
 
 
 class Backend(Protocol):
     capabilities: Capabilities
-    info: ModelInfo
+    info: ModelInfo | None  # set by start()
+    display_name: str
+    max_concurrency: int  # requests a sweep may have in flight at once
 
-    def score(self, prompt_text: str, labels: tuple[str, ...]) -> OptionLogprobs:
-        """Log-probability of each option label as the model's next tokens after prompt_text."""
+    def start(self, on_progress=None) -> ModelInfo:
+        """Load the model or check the endpoint; on_progress(fraction) may be called meanwhile."""
+        ...
+
+    def score(self, prompt: Prompt) -> OptionLogprobs:
+        """Log-probability of each of prompt.labels as the model's answer, and how it was obtained."""
         ...
 
     def close(self) -> None: ...

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..core import paths
 from ..core.errors import ProbeError
-from ..core.prompts import ChatTemplate
+from ..core.prompts import CHAT, COMPLETION, ChatTemplate, Prompt
 from ..core.scoring import OptionLogprobs
 from .base import Capabilities, ModelInfo
 from .models import check_gguf
@@ -19,6 +19,7 @@ from .models import check_gguf
 
 class LlamaCppBackend:
     capabilities = Capabilities(logprobs=True, cancel=True, stream=False)
+    max_concurrency = 1
 
     def __init__(self, model_path: str | Path, n_gpu_layers: int | None = None, n_ctx: int = 4096, n_threads: int | None = None):
         self.model_path = Path(model_path)
@@ -58,11 +59,15 @@ class LlamaCppBackend:
                 self.close()
                 raise ProbeError(f"could not load {self.model_path.name}: {payload}")
 
-    def score(self, prompt_text: str, labels) -> OptionLogprobs:
+    @property
+    def display_name(self) -> str:
+        return self.model_path.name
+
+    def score(self, prompt: Prompt) -> OptionLogprobs:
         if self._conn is None:
             raise ProbeError("the model is not loaded")
         with self._lock:
-            self._conn.send(("score", prompt_text, tuple(labels)))
+            self._conn.send(("score", prompt.text, tuple(prompt.labels)))
             kind, payload = self._receive("scoring")
         if kind == "error":
             raise ProbeError(f"the model could not score this prompt: {payload}")
@@ -106,4 +111,5 @@ class LlamaCppBackend:
 def _model_info(details: dict) -> ModelInfo:
     source = details.get("chat_template")
     template = ChatTemplate(source, details.get("bos_token", ""), details.get("eos_token", "")) if source else None
-    return ModelInfo(name=details["name"], identity=details["path"], chat_template=template, details=details)
+    style = CHAT if template else COMPLETION
+    return ModelInfo(name=details["name"], identity=details["path"], chat_template=template, details=details, prompt_style=style)

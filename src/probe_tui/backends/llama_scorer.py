@@ -63,13 +63,17 @@ class LlamaScorer:
         arch = meta.get("general.architecture", "")
         bos = self.llm.token_bos()
         eos = self.llm.token_eos()
+        where = f"GPU layers {self.n_gpu_layers}" if gpu_offload_supported() else "CPU"
+        size = os.path.getsize(self.model_path)
+        quantisation = _file_type_name(meta.get("general.file_type"))
         return {
+            "summary": f"{size / 1e6:.0f} MB, {quantisation}, n_ctx {self.llm.n_ctx()}, {where}",
             "name": Path(self.model_path).stem,
             "general_name": meta.get("general.name", ""),
             "path": self.model_path,
-            "size_bytes": os.path.getsize(self.model_path),
+            "size_bytes": size,
             "architecture": arch,
-            "quantisation": _file_type_name(meta.get("general.file_type")),
+            "quantisation": quantisation,
             "context_length": int(meta.get(f"{arch}.context_length", 0) or 0),
             "n_ctx": self.llm.n_ctx(),
             "n_gpu_layers": self.n_gpu_layers,

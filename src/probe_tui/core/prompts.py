@@ -7,6 +7,7 @@ Jinja sandbox; base models get a completion prompt that ends in an answer prefix
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -21,11 +22,20 @@ from .personas import Persona
 from .yamlfile import load_yaml
 
 
+CHAT, MESSAGES, COMPLETION = "chat", "messages", "completion"
+
+
 @dataclass(frozen=True)
 class Prompt:
-    text: str  # exactly what is tokenised (special tokens written out)
-    labels: tuple[str, ...]  # the option labels whose next-token probabilities are read
-    style: str  # "chat" or "completion"
+    """What the model is given. `text` is exactly what is tokenised (chat, completion), or for a chat
+    API the JSON of the messages sent (messages)."""
+
+    text: str
+    labels: tuple[str, ...]  # the option labels
+    style: str  # CHAT: rendered with the model's template; MESSAGES: sent to a chat API; COMPLETION
+    messages: tuple[dict, ...] = ()
+    language: str = "en"
+    anchors: tuple[str, ...] = ()  # the option descriptions, for parsing free-text answers
 
 
 @dataclass(frozen=True)
@@ -85,16 +95,21 @@ def build_prompt(
     language: str,
     persona: Persona,
     chat_template: ChatTemplate | None,
+    style: str | None = None,
 ) -> Prompt:
+    """style defaults to CHAT when there is a chat template, COMPLETION when there is none."""
     instrument.check_language(language)
+    style = style or (CHAT if chat_template is not None else COMPLETION)
     body = survey_body(instrument, item, language)
     persona_text = persona.text_in(language)
-    if chat_template is not None:
-        messages = []
-        if persona_text:
-            messages.append({"role": "system", "content": persona_text})
-        messages.append({"role": "user", "content": body})
-        return Prompt(text=chat_template.render(messages), labels=instrument.scale.labels, style="chat")
+    common = {"labels": instrument.scale.labels, "language": language, "anchors": instrument.scale.anchors_in(language)}
+    if style in (CHAT, MESSAGES):
+        messages = ([{"role": "system", "content": persona_text}] if persona_text else []) + [{"role": "user", "content": body}]
+        if style == MESSAGES:
+            return Prompt(text=json.dumps(messages, ensure_ascii=False), style=MESSAGES, messages=tuple(messages), **common)
+        if chat_template is None:
+            raise ProbeError("this model has no chat template; use a completion prompt")
+        return Prompt(text=chat_template.render(messages), style=CHAT, messages=tuple(messages), **common)
     answer_prefix = prompt_frames()[language]["answer_prefix"]
-    parts = [persona_text, body, answer_prefix] if persona_text else [body, answer_prefix]
-    return Prompt(text="\n\n".join(parts[:-1]) + "\n" + parts[-1], labels=instrument.scale.labels, style="completion")
+    head = f"{persona_text}\n\n{body}" if persona_text else body
+    return Prompt(text=f"{head}\n{answer_prefix}", style=COMPLETION, **common)

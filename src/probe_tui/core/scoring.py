@@ -7,6 +7,7 @@ that label (all tokenisation variants summed). Everything shown on screen is der
 from __future__ import annotations
 
 import math
+import unicodedata
 from dataclasses import dataclass, field
 
 from scipy.special import logsumexp
@@ -24,6 +25,9 @@ class OptionLogprobs:
     method: str
     top_tokens: tuple[tuple[str, float], ...] = ()
     prompt_tokens: int = 0
+    floored: tuple[str, ...] = ()  # options absent from a top-k list, given a floor probability
+    samples: int = 0  # for sampled methods: answers drawn
+    unparsed: int = 0  # for sampled methods: answers that named no option
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,9 @@ class Distribution:
     entropy_bits: float  # of the renormalised distribution
     method: str
     top_tokens: tuple[tuple[str, float], ...] = field(default=())
+    floored: tuple[str, ...] = ()
+    samples: int = 0
+    unparsed: int = 0
 
     @property
     def max_entropy_bits(self) -> float:
@@ -69,4 +76,50 @@ def distribution_from_logprobs(raw: OptionLogprobs, labels: list[str] | tuple[st
         entropy_bits=entropy,
         method=raw.method,
         top_tokens=raw.top_tokens,
+        floored=raw.floored,
+        samples=raw.samples,
+        unparsed=raw.unparsed,
     )
+
+
+def label_of_token(token: str) -> str:
+    """The option a token spells: " 1", "1" and the full-width "１" all spell "1"."""
+    return unicodedata.normalize("NFKC", token).strip()
+
+
+def logprobs_from_top_k(top: list[tuple[str, float]], labels, min_prob: float | None = None) -> OptionLogprobs:
+    """Option log-probabilities from an API's top-k next-token list.
+
+    Variants of a label (" 1", "1") are summed. An option missing from the top k gets a floor, as
+    OpinionQA does: min(min_prob, remaining_mass / n_missing), where min_prob defaults to the smallest
+    probability in the list and remaining_mass is what the list leaves. The method names how many
+    options were floored: "logprobs-topk-floored(k)".
+    """
+    labels = tuple(labels)
+    mass = dict.fromkeys(labels, 0.0)
+    for token, logprob in top:
+        label = label_of_token(token)
+        if label in mass:
+            mass[label] += math.exp(logprob)
+    missing = tuple(label for label in labels if mass[label] == 0.0)
+    if missing:
+        listed = [math.exp(lp) for _, lp in top]
+        smallest = min(listed) if listed else 0.0
+        remaining = max(0.0, 1.0 - sum(listed))
+        floor = min(smallest if min_prob is None else min_prob, remaining / len(missing))
+        for label in missing:
+            mass[label] = floor
+    method = f"logprobs-topk-floored({len(missing)})" if missing else "logprobs"
+    logprobs = {label: math.log(m) if m > 0 else -math.inf for label, m in mass.items()}
+    return OptionLogprobs(logprobs=logprobs, method=method, top_tokens=tuple(top[:8]), floored=missing)
+
+
+def logprobs_from_samples(answers: list[str | None], labels, method: str) -> OptionLogprobs:
+    """An empirical distribution from parsed sampled answers (None: the answer named no option)."""
+    parsed = [a for a in answers if a is not None]
+    if not parsed:
+        raise ValueError(f"none of the {len(answers)} sampled answers named an option")
+    counts = {label: parsed.count(label) for label in labels}
+    total = len(answers)
+    logprobs = {label: math.log(c / total) if c else -math.inf for label, c in counts.items()}
+    return OptionLogprobs(logprobs=logprobs, method=method, samples=total, unparsed=total - len(parsed))

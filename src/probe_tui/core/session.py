@@ -9,7 +9,7 @@ import pandas as pd
 from .items import Instrument, Item
 from .metrics import GaugeReading, read_gauge
 from .personas import Persona
-from .prompts import ChatTemplate, Prompt, build_prompt
+from .prompts import Prompt, build_prompt
 from .scoring import Distribution, distribution_from_logprobs
 
 
@@ -35,10 +35,11 @@ class Answer:
         return len(self.distribution.labels) + 1 - expected if self.item.reverse else expected
 
 
-def ask(backend, instrument: Instrument, item: Item, condition: Condition, persona: Persona, chat_template: ChatTemplate | None) -> Answer:
-    """Condition -> Prompt -> Backend -> Distribution, for one item."""
-    prompt = build_prompt(instrument, item, condition.language, persona, chat_template)
-    raw = backend.score(prompt.text, prompt.labels)
+def ask(backend, instrument: Instrument, item: Item, condition: Condition, persona: Persona) -> Answer:
+    """Condition -> Prompt -> Backend -> Distribution, for one item (backend: a started Backend)."""
+    info = backend.info
+    prompt = build_prompt(instrument, item, condition.language, persona, info.chat_template, info.prompt_style)
+    raw = backend.score(prompt)
     return Answer(condition=condition, item=item, prompt=prompt, distribution=distribution_from_logprobs(raw, prompt.labels))
 
 

@@ -15,6 +15,7 @@ from textual.widgets import Footer, Header, ProgressBar, Static
 from ..core import paths
 from ..core.errors import ProbeError
 from ..core.metrics import CN, US
+from ..core.prompts import CHAT, COMPLETION, MESSAGES
 from ..core.session import Answer, Condition, ProbeSession, ask
 from ..widgets.distribution import DistributionView
 from ..widgets.gauge import GaugeView
@@ -22,6 +23,7 @@ from .dialogs import HelpScreen, PersonaPicker
 
 log = logging.getLogger(__name__)
 LANGUAGE_NAMES = {"en": "EN", "zh": "ZH", "fr": "FR"}
+PROMPT_STYLES = {CHAT: "chat template", MESSAGES: "chat API", COMPLETION: "completion prompt"}
 
 
 class ProbeScreen(Screen):
@@ -88,7 +90,7 @@ class ProbeScreen(Screen):
         return self.instrument.items[self.index]
 
     def condition(self) -> Condition:
-        model = self.backend.info.identity if self.backend.info else str(self.backend.model_path)
+        model = self.backend.info.identity if self.backend.info else self.backend.display_name
         return Condition(model=model, instrument=self.instrument.key, language=self.language, persona=self.persona)
 
     def set_status(self, text: str, error: bool = False) -> None:
@@ -99,7 +101,7 @@ class ProbeScreen(Screen):
     # --- model loading (in a thread; the model itself lives in a worker process) ---------------
     @work(thread=True, exclusive=True, group="load")
     def load_model(self) -> None:
-        self.app.call_from_thread(self.set_status, f"Loading {self.backend.model_path.name}…")
+        self.app.call_from_thread(self.set_status, f"Loading {self.backend.display_name}…")
         try:
             info = self.backend.start(on_progress=lambda p: self.app.call_from_thread(self._show_load_progress, p))
         except ProbeError as exc:
@@ -110,7 +112,7 @@ class ProbeScreen(Screen):
 
     def _show_load_progress(self, fraction: float) -> None:
         self.query_one("#load-progress", ProgressBar).update(progress=100 * fraction)
-        self.set_status(f"Loading {self.backend.model_path.name}… {100 * fraction:.0f}%")
+        self.set_status(f"Loading {self.backend.display_name}… {100 * fraction:.0f}%")
 
     def _load_failed(self, message: str) -> None:
         self.query_one("#load-progress").add_class("hidden")
@@ -121,11 +123,8 @@ class ProbeScreen(Screen):
     def _model_loaded(self, info) -> None:
         self.model_ready = True
         self.query_one("#load-progress").add_class("hidden")
-        d = info.details
-        style = "chat template" if info.chat_template else "no chat template: completion prompt"
-        gpu = f"GPU layers {d['n_gpu_layers']}" if d.get("gpu_offload_supported") else "CPU"
-        self.app.sub_title = f"{info.name} · {style} · {gpu}"
-        self.set_status(f"Model ready: {info.name} ({d['size_bytes'] / 1e6:.0f} MB, n_ctx {d['n_ctx']}).")
+        self.app.sub_title = f"{info.name} · {PROMPT_STYLES.get(info.prompt_style, info.prompt_style)}"
+        self.set_status(f"Model ready: {info.name} ({info.details.get('summary', '')}).")
         self.show_item()
 
     # --- asking ----------------------------------------------------------------------------------
@@ -146,7 +145,7 @@ class ProbeScreen(Screen):
     def score_item(self, item, condition: Condition) -> None:
         persona = self.personas[condition.persona]
         try:
-            answer = ask(self.backend, self.instrument, item, condition, persona, self.backend.info.chat_template)
+            answer = ask(self.backend, self.instrument, item, condition, persona)
         except ProbeError as exc:
             log.exception("scoring failed")
             self.app.call_from_thread(self._answer_failed, str(exc))

@@ -52,19 +52,32 @@ class DistributionView(Widget):
             line.no_wrap, line.overflow = True, "ellipsis"
             lines.append(line)
         mass_style = "bold red" if d.valid_mass < LOW_VALID_MASS else "green"
+        if d.samples:
+            mass = Text.assemble(("parsed ", "dim"), (f"{d.samples - d.unparsed}/{d.samples}", mass_style))
+        else:
+            mass = Text.assemble(("valid_mass ", "dim"), (f"{d.valid_mass:.3f}", mass_style))
         summary = Text.assemble(
-            ("valid_mass ", "dim"), (f"{d.valid_mass:.3f}", mass_style),
+            mass,
             ("  E[x] ", "dim"), f"{d.expected:.2f}",
             ("  argmax ", "dim"), d.answer,
             ("  entropy ", "dim"), f"{d.entropy_bits:.2f}/{d.max_entropy_bits:.2f} bits",
         )
-        method = Text.assemble(("method ", "dim"), (d.method, "italic"), (" (next-token probabilities, renormalised over the options)", "dim"))
+        method = Text.assemble(("method ", "dim"), (d.method, "italic"), (f" ({describe_method(d)})", "dim"))
         grid = Table.grid()
         for line in lines:
             grid.add_row(line)
         grid.add_row(summary)
         grid.add_row(method)
-        if d.valid_mass < LOW_VALID_MASS:
+        if d.valid_mass < LOW_VALID_MASS and not d.samples:
             top = ", ".join(f"{tok!r} {100 * math.exp(lp):.0f}%" for tok, lp in d.top_tokens[:4])
             grid.add_row(Text(f"⚠ only {100 * d.valid_mass:.0f}% of the mass is on the options; model's top tokens: {top}", style="yellow"))
         return grid
+
+
+def describe_method(d: Distribution) -> str:
+    if d.samples:
+        drawn = "one greedy answer" if d.method == "parsed" else f"{d.samples} answers drawn"
+        return f"{drawn}, {d.unparsed} named no option; shares of the parsed answers"
+    if d.floored:
+        return f"top-k next-token probabilities; floored, not in the top k: {', '.join(d.floored)}"
+    return "next-token probabilities, renormalised over the options"

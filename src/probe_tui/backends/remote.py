@@ -1,0 +1,370 @@
+"""Remote backends over HTTP: OpenAI-compatible chat and completions, and Anthropic's Messages API.
+
+Every result says how it was obtained: `logprobs`, `logprobs-topk-floored(k)` (k options were missing
+from the top-k list and got a floor), `sampled(n=N,T=T)` (N answers drawn and parsed), or `parsed`
+(one greedy answer, parsed).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tomllib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+import httpx
+import platformdirs
+from dotenv import dotenv_values
+from httpx_retries import Retry, RetryTransport
+
+from ..core.errors import ProbeError
+from ..core.parsing import parse_answer
+from ..core.prompts import COMPLETION, MESSAGES, Prompt
+from ..core.scoring import OptionLogprobs, logprobs_from_samples, logprobs_from_top_k
+from .base import Capabilities, ModelInfo
+
+log = logging.getLogger(__name__)
+logging.getLogger("httpx").setLevel(logging.WARNING)
+
+KINDS = ("openai", "openai-completions", "anthropic")
+MODES = ("auto", "logprobs", "sampled", "parsed")
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+ANTHROPIC_VERSION = "2023-06-01"
+
+
+@dataclass(frozen=True)
+class EndpointConfig:
+    kind: str  # one of KINDS
+    base_url: str  # OpenAI: ".../v1"; Anthropic: "https://api.anthropic.com"
+    model: str
+    name: str = ""
+    api_key_env: str = ""  # default: OPENAI_API_KEY or ANTHROPIC_API_KEY by kind
+    mode: str = "auto"  # auto: logprobs when offered, else sampled
+    top_logprobs: int = 20
+    samples: int = 10
+    temperature: float = 0.7
+    max_tokens: int = 16  # for free-text answers
+    timeout: float = 60.0
+    max_retries: int = 5
+    backoff: float = 0.5  # seconds, doubled each retry, with jitter
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ProbeError(f"unknown backend {self.kind!r}; choose one of: {', '.join(KINDS)}")
+        if self.mode not in MODES:
+            raise ProbeError(f"unknown mode {self.mode!r}; choose one of: {', '.join(MODES)}")
+        if not 1 <= self.top_logprobs <= 20:
+            raise ProbeError("top_logprobs must be between 1 and 20")
+
+    @property
+    def key_variable(self) -> str:
+        return self.api_key_env or ("ANTHROPIC_API_KEY" if self.kind == "anthropic" else "OPENAI_API_KEY")
+
+
+def config_file() -> Path:
+    return Path(platformdirs.user_config_dir("probe-tui")) / "endpoints.toml"
+
+
+def load_endpoints(path: Path | None = None) -> dict[str, EndpointConfig]:
+    """Endpoints from the TOML config: one [endpoints.NAME] table each."""
+    path = path or config_file()
+    if not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as exc:
+        raise ProbeError(f"{path}: not a valid TOML file ({exc})") from None
+    known = {f.name for f in fields(EndpointConfig)}
+    endpoints = {}
+    for name, table in data.get("endpoints", {}).items():
+        unknown = set(table) - known - {"backend"}
+        if unknown:
+            raise ProbeError(f"{path}: endpoints.{name}: unknown setting(s) {', '.join(sorted(unknown))}")
+        settings = {k: v for k, v in table.items() if k in known}
+        kind = table.get("backend", settings.pop("kind", "openai"))
+        try:
+            endpoints[name] = EndpointConfig(kind=kind, name=name, **settings)
+        except TypeError as exc:
+            raise ProbeError(f"{path}: endpoints.{name}: {exc}") from None
+    return endpoints
+
+
+def api_key(config: EndpointConfig) -> str | None:
+    """From the environment, else from ./.env; None when neither has it (fine for local servers)."""
+    return os.environ.get(config.key_variable) or dotenv_values(".env").get(config.key_variable) or None
+
+
+class MalformedResponse(Exception):
+    """A 2xx response whose body is not the JSON we expect: retried like a network error."""
+
+
+def _require_json(response: httpx.Response) -> None:
+    if response.is_success:
+        response.read()
+        try:
+            json.loads(response.content)
+        except ValueError as exc:
+            raise MalformedResponse(f"body is not JSON ({exc})") from None
+
+
+class RemoteBackend:
+    """Shared HTTP plumbing: retries with backoff and jitter, Retry-After, timeouts, clear errors."""
+
+    capabilities = Capabilities(logprobs=True, cancel=True, stream=False)
+
+    def __init__(self, config: EndpointConfig):
+        self.config = config
+        self._key = api_key(config)
+        self.info: ModelInfo | None = None
+        self.max_concurrency = 64
+        retry = Retry(
+            total=config.max_retries,
+            allowed_methods=["GET", "POST"],
+            status_forcelist=RETRY_STATUSES,
+            retry_on_exceptions=[httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError, MalformedResponse],
+            backoff_factor=config.backoff,
+            respect_retry_after_header=True,
+            max_backoff_wait=60.0,
+            validate_response=_require_json,
+        )
+        self._client = httpx.Client(
+            base_url=config.base_url.rstrip("/"),
+            headers=self._headers(),
+            timeout=httpx.Timeout(config.timeout),
+            transport=RetryTransport(retry=retry),
+        )
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.config.model} @ {self.config.base_url}"
+
+    def _headers(self) -> dict:
+        return {"Authorization": f"Bearer {self._key}"} if self._key else {}
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self._key, "***") if self._key else text
+
+    def post(self, path: str, body: dict) -> dict:
+        return self._request("POST", path, json=body)
+
+    def _request(self, method: str, path: str, **kwargs) -> dict:
+        url = f"{self.config.base_url.rstrip('/')}{path}"
+        try:
+            response = self._client.request(method, path, **kwargs)
+        except httpx.TimeoutException:
+            raise ProbeError(f"no answer from {url} within {self.config.timeout:g}s (after {self.config.max_retries} retries)") from None
+        except httpx.ConnectError as exc:
+            reason = "connection refused" if "refused" in str(exc).lower() else self._redact(str(exc))
+            raise ProbeError(f"cannot connect to {url}: {reason}") from None
+        except MalformedResponse as exc:
+            raise ProbeError(f"malformed response from {url} after {self.config.max_retries} retries: {exc}") from None
+        except httpx.HTTPError as exc:
+            raise ProbeError(f"request to {url} failed: {self._redact(type(exc).__name__ + ': ' + str(exc))}") from None
+        if response.is_success:
+            try:
+                return response.json()
+            except ValueError:  # the retry layer hands back the last response as it is
+                raise ProbeError(f"malformed response from {url} after {self.config.max_retries} retries: body is not JSON") from None
+        raise ProbeError(self._redact(self._http_error(response, url)))
+
+    def _http_error(self, response: httpx.Response, url: str) -> str:
+        status = response.status_code
+        detail = _error_detail(response)
+        if status in (401, 403):
+            return f"authentication failed at {url} (HTTP {status}): check {self.config.key_variable}"
+        if status == 404:
+            return f"not found at {url} (HTTP 404): check --base-url and the model id {self.config.model!r}{detail}"
+        if status == 429:
+            return f"rate limited at {url} (HTTP 429) after {self.config.max_retries} retries{detail}"
+        if status >= 500:
+            return f"server error at {url} (HTTP {status}) after {self.config.max_retries} retries{detail}"
+        return f"request refused at {url} (HTTP {status}){detail}"
+
+    def start(self, on_progress=None) -> ModelInfo:
+        """Check the endpoint answers, then describe it."""
+        self.info = ModelInfo(
+            name=self.config.model,
+            identity=f"{self.config.base_url.rstrip('/')}#{self.config.model}",
+            chat_template=None,
+            details={"summary": f"{self.config.kind} endpoint {self.config.base_url}, mode {self.config.mode}", "kind": self.config.kind},
+            prompt_style=COMPLETION if self.config.kind == "openai-completions" else MESSAGES,
+        )
+        self._check_model()
+        if on_progress:
+            on_progress(1.0)
+        return self.info
+
+    def _check_model(self) -> None:
+        """If the server lists its models, the configured one must be among them."""
+        try:
+            response = self._client.get("/models" if self.config.kind != "anthropic" else "/v1/models")
+        except httpx.HTTPError:
+            self._request("GET", "/models" if self.config.kind != "anthropic" else "/v1/models")  # one-line error
+            return
+        if response.status_code in (401, 403):
+            raise ProbeError(self._redact(self._http_error(response, self.config.base_url)))
+        if not response.is_success:
+            return  # some servers have no model list; the first request will tell
+        try:
+            ids = {entry["id"] for entry in response.json().get("data", [])}
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return
+        if ids and self.config.model not in ids:
+            raise ProbeError(f"model {self.config.model!r} is not served at {self.config.base_url}; it serves: {', '.join(sorted(ids))}")
+
+    # --- sampling fallback, shared ------------------------------------------------------------
+    def _sample_answers(self, prompt: Prompt, n: int, temperature: float) -> list[str]:
+        raise NotImplementedError
+
+    def _score_sampled(self, prompt: Prompt) -> OptionLogprobs:
+        n, temperature = self.config.samples, self.config.temperature
+        texts = self._sample_answers(prompt, n, temperature)
+        answers = [parse_answer(t, prompt.labels, prompt.anchors, prompt.language) for t in texts]
+        return _with_samples_error(answers, prompt, f"sampled(n={n},T={temperature:g})", texts)
+
+    def _score_parsed(self, prompt: Prompt) -> OptionLogprobs:
+        text = self._sample_answers(prompt, 1, 0.0)[0]
+        answer = parse_answer(text, prompt.labels, prompt.anchors, prompt.language)
+        return _with_samples_error([answer], prompt, "parsed", [text])
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _with_samples_error(answers, prompt, method, texts) -> OptionLogprobs:
+    try:
+        result = logprobs_from_samples(answers, prompt.labels, method)
+    except ValueError as exc:
+        shown = "; ".join(repr(t[:40]) for t in texts[:3])
+        raise ProbeError(f"{exc} (e.g. {shown})") from None
+    return replace(result, top_tokens=tuple((t[:40], 0.0) for t in texts[:8]))
+
+
+def _error_detail(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+        message = body.get("error", {}).get("message") if isinstance(body.get("error"), dict) else body.get("error") or body.get("detail")
+    except (ValueError, AttributeError):
+        message = response.text
+    message = " ".join(str(message or "").split())[:160]
+    return f": {message}" if message else ""
+
+
+def _logprobs_refused(response_error: ProbeError) -> bool:
+    text = str(response_error).lower()
+    return "http 400" in text or "http 422" in text or "logprob" in text
+
+
+class OpenAIChatBackend(RemoteBackend):
+    """POST /chat/completions with max_tokens=1, logprobs=true and top_logprobs."""
+
+    def __init__(self, config: EndpointConfig):
+        super().__init__(config)
+        self._logprobs_offered = config.mode in ("auto", "logprobs")
+
+    def score(self, prompt: Prompt) -> OptionLogprobs:
+        if self.config.mode == "parsed":
+            return self._score_parsed(prompt)
+        if self._logprobs_offered:
+            try:
+                top = self._top_logprobs(prompt)
+            except ProbeError as exc:
+                if self.config.mode == "logprobs" or not _logprobs_refused(exc):
+                    raise
+                top = None
+            if top is not None:
+                return logprobs_from_top_k(top, prompt.labels)
+            if self.config.mode == "logprobs":
+                raise ProbeError(f"{self.display_name} returned no logprobs; use --mode sampled")
+            log.info("%s gives no logprobs; falling back to sampling", self.display_name)
+            self._logprobs_offered = False
+        return self._score_sampled(prompt)
+
+    def _body(self, prompt: Prompt, **extra) -> dict:
+        return {"model": self.config.model, "messages": list(prompt.messages), **extra}
+
+    def _top_logprobs(self, prompt: Prompt) -> list[tuple[str, float]] | None:
+        data = self.post("/chat/completions", self._body(prompt, max_tokens=1, temperature=0.0, logprobs=True, top_logprobs=self.config.top_logprobs))
+        try:
+            content = data["choices"][0].get("logprobs") or {}
+            first = (content.get("content") or [None])[0]
+        except (KeyError, IndexError, TypeError, AttributeError):
+            raise ProbeError(f"malformed chat completion from {self.config.base_url}: no choices") from None
+        if not first or not first.get("top_logprobs"):
+            return None
+        return [(entry["token"], float(entry["logprob"])) for entry in first["top_logprobs"]]
+
+    def _sample_answers(self, prompt: Prompt, n: int, temperature: float) -> list[str]:
+        def one(_):
+            data = self.post("/chat/completions", self._body(prompt, max_tokens=self.config.max_tokens, temperature=temperature))
+            return data["choices"][0]["message"].get("content") or ""
+
+        with ThreadPoolExecutor(max_workers=min(n, 8)) as pool:
+            return list(pool.map(one, range(n)))
+
+
+class OpenAICompletionsBackend(RemoteBackend):
+    """POST /completions with the raw prompt (ending in the answer prefix) and logprobs=k: for base models."""
+
+    def score(self, prompt: Prompt) -> OptionLogprobs:
+        if self.config.mode == "parsed":
+            return self._score_parsed(prompt)
+        if self.config.mode == "sampled":
+            return self._score_sampled(prompt)
+        data = self.post("/completions", {"model": self.config.model, "prompt": prompt.text, "max_tokens": 1, "temperature": 0.0, "logprobs": self.config.top_logprobs})
+        try:
+            top = data["choices"][0]["logprobs"]["top_logprobs"][0]
+        except (KeyError, IndexError, TypeError):
+            if self.config.mode == "logprobs":
+                raise ProbeError(f"{self.display_name} returned no logprobs; use --mode sampled") from None
+            return self._score_sampled(prompt)
+        return logprobs_from_top_k(sorted(top.items(), key=lambda kv: -kv[1]), prompt.labels)
+
+    def _sample_answers(self, prompt: Prompt, n: int, temperature: float) -> list[str]:
+        def one(_):
+            data = self.post("/completions", {"model": self.config.model, "prompt": prompt.text, "max_tokens": self.config.max_tokens, "temperature": temperature})
+            return data["choices"][0].get("text") or ""
+
+        with ThreadPoolExecutor(max_workers=min(n, 8)) as pool:
+            return list(pool.map(one, range(n)))
+
+
+class AnthropicBackend(RemoteBackend):
+    """Anthropic's Messages API has no logprobs: answers are sampled and parsed."""
+
+    capabilities = Capabilities(logprobs=False, cancel=True, stream=False)
+
+    def _headers(self) -> dict:
+        headers = {"anthropic-version": ANTHROPIC_VERSION}
+        if self._key:
+            headers["x-api-key"] = self._key
+        return headers
+
+    def score(self, prompt: Prompt) -> OptionLogprobs:
+        if self.config.mode == "logprobs":
+            raise ProbeError("the Anthropic API gives no logprobs; use --mode sampled or parsed")
+        return self._score_parsed(prompt) if self.config.mode == "parsed" else self._score_sampled(prompt)
+
+    def _sample_answers(self, prompt: Prompt, n: int, temperature: float) -> list[str]:
+        system = [m["content"] for m in prompt.messages if m["role"] == "system"]
+        messages = [m for m in prompt.messages if m["role"] != "system"]
+        body = {"model": self.config.model, "max_tokens": self.config.max_tokens, "temperature": temperature, "messages": messages}
+        if system:
+            body["system"] = "\n\n".join(system)
+
+        def one(_):
+            data = self.post("/v1/messages", body)
+            try:
+                return "".join(block.get("text", "") for block in data["content"] if block.get("type") == "text")
+            except (KeyError, TypeError, AttributeError):
+                raise ProbeError(f"malformed Messages API response from {self.config.base_url}") from None
+
+        with ThreadPoolExecutor(max_workers=min(n, 8)) as pool:
+            return list(pool.map(one, range(n)))
+
+
+def make_remote_backend(config: EndpointConfig) -> RemoteBackend:
+    return {"openai": OpenAIChatBackend, "openai-completions": OpenAICompletionsBackend, "anthropic": AnthropicBackend}[config.kind](config)

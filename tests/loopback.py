@@ -1,0 +1,165 @@
+"""Loopback servers for the remote-backend tests: the real llama.cpp server, a fault-injecting proxy
+in front of it, and an Anthropic Messages API stand-in that forwards to the real model."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LlamaServer:
+    """`python -m llama_cpp.server` serving a GGUF file on 127.0.0.1."""
+
+    def __init__(self, model_path, alias: str, log_path):
+        self.port = free_port()
+        self.alias = alias
+        self.url = f"http://127.0.0.1:{self.port}/v1"
+        self._log = open(log_path, "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--model_alias", alias,
+             "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", "2048"],
+            stdout=self._log, stderr=self._log,
+        )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"llama_cpp.server exited with {self.process.returncode}; see {log_path}")
+            try:
+                if httpx.get(f"{self.url}/models", timeout=1).is_success:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError("llama_cpp.server did not come up within 120 s")
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self._log.close()
+
+
+class _Server:
+    def __init__(self, handler_class):
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
+        self.httpd.owner = self
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class _ProxyHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def _send(self, status: int, body: bytes, headers: dict | None = None, declared_length: int | None = None):
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(declared_length if declared_length is not None else len(body)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(body)
+        self.wfile.flush()
+
+    def _forward(self, method: str, body: bytes | None):
+        proxy: FaultProxy = self.server.owner
+        proxy.requests.append((time.monotonic(), self.path, self.headers.get("Authorization"), body))
+        fault = proxy.faults.pop(0) if proxy.faults and self.path.endswith(proxy.fault_path) else None
+        if fault and fault[0] == "status":
+            _, status, headers, payload = fault
+            return self._send(status, json.dumps(payload).encode(), headers)
+        if fault and fault[0] == "malformed":
+            return self._send(200, b"{\"choices\": [ this is not json")
+        if fault and fault[0] == "truncated":
+            self.close_connection = True
+            return self._send(200, b"{\"choices\": [{\"index\"", declared_length=400)
+        if fault and fault[0] == "sleep":
+            time.sleep(fault[1])
+        upstream = httpx.request(method, f"{proxy.upstream}{self.path}", content=body,
+                                 headers={"Content-Type": "application/json"}, timeout=120)
+        self._send(upstream.status_code, upstream.content)
+
+    def do_GET(self):
+        self._forward("GET", None)
+
+    def do_POST(self):
+        self._forward("POST", self.rfile.read(int(self.headers.get("Content-Length", 0))))
+
+
+class FaultProxy(_Server):
+    """Forwards to the real server; faults queued in `faults` are served first, one per request to
+    fault_path: ("status", code, headers, json), ("malformed",), ("truncated",), ("sleep", seconds)."""
+
+    def __init__(self, upstream_root: str, fault_path: str = "/chat/completions"):
+        self.upstream = upstream_root.rstrip("/")
+        self.faults: list[tuple] = []
+        self.fault_path = fault_path
+        self.requests: list[tuple] = []
+        super().__init__(_ProxyHandler)
+        self.url = f"http://127.0.0.1:{self.port}/v1"
+
+
+class _AnthropicHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        stand_in: AnthropicStandIn = self.server.owner
+        request = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+        stand_in.requests.append((dict(self.headers), request))
+        if self.path != "/v1/messages" or not self.headers.get("anthropic-version"):
+            return self._reply(404, {"type": "error", "error": {"type": "not_found_error", "message": "no such route"}})
+        if self.headers.get("x-api-key") != stand_in.key:
+            return self._reply(401, {"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}})
+        messages = ([{"role": "system", "content": request["system"]}] if request.get("system") else []) + request["messages"]
+        upstream = httpx.post(f"{stand_in.upstream}/chat/completions", timeout=120, json={
+            "model": request["model"], "messages": messages,
+            "max_tokens": request["max_tokens"], "temperature": request.get("temperature", 1.0),
+        }).json()
+        text = upstream["choices"][0]["message"]["content"]
+        self._reply(200, {"id": "msg_loopback", "type": "message", "role": "assistant", "model": request["model"],
+                          "content": [{"type": "text", "text": text}], "stop_reason": "end_turn",
+                          "usage": {"input_tokens": 0, "output_tokens": 0}})
+
+    def _reply(self, status, payload):
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class AnthropicStandIn(_Server):
+    """Speaks the Messages API shape (POST /v1/messages, x-api-key, anthropic-version) and answers
+    with the real model behind the llama.cpp server."""
+
+    def __init__(self, upstream: str, key: str):
+        self.upstream, self.key = upstream.rstrip("/"), key
+        self.requests: list[tuple] = []
+        super().__init__(_AnthropicHandler)
+        self.url = f"http://127.0.0.1:{self.port}"
