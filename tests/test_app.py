@@ -95,3 +95,22 @@ async def test_missing_model_shows_an_error_and_keeps_running(tmp_path):
         assert "model file not found" in str(screen.query_one("#status").render())
         await pilot.press("n")
         assert screen.index == 1
+
+
+async def test_probe_against_a_remote_server(llama_server):
+    from probe_tui.backends.remote import EndpointConfig, make_remote_backend
+
+    backend = make_remote_backend(EndpointConfig(kind="openai", base_url=llama_server.url, model="smollm2"))
+    app = ProbeApp(backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = app.screen
+        await wait_for(pilot, answered(screen))
+        distribution = screen.query_one(DistributionView).distribution
+        assert distribution.method.startswith("logprobs")
+        assert sum(distribution.probs.values()) == pytest.approx(1.0)
+        assert app.sub_title == "smollm2 · chat API"
+        await pilot.press("l")
+        await wait_for(pilot, answered(screen))
+        answer = screen.session.answer_for(screen.item, screen.condition())
+        assert answer.condition.model == f"{llama_server.url}#smollm2"
+        assert '"content": "下面这句话' in answer.prompt.text  # the exact messages sent

@@ -29,6 +29,7 @@ class Backend(Protocol):
     capabilities: Capabilities
     info: ModelInfo | None  # set by start()
     display_name: str
+    identity: str  # what results are obtained from: the model file, or endpoint#model; known before start()
     max_concurrency: int  # requests a sweep may have in flight at once
 
     def start(self, on_progress=None) -> ModelInfo:

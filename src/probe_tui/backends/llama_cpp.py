@@ -63,6 +63,10 @@ class LlamaCppBackend:
     def display_name(self) -> str:
         return self.model_path.name
 
+    @property
+    def identity(self) -> str:
+        return str(self.model_path)
+
     def score(self, prompt: Prompt) -> OptionLogprobs:
         if self._conn is None:
             raise ProbeError("the model is not loaded")

@@ -141,6 +141,11 @@ class RemoteBackend:
     def display_name(self) -> str:
         return f"{self.config.model} @ {self.config.base_url}"
 
+    @property
+    def identity(self) -> str:
+        """Endpoint and model id: what a result was obtained from (never the key)."""
+        return f"{self.config.base_url.rstrip('/')}#{self.config.model}"
+
     def _headers(self) -> dict:
         return {"Authorization": f"Bearer {self._key}"} if self._key else {}
 
@@ -187,7 +192,7 @@ class RemoteBackend:
         """Check the endpoint answers, then describe it."""
         self.info = ModelInfo(
             name=self.config.model,
-            identity=f"{self.config.base_url.rstrip('/')}#{self.config.model}",
+            identity=self.identity,
             chat_template=None,
             details={"summary": f"{self.config.kind} endpoint {self.config.base_url}, mode {self.config.mode}", "kind": self.config.kind},
             prompt_style=COMPLETION if self.config.kind == "openai-completions" else MESSAGES,

@@ -90,8 +90,7 @@ class ProbeScreen(Screen):
         return self.instrument.items[self.index]
 
     def condition(self) -> Condition:
-        model = self.backend.info.identity if self.backend.info else self.backend.display_name
-        return Condition(model=model, instrument=self.instrument.key, language=self.language, persona=self.persona)
+        return Condition(model=self.backend.identity, instrument=self.instrument.key, language=self.language, persona=self.persona)
 
     def set_status(self, text: str, error: bool = False) -> None:
         status = self.query_one("#status", Static)
@@ -155,7 +154,7 @@ class ProbeScreen(Screen):
     def _answer_arrived(self, answer: Answer) -> None:
         self.session.record(answer)
         self.in_flight = None
-        self.set_status(f"Answered in {answer.prompt.style} mode, {answer.distribution.method}.")
+        self.set_status(f"Answered: {PROMPT_STYLES.get(answer.prompt.style, answer.prompt.style)}, {answer.distribution.method}.")
         self.show_item()
         self._ask_pending()
 

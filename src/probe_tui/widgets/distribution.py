@@ -41,12 +41,14 @@ class DistributionView(Widget):
         for label, anchor in zip(d.labels, self.anchors or ("",) * len(d.labels)):
             p = d.probs[label]
             filled = round(p * bar_width)
-            style = "bold green" if label == d.answer else "cyan"
+            floored = label in d.floored
+            style = "yellow" if floored else "bold green" if label == d.answer else "cyan"
             line = Text.assemble(
                 (label.rjust(label_width), "bold"), " ",
-                ("█" * filled, style), ("·" * (bar_width - filled), "dim"),
-                f" {100 * p:5.1f}%",
+                ("▒" if floored else "█") * filled, ("·" * (bar_width - filled), "dim"),
+                f" {100 * p:5.1f}%", ("≥" if floored else " ", "yellow"),
             )
+            line.stylize(style, label_width + 1, label_width + 1 + filled)
             if show_anchors:
                 line.append(f" {anchor}", style="dim")
             line.no_wrap, line.overflow = True, "ellipsis"
