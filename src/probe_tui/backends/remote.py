@@ -221,8 +221,13 @@ class RemoteBackend:
             raise ProbeError(f"model {self.config.model!r} is not served at {self.config.base_url}; it serves: {', '.join(sorted(ids))}")
 
     # --- sampling fallback, shared ------------------------------------------------------------
-    def _sample_answers(self, prompt: Prompt, n: int, temperature: float) -> list[str]:
+    def _one_answer(self, prompt: Prompt, temperature: float) -> str:
+        """One free-text answer."""
         raise NotImplementedError
+
+    def _sample_answers(self, prompt: Prompt, n: int, temperature: float) -> list[str]:
+        with ThreadPoolExecutor(max_workers=min(n, 8)) as pool:
+            return list(pool.map(lambda _: self._one_answer(prompt, temperature), range(n)))
 
     def _score_sampled(self, prompt: Prompt) -> OptionLogprobs:
         n, temperature = self.config.samples, self.config.temperature
@@ -302,13 +307,9 @@ class OpenAIChatBackend(RemoteBackend):
             return None
         return [(entry["token"], float(entry["logprob"])) for entry in first["top_logprobs"]]
 
-    def _sample_answers(self, prompt: Prompt, n: int, temperature: float) -> list[str]:
-        def one(_):
-            data = self.post("/chat/completions", self._body(prompt, max_tokens=self.config.max_tokens, temperature=temperature))
-            return data["choices"][0]["message"].get("content") or ""
-
-        with ThreadPoolExecutor(max_workers=min(n, 8)) as pool:
-            return list(pool.map(one, range(n)))
+    def _one_answer(self, prompt: Prompt, temperature: float) -> str:
+        data = self.post("/chat/completions", self._body(prompt, max_tokens=self.config.max_tokens, temperature=temperature))
+        return data["choices"][0]["message"].get("content") or ""
 
 
 class OpenAICompletionsBackend(RemoteBackend):
@@ -328,13 +329,9 @@ class OpenAICompletionsBackend(RemoteBackend):
             return self._score_sampled(prompt)
         return logprobs_from_top_k(sorted(top.items(), key=lambda kv: -kv[1]), prompt.labels)
 
-    def _sample_answers(self, prompt: Prompt, n: int, temperature: float) -> list[str]:
-        def one(_):
-            data = self.post("/completions", {"model": self.config.model, "prompt": prompt.text, "max_tokens": self.config.max_tokens, "temperature": temperature})
-            return data["choices"][0].get("text") or ""
-
-        with ThreadPoolExecutor(max_workers=min(n, 8)) as pool:
-            return list(pool.map(one, range(n)))
+    def _one_answer(self, prompt: Prompt, temperature: float) -> str:
+        data = self.post("/completions", {"model": self.config.model, "prompt": prompt.text, "max_tokens": self.config.max_tokens, "temperature": temperature})
+        return data["choices"][0].get("text") or ""
 
 
 class AnthropicBackend(RemoteBackend):
@@ -353,22 +350,17 @@ class AnthropicBackend(RemoteBackend):
             raise ProbeError("the Anthropic API gives no logprobs; use --mode sampled or parsed")
         return self._score_parsed(prompt) if self.config.mode == "parsed" else self._score_sampled(prompt)
 
-    def _sample_answers(self, prompt: Prompt, n: int, temperature: float) -> list[str]:
+    def _one_answer(self, prompt: Prompt, temperature: float) -> str:
         system = [m["content"] for m in prompt.messages if m["role"] == "system"]
         messages = [m for m in prompt.messages if m["role"] != "system"]
         body = {"model": self.config.model, "max_tokens": self.config.max_tokens, "temperature": temperature, "messages": messages}
         if system:
             body["system"] = "\n\n".join(system)
-
-        def one(_):
-            data = self.post("/v1/messages", body)
-            try:
-                return "".join(block.get("text", "") for block in data["content"] if block.get("type") == "text")
-            except (KeyError, TypeError, AttributeError):
-                raise ProbeError(f"malformed Messages API response from {self.config.base_url}") from None
-
-        with ThreadPoolExecutor(max_workers=min(n, 8)) as pool:
-            return list(pool.map(one, range(n)))
+        data = self.post("/v1/messages", body)
+        try:
+            return "".join(block.get("text", "") for block in data["content"] if block.get("type") == "text")
+        except (KeyError, TypeError, AttributeError):
+            raise ProbeError(f"malformed Messages API response from {self.config.base_url}") from None
 
 
 def make_remote_backend(config: EndpointConfig) -> RemoteBackend:
