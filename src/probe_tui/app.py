@@ -5,7 +5,6 @@ from __future__ import annotations
 from textual.app import App
 
 from .backends.llama_cpp import LlamaCppBackend
-from .core.baselines import mfq2_country_means
 from .core.items import get_instrument
 from .core.personas import get_persona, load_personas
 from .screens.probe import ProbeScreen
@@ -24,7 +23,7 @@ class ProbeApp(App):
         self.language, self.persona = language, persona
 
     def on_mount(self) -> None:
-        self.push_screen(ProbeScreen(self.backend, self.instrument, self.personas, mfq2_country_means(), self.language, self.persona))
+        self.push_screen(ProbeScreen(self.backend, self.instrument, self.personas, self.language, self.persona))
 
     def on_unmount(self) -> None:
         self.backend.close()

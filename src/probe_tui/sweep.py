@@ -10,7 +10,6 @@ import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .core.baselines import mfq2_country_means
 from .core.items import get_instrument
 from .core.metrics import CN, US
 from .core.personas import get_persona
@@ -43,8 +42,7 @@ def run_sweep(args, backend) -> int:
     instrument.check_language(args.lang)
     persona = get_persona(args.persona)
     items = instrument.items[: args.limit] if args.limit else instrument.items
-    baselines = mfq2_country_means()
-    session = ProbeSession(instrument, baselines)
+    session = ProbeSession(instrument, vsm_constant=getattr(args, "vsm_constant", 0.0))
     console = Console(stderr=True)
     rows = []
     interrupted = False
@@ -67,8 +65,8 @@ def run_sweep(args, backend) -> int:
     finally:
         backend.close()
     pd.DataFrame(rows, columns=COLUMNS).to_csv(args.output, index=False)
-    human = {c: baselines.loc[c, list(instrument.dimensions)].astype(float).to_dict() for c in (US, CN)}
-    if rows:
+    human = {c: session.human(c) for c in (US, CN)}
+    if rows and session.baseline is not None:
         print(gauge_summary(session.gauge(condition), human))
     print(f"wrote {len(rows)} row(s) to {args.output}", file=sys.stderr)
     if interrupted:

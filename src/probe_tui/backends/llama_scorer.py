@@ -7,6 +7,7 @@ llama.cpp's writes to fds 1 and 2 never reach the terminal; tests and benchmarks
 from __future__ import annotations
 
 import ctypes
+import math
 import os
 from pathlib import Path
 
@@ -138,8 +139,9 @@ class LlamaScorer:
 
     def score(self, text: str, labels) -> OptionLogprobs:
         """log P(label) for each label: summed over its spellings, and over the tokens of each
-        spelling (lm-eval's semantics). One forward pass for the prompt, plus one per distinct
-        continuation prefix of multi-token spellings."""
+        spelling (lm-eval's semantics), less the mass of longer labels that begin with it ("10"
+        begins with "1"). One forward pass for the prompt, plus one per distinct continuation
+        prefix of multi-token spellings."""
         tokens = self.prompt_tokens(text)
         after: dict[tuple[int, ...], np.ndarray] = {(): self._evaluate(tokens)}
 
@@ -148,13 +150,25 @@ class LlamaScorer:
                 after[prefix] = self._evaluate(tokens + list(prefix))
             return after[prefix]
 
+        spelled = {
+            (label, variant): sum(float(next_logprobs(variant[:i])[variant[i]]) for i in range(len(variant)))
+            for label in labels
+            for variant in self.label_variants(label)
+        }
         result = {}
         for label in labels:
-            per_variant = [
-                sum(float(next_logprobs(variant[:i])[variant[i]]) for i in range(len(variant)))
-                for variant in self.label_variants(label)
-            ]
-            result[label] = float(logsumexp(per_variant)) if per_variant else float("-inf")
+            # "1" also starts "10": the mass of another label that extends this spelling is not this label's.
+            masses = []
+            for (own, variant), logprob in spelled.items():
+                if own != label:
+                    continue
+                longer = sum(
+                    math.exp(lp) for (other, spelling), lp in spelled.items()
+                    if other != label and len(spelling) > len(variant) and spelling[: len(variant)] == variant
+                )
+                masses.append(max(math.exp(logprob) - longer, 0.0))
+            total = sum(masses)
+            result[label] = math.log(total) if total > 0 else float("-inf")
         first = after[()]
         top = np.argsort(first)[::-1][:TOP_TOKENS_SHOWN]
         top_tokens = tuple((self._token_text(int(t)), float(first[t])) for t in top)

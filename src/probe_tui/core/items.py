@@ -1,34 +1,47 @@
-"""Survey instruments: items, answer scales and their wording per language."""
+"""Survey instruments: items, answer scales and their wording per language.
+
+Shipped item banks live in assets/items/*.yaml. The user's own files in
+<user_data_dir>/items/*.yaml are merged over them: they can add items, languages (with their prompt
+frame), or whole instruments, or replace the shipped wording. A bad user file is reported and
+skipped; the others still load.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from . import paths
-from .errors import ItemFileError, unknown_choice
-from .yamlfile import line_of, load_yaml, require
+from .errors import ItemFileError, ProbeError, unknown_choice
+from .yamlfile import LINE_KEY, line_of, load_yaml, require
 
 
 @dataclass(frozen=True)
 class Scale:
     labels: tuple[str, ...]  # what the model answers with, in scale order: "1".."5"
-    anchors: dict[str, tuple[str, ...]]  # language -> one description per label
+    anchors: dict[str, tuple[str, ...]]  # language -> one description per label ("" for none)
 
     def anchors_in(self, language: str) -> tuple[str, ...]:
-        return self.anchors[language]
+        return self.anchors.get(language) or self.anchors["en"]
 
 
 @dataclass(frozen=True)
 class Item:
-    id: str  # e.g. "mfq2_01"
+    id: str  # e.g. "mfq2_01", "wvs_Q182", "vsm2013_VSM07"
     instrument: str
-    code: str  # the official item number, e.g. "1" for MFQ-2 item 1
+    code: str  # the official item code: "1" for MFQ-2 item 1, "Q182", "VSM07"
     dimension: str
     text: dict[str, str]  # language -> statement
+    scale: Scale
+    question: dict[str, str]  # language -> the question this item answers
     reverse: bool = False
+    construct: str = ""
+    source: str = ""
 
     def text_in(self, language: str) -> str:
+        if language not in self.text:
+            raise ProbeError(f"item {self.id} has no {language} text; it has: {', '.join(sorted(self.text))}")
         return self.text[language]
 
 
@@ -39,76 +52,248 @@ class Instrument:
     source: str
     dimensions: tuple[str, ...]
     languages: tuple[str, ...]
-    question: dict[str, str]
-    scale: Scale
     items: tuple[Item, ...]
+    origin: tuple[str, ...] = ()  # the files it was built from
+
+    @property
+    def scale(self) -> Scale:
+        """The first item's scale (the common one for single-scale instruments)."""
+        return self.items[0].scale
 
     def check_language(self, language: str) -> str:
         if language not in self.languages:
             raise unknown_choice(f"language for {self.key}", language, self.languages)
         return language
 
+    def missing_translations(self) -> list[str]:
+        problems = []
+        for item in self.items:
+            for language in self.languages:
+                if language not in item.text:
+                    problems.append(f"{self.key} {item.code}: no {language} text")
+                if language not in item.question:
+                    problems.append(f"{self.key} {item.code}: no {language} question")
+                if language not in item.scale.anchors:
+                    problems.append(f"{self.key} {item.code}: no {language} scale labels")
+        return problems
 
-def _per_language(value, languages, path, line, field) -> dict:
+
+# --- validation of one file (complete or partial) ---------------------------------------------
+
+def _texts(value, path, line, field_name) -> dict[str, str]:
     if not isinstance(value, dict):
-        raise ItemFileError(path, line, field, "expected a mapping of language -> text")
-    missing = [lang for lang in languages if lang not in value]
-    if missing:
-        raise ItemFileError(path, line_of(value) or line, field, f"missing language(s) {', '.join(missing)}")
-    return {lang: value[lang] for lang in value if lang != "__line__"}
+        raise ItemFileError(path, line, field_name, "expected a mapping of language -> text")
+    texts = {}
+    for lang, text in value.items():
+        if lang == LINE_KEY:
+            continue
+        if not isinstance(text, str) or not text.strip():
+            raise ItemFileError(path, line_of(value) or line, f"{field_name}.{lang}", "expected non-empty text")
+        texts[lang] = text
+    return texts
+
+
+def _scale(value, path, line, field_name) -> dict:
+    """A scale as {"labels": [...], "anchors": {lang: [...]}} checked for shape."""
+    if not isinstance(value, dict):
+        raise ItemFileError(path, line, field_name, "expected a mapping with labels and anchors")
+    labels = [str(label) for label in require(value, "labels", list, path, field_name)]
+    if len(labels) < 2 or len(set(labels)) != len(labels):
+        raise ItemFileError(path, line_of(value), f"{field_name}.labels", "expected two or more distinct labels")
+    anchors = {}
+    for lang, texts in require(value, "anchors", dict, path, field_name).items():
+        if lang == LINE_KEY:
+            continue
+        if not isinstance(texts, list) or len(texts) != len(labels) or not all(isinstance(t, str) for t in texts):
+            raise ItemFileError(path, line_of(value), f"{field_name}.anchors.{lang}", f"expected {len(labels)} texts, one per label")
+        anchors[lang] = [t for t in texts]
+    return {"labels": labels, "anchors": anchors}
+
+
+def _named_or_inline(value, named: dict, path, line, field_name, parse):
+    if isinstance(value, str):
+        if value not in named:
+            raise ItemFileError(path, line, field_name, f"unknown name {value!r}; defined: {', '.join(sorted(named)) or 'none'}")
+        return named[value]
+    return parse(value, path, line, field_name)
+
+
+def read_item_file(path: Path) -> dict:
+    """Validate one item file, complete or partial, into plain data; errors say file:line:field."""
+    data = load_yaml(path)
+    out: dict = {"instrument": require(data, "instrument", str, path), "path": str(path), "items": []}
+    for key in ("name", "source"):
+        if key in data:
+            out[key] = str(require(data, key, str, path))
+    for key in ("dimensions", "languages"):
+        if key in data:
+            out[key] = [str(v) for v in require(data, key, list, path)]
+    scales = {name: _scale(value, path, line_of(data), f"scales.{name}") for name, value in data.get("scales", {}).items() if name != LINE_KEY}
+    questions = {name: _texts(value, path, line_of(data), f"questions.{name}") for name, value in data.get("questions", {}).items() if name != LINE_KEY}
+    if "scale" in data:
+        out["scale"] = _named_or_inline(data["scale"], scales, path, line_of(data), "scale", _scale)
+    if "question" in data:
+        out["question"] = _named_or_inline(data["question"], questions, path, line_of(data), "question", _texts)
+    if "frames" in data:
+        out["frames"] = {lang: frame for lang, frame in require(data, "frames", dict, path).items() if lang != LINE_KEY}
+    for index, entry in enumerate(data.get("items", []) or []):
+        context = f"items[{index}]"
+        if not isinstance(entry, dict):
+            raise ItemFileError(path, line_of(data), context, "expected a mapping")
+        line = line_of(entry)
+        item: dict = {"code": str(require(entry, "code", (str, int), path, context)), "line": line}
+        for key in ("dimension", "construct", "source", "id"):
+            if key in entry:
+                item[key] = str(require(entry, key, (str, int), path, context))
+        if "text" in entry:
+            item["text"] = _texts(entry["text"], path, line, f"{context}.text")
+        if "reverse" in entry:
+            if not isinstance(entry["reverse"], bool):
+                raise ItemFileError(path, line, f"{context}.reverse", "expected true or false")
+            item["reverse"] = entry["reverse"]
+        if "scale" in entry:
+            item["scale"] = _named_or_inline(entry["scale"], scales, path, line, f"{context}.scale", _scale)
+        if "question" in entry:
+            item["question"] = _named_or_inline(entry["question"], questions, path, line, f"{context}.question", _texts)
+        unknown = set(entry) - {"code", "dimension", "construct", "source", "id", "text", "reverse", "scale", "question", LINE_KEY}
+        if unknown:
+            raise ItemFileError(path, line, f"{context}.{sorted(unknown)[0]}", "unknown field")
+        out["items"].append(item)
+    return out
+
+
+def _merge(base: dict, extra: dict) -> dict:
+    """extra (a user file) over base: per-language texts are updated, items matched by code."""
+    merged = {**base, "items": [dict(item) for item in base["items"]]}
+    for key in ("name", "source", "dimensions"):
+        if key in extra:
+            merged[key] = extra[key]
+    merged["languages"] = list(dict.fromkeys(base.get("languages", []) + extra.get("languages", [])))
+    for key in ("question", "frames"):
+        if key in extra:
+            merged[key] = {**base.get(key, {}), **extra[key]}
+    if "scale" in extra:
+        merged["scale"] = _merge_scale(base.get("scale"), extra["scale"])
+    by_code = {item["code"]: item for item in merged["items"]}
+    for item in extra["items"]:
+        if item["code"] in by_code:
+            target = by_code[item["code"]]
+            for key, value in item.items():
+                if key in ("text", "question"):
+                    target[key] = {**target.get(key, {}), **value}
+                elif key == "scale":
+                    target[key] = _merge_scale(target.get("scale"), value)
+                elif key != "line":
+                    target[key] = value
+        else:
+            merged["items"].append(dict(item))
+            by_code[item["code"]] = merged["items"][-1]
+    merged["path"] = f"{base['path']} + {extra['path']}"
+    return merged
+
+
+def _merge_scale(base: dict | None, extra: dict) -> dict:
+    if base is None or base["labels"] != extra["labels"]:
+        return extra
+    return {"labels": extra["labels"], "anchors": {**base["anchors"], **extra["anchors"]}}
+
+
+def build_instrument(data: dict) -> Instrument:
+    path = data["path"]
+    key = data["instrument"]
+    for required in ("name", "dimensions", "languages"):
+        if required not in data:
+            raise ItemFileError(path, None, required, "missing")
+    dimensions = tuple(data["dimensions"])
+    items = []
+    for index, entry in enumerate(data["items"]):
+        context, line = f"items[{index}]", entry.get("line")
+        scale = entry.get("scale") or data.get("scale")
+        question = entry.get("question") or data.get("question")
+        if scale is None:
+            raise ItemFileError(path, line, f"{context}.scale", "missing, and the file has no default scale")
+        if question is None:
+            raise ItemFileError(path, line, f"{context}.question", "missing, and the file has no default question")
+        if "dimension" not in entry:
+            raise ItemFileError(path, line, f"{context}.dimension", "missing")
+        if entry["dimension"] not in dimensions:
+            raise ItemFileError(path, line, f"{context}.dimension", f"{entry['dimension']!r} is not one of {', '.join(dimensions)}")
+        if not entry.get("text"):
+            raise ItemFileError(path, line, f"{context}.text", "missing")
+        code = entry["code"]
+        default_id = f"{key}_{int(code):02d}" if code.isdigit() else f"{key}_{code}"
+        items.append(Item(
+            id=entry.get("id") or default_id, instrument=key, code=code, dimension=entry["dimension"],
+            text=dict(entry["text"]), question=dict(question), reverse=entry.get("reverse", False),
+            construct=entry.get("construct", ""), source=entry.get("source", ""),
+            scale=Scale(labels=tuple(scale["labels"]), anchors={k: tuple(v) for k, v in scale["anchors"].items()}),
+        ))
+    if not items:
+        raise ItemFileError(path, None, "items", "no items")
+    return Instrument(key=key, name=data["name"], source=data.get("source", ""), dimensions=dimensions,
+                      languages=tuple(data["languages"]), items=tuple(items), origin=tuple(path.split(" + ")))
 
 
 def load_instrument(path: Path) -> Instrument:
-    data = load_yaml(path)
-    key = require(data, "instrument", str, path)
-    languages = tuple(require(data, "languages", list, path))
-    dimensions = tuple(require(data, "dimensions", list, path))
-    question = _per_language(require(data, "question", dict, path), languages, path, line_of(data), "question")
-
-    scale_data = require(data, "scale", dict, path)
-    labels = tuple(str(label) for label in require(scale_data, "labels", list, path, "scale"))
-    anchors = _per_language(require(scale_data, "anchors", dict, path, "scale"), languages, path, line_of(scale_data), "scale.anchors")
-    for lang, texts in anchors.items():
-        if not isinstance(texts, list) or len(texts) != len(labels):
-            raise ItemFileError(path, line_of(scale_data), f"scale.anchors.{lang}", f"expected {len(labels)} anchors, one per label")
-    scale = Scale(labels=labels, anchors={lang: tuple(texts) for lang, texts in anchors.items()})
-
-    items = []
-    for index, entry in enumerate(require(data, "items", list, path)):
-        context = f"items[{index}]"
-        if not isinstance(entry, dict):
-            raise ItemFileError(path, None, context, "expected a mapping")
-        code = str(require(entry, "code", (str, int), path, context))
-        dimension = require(entry, "dimension", str, path, context)
-        if dimension not in dimensions:
-            raise ItemFileError(path, line_of(entry), f"{context}.dimension", f"{dimension!r} is not one of {', '.join(dimensions)}")
-        text = _per_language(require(entry, "text", dict, path, context), languages, path, line_of(entry), f"{context}.text")
-        reverse = entry.get("reverse", False)
-        if not isinstance(reverse, bool):
-            raise ItemFileError(path, line_of(entry), f"{context}.reverse", "expected true or false")
-        default_id = f"{key}_{int(code):02d}" if code.isdigit() else f"{key}_{code}"
-        item_id = str(entry.get("id") or default_id)
-        items.append(Item(id=item_id, instrument=key, code=code, dimension=dimension, text=text, reverse=reverse))
-    if not items:
-        raise ItemFileError(path, line_of(data), "items", "no items")
-    return Instrument(
-        key=key,
-        name=require(data, "name", str, path),
-        source=str(data.get("source", "")),
-        dimensions=dimensions,
-        languages=languages,
-        question=question,
-        scale=scale,
-        items=tuple(items),
-    )
+    return build_instrument(read_item_file(path))
 
 
-def available_instruments() -> dict[str, Path]:
-    return {path.stem: path for path in sorted(paths.assets_dir().joinpath("items").glob("*.yaml"))}
+# --- the registry: shipped files, then the user's --------------------------------------------
+
+@dataclass
+class ItemBank:
+    instruments: dict[str, Instrument] = field(default_factory=dict)
+    frames: dict[str, dict] = field(default_factory=dict)  # language -> prompt frame
+    problems: list[str] = field(default_factory=list)  # one line each: file:line:field: problem
+
+
+def user_items_dir() -> Path:
+    return paths.user_data_dir() / "items"
+
+
+def load_bank(user_dir: Path | None = None) -> ItemBank:
+    bank = ItemBank()
+    frames = load_yaml(paths.assets_dir() / "prompts.yaml")
+    bank.frames = {lang: frame for lang, frame in frames.items() if lang != LINE_KEY}
+    raw: dict[str, dict] = {}
+    for path in sorted(paths.assets_dir().joinpath("items").glob("*.yaml")):
+        data = read_item_file(path)  # shipped files must be valid: an error here is a bug
+        raw[data["instrument"]] = data
+    user_dir = user_dir if user_dir is not None else user_items_dir()
+    for path in sorted(user_dir.glob("*.yaml")) if user_dir.is_dir() else []:
+        try:
+            data = read_item_file(path)
+            merged = _merge(raw[data["instrument"]], data) if data["instrument"] in raw else data
+            build_instrument(merged)  # a user file must leave a working instrument
+        except ProbeError as exc:
+            bank.problems.append(str(exc))
+            continue
+        raw[data["instrument"]] = merged
+        bank.frames.update({lang: {**bank.frames.get(lang, {}), **frame} for lang, frame in data.get("frames", {}).items()})
+    for key, data in raw.items():
+        bank.instruments[key] = build_instrument(data)
+    for instrument in bank.instruments.values():
+        for language in instrument.languages:
+            if language not in bank.frames:
+                bank.problems.append(f"{instrument.key}: language {language} has no prompt frame (add frames.{language})")
+    return bank
+
+
+@cache
+def _cached_bank(user_dir: Path) -> ItemBank:
+    return load_bank(user_dir)
+
+
+def item_bank() -> ItemBank:
+    return _cached_bank(user_items_dir())
+
+
+def available_instruments() -> dict[str, Instrument]:
+    return item_bank().instruments
 
 
 def get_instrument(key: str) -> Instrument:
-    files = available_instruments()
-    if key not in files:
-        raise unknown_choice("instrument", key, files)
-    return load_instrument(files[key])
+    instruments = available_instruments()
+    if key not in instruments:
+        raise unknown_choice("instrument", key, instruments)
+    return instruments[key]

@@ -18,24 +18,31 @@ MIN_DIMENSIONS_FOR_R = 3
 class CountryFit:
     country: str
     profile_r: float | None  # Pearson r over the answered dimensions; None if undefined
-    rmse: float  # on the instrument's own scale
+    rmse: float | None  # on the instrument's own scale; None when the comparison is scale-free
     n_dimensions: int
 
 
 @dataclass(frozen=True)
 class GaugeReading:
-    model_means: dict[str, float]  # dimension -> mean expected answer over the items answered
+    model_means: dict[str, float]  # dimension -> the model's value (mean score, or VSM index)
     items_answered: int
     fits: dict[str, CountryFit]
     rmse_skew: float | None  # rmse(CN) - rmse(US): > 0 means closer to the US
     r_skew: float | None  # r(US) - r(CN)
+    scale_free: bool = False
 
     @property
     def lean(self) -> str:
-        """Which of US/CN the answers sit closer to, by RMSE (defined from the first answer)."""
-        if self.rmse_skew is None or self.rmse_skew == 0:
+        """Which of US/CN the answers sit closer to: by RMSE (defined from the first answer), or by
+        profile correlation where the comparison is scale-free."""
+        skew = self.r_skew if self.scale_free else self.rmse_skew
+        if skew is None or skew == 0:
             return "neither"
-        return US if self.rmse_skew > 0 else CN
+        return US if skew > 0 else CN
+
+    @property
+    def lean_by(self) -> str:
+        return "profile r" if self.scale_free else "RMSE"
 
 
 def dimension_means(scores: list[tuple[str, float]]) -> dict[str, float]:
@@ -44,11 +51,11 @@ def dimension_means(scores: list[tuple[str, float]]) -> dict[str, float]:
     return frame.groupby("dimension", sort=False)["score"].mean().to_dict()
 
 
-def country_fit(model_means: dict[str, float], country: str, human: pd.Series) -> CountryFit:
+def country_fit(model_means: dict[str, float], country: str, human: pd.Series, scale_free: bool = False) -> CountryFit:
     dims = [d for d in model_means if d in human.index and not math.isnan(human[d])]
     model = np.array([model_means[d] for d in dims], dtype=float)
     people = human[dims].to_numpy(dtype=float)
-    rmse = float(np.sqrt(np.mean((model - people) ** 2)))
+    rmse = None if scale_free or not dims else float(np.sqrt(np.mean((model - people) ** 2)))
     r = None
     if len(dims) >= MIN_DIMENSIONS_FOR_R and np.ptp(model) > 0 and np.ptp(people) > 0:
         with warnings.catch_warnings():
@@ -58,17 +65,18 @@ def country_fit(model_means: dict[str, float], country: str, human: pd.Series) -
 
 
 def read_gauge(
-    scores: list[tuple[str, float]], baselines: pd.DataFrame, dimensions, countries=(US, CN)
+    model_means: dict[str, float], baselines: pd.DataFrame, dimensions, items_answered: int,
+    countries=(US, CN), scale_free: bool = False,
 ) -> GaugeReading | None:
-    """Compare the answers so far ((dimension, expected value) pairs) with each country's means."""
-    if not scores:
+    """Compare the model's profile so far with each country's human figures."""
+    ordered = {d: model_means[d] for d in dimensions if d in model_means}
+    if not ordered:
         return None
-    means = dimension_means(scores)
-    ordered = {d: means[d] for d in dimensions if d in means}
-    fits = {c: country_fit(ordered, c, baselines.loc[c, list(dimensions)].astype(float)) for c in countries}
+    fits = {c: country_fit(ordered, c, baselines.loc[c, list(dimensions)].astype(float), scale_free) for c in countries}
     rmse_skew = r_skew = None
     if US in fits and CN in fits:
-        rmse_skew = fits[CN].rmse - fits[US].rmse
+        if fits[US].rmse is not None and fits[CN].rmse is not None:
+            rmse_skew = fits[CN].rmse - fits[US].rmse
         if fits[US].profile_r is not None and fits[CN].profile_r is not None:
             r_skew = fits[US].profile_r - fits[CN].profile_r
-    return GaugeReading(model_means=ordered, items_answered=len(scores), fits=fits, rmse_skew=rmse_skew, r_skew=r_skew)
+    return GaugeReading(model_means=ordered, items_answered=items_answered, fits=fits, rmse_skew=rmse_skew, r_skew=r_skew, scale_free=scale_free)

@@ -10,16 +10,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 
 from jinja2 import TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from . import paths
 from .errors import ProbeError, unknown_choice
-from .items import Instrument, Item
+from .items import Instrument, Item, item_bank
 from .personas import Persona
-from .yamlfile import load_yaml
 
 
 CHAT, MESSAGES, COMPLETION = "chat", "messages", "completion"
@@ -66,10 +63,8 @@ def _raise_template_exception(message):
     raise TemplateError(message)
 
 
-@cache
 def prompt_frames() -> dict:
-    data = load_yaml(paths.assets_dir() / "prompts.yaml")
-    return {lang: frame for lang, frame in data.items() if lang != "__line__"}
+    return item_bank().frames
 
 
 def survey_body(instrument: Instrument, item: Item, language: str) -> str:
@@ -78,14 +73,16 @@ def survey_body(instrument: Instrument, item: Item, language: str) -> str:
     if language not in frames:
         raise unknown_choice("prompt language", language, frames)
     frame = frames[language]
-    labels = instrument.scale.labels
+    labels = item.scale.labels
     options = "\n".join(
-        f"{label} = {anchor}" for label, anchor in zip(labels, instrument.scale.anchors_in(language))
+        f"{label} = {anchor}" for label, anchor in zip(labels, item.scale.anchors_in(language)) if anchor
     )
     instruction = frame["instruction"].format(first=labels[0], last=labels[-1])
+    if language not in item.question:
+        raise ProbeError(f"item {item.id} has no {language} question")
     return (
-        f"{instrument.question[language]}\n\n{frame['options_intro']}\n{options}\n\n{instruction}\n\n"
-        f"{frame['statement']}: {item.text_in(language)}"
+        f"{item.question[language]}\n\n{frame['options_intro']}\n{options}\n\n{instruction}\n\n"
+        f"{frame['statement']} {item.text_in(language)}"
     )
 
 
@@ -102,7 +99,7 @@ def build_prompt(
     style = style or (CHAT if chat_template is not None else COMPLETION)
     body = survey_body(instrument, item, language)
     persona_text = persona.text_in(language)
-    common = {"labels": instrument.scale.labels, "language": language, "anchors": instrument.scale.anchors_in(language)}
+    common = {"labels": item.scale.labels, "language": language, "anchors": item.scale.anchors_in(language)}
     if style in (CHAT, MESSAGES):
         messages = ([{"role": "system", "content": persona_text}] if persona_text else []) + [{"role": "user", "content": body}]
         if style == MESSAGES:

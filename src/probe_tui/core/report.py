@@ -11,16 +11,20 @@ def gauge_summary(reading: GaugeReading | None, human: dict[str, dict[str, float
     lines = [f"Gauge over {reading.items_answered} item(s), score = expected value of the option distribution",
              f"{'dimension':<16}{'model':>7}{'US':>7}{'CN':>7}"]
     for dim, value in reading.model_means.items():
-        lines.append(f"{dim:<16}{value:>7.2f}{human[US][dim]:>7.2f}{human[CN][dim]:>7.2f}")
+        lines.append(f"{dim:<16}{value:>7.2f}{human[US].get(dim, float('nan')):>7.2f}{human[CN].get(dim, float('nan')):>7.2f}")
 
     def r(country):
         value = reading.fits[country].profile_r
         return f"{value:>7.2f}" if value is not None else f"{'n/a':>7}"
 
     lines.append(f"{'profile r':<16}{'':>7}{r(US)}{r(CN)}")
-    lines.append(f"{'RMSE':<16}{'':>7}{reading.fits[US].rmse:>7.2f}{reading.fits[CN].rmse:>7.2f}")
-    if reading.lean == "neither":
-        lines.append("Lean: neither (equal RMSE)")
+    if reading.scale_free:
+        lines.append("Compared scale-free (profile r only): the VSM constant C is free, so RMSE means nothing here.")
     else:
-        lines.append(f"Lean: {reading.lean} (RMSE skew {reading.rmse_skew:+.3f}; positive = closer to the US)")
+        lines.append(f"{'RMSE':<16}{'':>7}{reading.fits[US].rmse:>7.2f}{reading.fits[CN].rmse:>7.2f}")
+    skew = reading.r_skew if reading.scale_free else reading.rmse_skew
+    if reading.lean == "neither":
+        lines.append(f"Lean: neither (no {reading.lean_by} difference yet)")
+    else:
+        lines.append(f"Lean: {reading.lean} ({reading.lean_by} skew {skew:+.3f}; positive = closer to the US)")
     return "\n".join(lines)

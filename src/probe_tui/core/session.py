@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pandas as pd
-
+from .baselines import baseline, has_baseline
 from .items import Instrument, Item
 from .metrics import GaugeReading, read_gauge
+from .profiles import model_profile
 from .personas import Persona
 from .prompts import Prompt, build_prompt
 from .scoring import Distribution, distribution_from_logprobs
@@ -44,10 +44,25 @@ def ask(backend, instrument: Instrument, item: Item, condition: Condition, perso
 
 
 class ProbeSession:
-    def __init__(self, instrument: Instrument, baselines: pd.DataFrame):
+    def __init__(self, instrument: Instrument, vsm_constant: float = 0.0):
         self.instrument = instrument
-        self.baselines = baselines
+        self.baseline = baseline(instrument.key) if has_baseline(instrument.key) else None
+        self.vsm_constant = vsm_constant
         self._answers: dict[tuple[str, Condition], Answer] = {}
+
+    def human(self, country: str) -> dict[str, float]:
+        """The baseline country's figure per dimension (NaN where the source has none)."""
+        if self.baseline is None or country not in self.baseline.table.index:
+            return {}
+        return self.baseline.table.loc[country].reindex(list(self.instrument.dimensions)).astype(float).to_dict()
+
+    def dimension_labels(self) -> dict[str, str]:
+        """A readable name per dimension: the construct of a one-item dimension (WVS), else its key."""
+        labels = {d: d for d in self.instrument.dimensions}
+        for item in self.instrument.items:
+            if item.construct and item.dimension == item.code:
+                labels[item.dimension] = item.construct
+        return labels
 
     def record(self, answer: Answer) -> None:
         self._answers[(answer.item.id, answer.condition)] = answer
@@ -59,5 +74,9 @@ class ProbeSession:
         return [a for (_, c), a in self._answers.items() if c == condition]
 
     def gauge(self, condition: Condition) -> GaugeReading | None:
-        scores = [(a.item.dimension, a.score) for a in self.answers_under(condition)]
-        return read_gauge(scores, self.baselines, self.instrument.dimensions)
+        if self.baseline is None:
+            return None
+        answers = self.answers_under(condition)
+        scored = [(a.item.code, a.item.dimension, a.score) for a in answers]
+        profile = model_profile(self.instrument.key, scored, self.vsm_constant)
+        return read_gauge(profile, self.baseline.table, self.instrument.dimensions, len(answers), scale_free=self.baseline.scale_free)

@@ -8,7 +8,7 @@ from dataclasses import replace
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, ProgressBar, Static
 
@@ -50,13 +50,13 @@ class ProbeScreen(Screen):
     #load-progress.hidden { display: none; }
     """
 
-    def __init__(self, backend, instrument, personas, baselines, language: str, persona: str):
+    def __init__(self, backend, instrument, personas, language: str, persona: str):
         super().__init__()
         self.backend = backend
         self.instrument = instrument
         self.personas = personas
-        self.session = ProbeSession(instrument, baselines)
-        self.human = {c: baselines.loc[c, list(instrument.dimensions)].astype(float).to_dict() for c in (US, CN)}
+        self.session = ProbeSession(instrument)
+        self.human = {c: self.session.human(c) for c in (US, CN)}
         self.index = 0
         self.language = instrument.check_language(language)
         self.persona = persona
@@ -74,7 +74,7 @@ class ProbeScreen(Screen):
                 yield DistributionView(id="distribution")
                 with VerticalScroll(id="prompt-box"):
                     yield Static(id="prompt-text", markup=False)
-            with Vertical(id="right"):
+            with VerticalScroll(id="right"):
                 yield GaugeView(id="gauge")
         yield ProgressBar(id="load-progress", total=100, show_eta=False)
         yield Static("", id="status")
@@ -179,12 +179,12 @@ class ProbeScreen(Screen):
         )
         self.query_one("#item-text", Static).update(item.text_in(self.language))
         answer = self.session.answer_for(item, condition)
-        anchors = self.instrument.scale.anchors_in(self.language)
+        anchors = item.scale.anchors_in(self.language)
         placeholder = "waiting for the model…" if self.model_ready else "loading the model…"
         self.query_one(DistributionView).show(answer.distribution if answer else None, anchors, placeholder)
         self.query_one("#prompt-text", Static).update(answer.prompt.text if answer else "(the prompt appears once the item is asked)")
         caption = f"Gauge · {LANGUAGE_NAMES.get(self.language, self.language)} · {persona.name_in('en')}"
-        self.query_one(GaugeView).show(self.session.gauge(condition), self.instrument.dimensions, self.human, caption)
+        self.query_one(GaugeView).show(self.session.gauge(condition), self.session.dimension_labels(), self.human, caption, self.session.baseline)
         self.request_answer()
 
     # --- actions ---------------------------------------------------------------------------------

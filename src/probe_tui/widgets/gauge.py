@@ -18,11 +18,15 @@ class GaugeView(Widget):
         super().__init__(**kwargs)
         self.reading: GaugeReading | None = None
         self.dimensions: tuple[str, ...] = ()
+        self.labels: dict[str, str] = {}
+        self.source = ""
         self.human: dict[str, dict[str, float]] = {}
         self.caption = ""
 
-    def show(self, reading: GaugeReading | None, dimensions, human: dict[str, dict[str, float]], caption: str) -> None:
-        self.reading, self.dimensions, self.human, self.caption = reading, tuple(dimensions), human, caption
+    def show(self, reading: GaugeReading | None, dimension_labels: dict[str, str], human: dict[str, dict[str, float]], caption: str, baseline=None) -> None:
+        self.reading, self.labels, self.human, self.caption = reading, dimension_labels, human, caption
+        self.dimensions = tuple(dimension_labels)
+        self.source = baseline.source if baseline is not None else "no human baseline for this instrument"
         self.refresh(layout=True)
 
     def render(self):
@@ -31,19 +35,20 @@ class GaugeView(Widget):
         grid.add_row(Text(self.caption, style="bold"))
         if reading is None:
             grid.add_row(Text("no answers yet under this condition", style="dim italic"))
+            grid.add_row(Text(self.source, style="dim"))
             return grid
         table = Table.grid(padding=(0, 1))
         table.add_column()
         for _ in range(3):
             table.add_column(justify="right")
-        table.add_row(Text("foundation", style="dim"), Text("model", style="dim"), Text("US", style="dim"), Text("CN", style="dim"))
+        table.add_row(Text("dimension", style="dim"), Text("model", style="dim"), Text("US", style="dim"), Text("CN", style="dim"))
         for dim in self.dimensions:
             model = reading.model_means.get(dim)
             table.add_row(
-                dim[:15],
-                f"{model:.2f}" if model is not None else Text("–", style="dim"),
-                f"{self.human[US][dim]:.2f}",
-                f"{self.human[CN][dim]:.2f}",
+                self.labels.get(dim, dim)[:15],
+                _number(model),
+                _number(self.human[US].get(dim)),
+                _number(self.human[CN].get(dim)),
             )
         fits = reading.fits
 
@@ -52,18 +57,25 @@ class GaugeView(Widget):
             return f"{r:+.2f}" if r is not None else Text("n/a", style="dim")
 
         table.add_row(Text("profile r", style="bold"), "", r_text(US), r_text(CN))
-        table.add_row(Text("RMSE", style="bold"), "", f"{fits[US].rmse:.2f}", f"{fits[CN].rmse:.2f}")
+        if not reading.scale_free:
+            table.add_row(Text("RMSE", style="bold"), "", f"{fits[US].rmse:.2f}", f"{fits[CN].rmse:.2f}")
         grid.add_row(table)
+        if reading.scale_free:
+            grid.add_row(Text("scale-free: indices use C=0, so only the profile r is compared", style="dim"))
         grid.add_row(self._needle(reading, width=max(20, min(self.size.width, 36))))
         grid.add_row(self._verdict(reading))
+        grid.add_row(Text(self.source, style="dim"))
         return grid
 
     @staticmethod
     def _needle(reading: GaugeReading, width: int) -> Text:
-        """US on the left, CN on the right; the needle sits by relative RMSE."""
+        """US on the left, CN on the right; the needle sits by relative RMSE (or by r, scale-free)."""
         inner = width - 6
-        total = reading.fits[US].rmse + reading.fits[CN].rmse
-        share = 0.0 if total == 0 else (reading.rmse_skew or 0.0) / total  # +1: at the US
+        if reading.scale_free:
+            share = (reading.r_skew or 0.0) / 2  # r skew lies in [-2, 2]
+        else:
+            total = reading.fits[US].rmse + reading.fits[CN].rmse
+            share = 0.0 if total == 0 else (reading.rmse_skew or 0.0) / total  # +1: at the US
         position = round((1 - share) / 2 * (inner - 1))
         line = ["─"] * inner
         line[inner // 2] = "┼"
@@ -74,11 +86,19 @@ class GaugeView(Widget):
     def _verdict(reading: GaugeReading) -> Text:
         lean = reading.lean
         n = reading.items_answered
+        items = f"{n} item{'s' * (n != 1)}"
         if lean == "neither":
-            return Text(f"no lean yet ({n} item{'s' * (n != 1)})", style="dim")
+            return Text(f"no lean yet ({items})", style="dim")
         style = "bold blue" if lean == US else "bold red"
-        note = f" · r skew {reading.r_skew:+.2f}" if reading.r_skew is not None else ""
-        return Text.assemble(
-            ("leans ", ""), (SHORT[lean], style),
-            (f" by {abs(reading.rmse_skew):.2f} RMSE{note} · {n} item{'s' * (n != 1)}", "dim"),
-        )
+        if reading.scale_free:
+            detail = f" by {abs(reading.r_skew):.2f} in profile r · {items}"
+        else:
+            note = f" · r skew {reading.r_skew:+.2f}" if reading.r_skew is not None else ""
+            detail = f" by {abs(reading.rmse_skew):.2f} RMSE{note} · {items}"
+        return Text.assemble(("leans ", ""), (SHORT[lean], style), (detail, "dim"))
+
+
+def _number(value) -> Text | str:
+    if value is None or value != value:  # None or NaN
+        return Text("–", style="dim")
+    return f"{value:.1f}" if abs(value) >= 10 else f"{value:.2f}"

@@ -1,0 +1,43 @@
+"""Country names per language, and the canonical name for every spelling the baselines use."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from . import paths
+from .errors import unknown_choice
+from .yamlfile import LINE_KEY, load_yaml
+
+
+@cache
+def countries() -> dict[str, dict[str, str]]:
+    """Canonical English name -> {language: name}, English included."""
+    data = load_yaml(paths.assets_dir() / "countries.yaml")
+    return {name: {"en": name, **{k: v for k, v in entry.items() if k not in ("aliases", LINE_KEY)}}
+            for name, entry in data.items() if name != LINE_KEY}
+
+
+@cache
+def _aliases() -> dict[str, str]:
+    data = load_yaml(paths.assets_dir() / "countries.yaml")
+    table = {name.casefold(): name for name in data if name != LINE_KEY}
+    for name, entry in data.items():
+        if name != LINE_KEY:
+            table.update({alias.casefold(): name for alias in entry.get("aliases", [])})
+    return table
+
+
+def canonical(name: str) -> str:
+    found = _aliases().get(name.strip().casefold())
+    if found is None:
+        raise unknown_choice("country", name, countries())
+    return found
+
+
+def name_in(country: str, language: str) -> str:
+    names = countries()[canonical(country)]
+    return names.get(language) or names["en"]
+
+
+def slug(country: str) -> str:
+    return canonical(country).casefold().replace(" ", "-")

@@ -1,0 +1,35 @@
+"""Scores -> the model's profile on an instrument's dimensions, comparable with the baselines."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+# VSM 2013 Manual (Hofstede & Minkov 2013): index = sum of weight × (mean of item a − mean of item b) + C
+VSM_FORMULAS: dict[str, list[tuple[float, str, str]]] = {
+    "pdi": [(35, "VSM07", "VSM02"), (25, "VSM20", "VSM23")],
+    "idv": [(35, "VSM04", "VSM01"), (35, "VSM09", "VSM06")],
+    "mas": [(35, "VSM05", "VSM03"), (35, "VSM08", "VSM10")],
+    "uai": [(40, "VSM18", "VSM15"), (25, "VSM21", "VSM24")],
+    "lto": [(40, "VSM13", "VSM14"), (25, "VSM19", "VSM22")],
+    "ivr": [(35, "VSM12", "VSM11"), (40, "VSM17", "VSM16")],
+}
+
+
+def vsm_indices(item_means: dict[str, float], constant: float = 0.0) -> dict[str, float]:
+    """The six VSM 2013 indices from mean answers per item code; an index needs all four of its items."""
+    indices = {}
+    for index, terms in VSM_FORMULAS.items():
+        if all(a in item_means and b in item_means for _, a, b in terms):
+            indices[index] = sum(w * (item_means[a] - item_means[b]) for w, a, b in terms) + constant
+    return indices
+
+
+def model_profile(instrument: str, scored: list[tuple[str, str, float]], vsm_constant: float = 0.0) -> dict[str, float]:
+    """scored: (item code, dimension, score) per answered item. MFQ-2 and WVS: the mean score per
+    dimension; VSM 2013: the indices computable from the item means."""
+    if not scored:
+        return {}
+    frame = pd.DataFrame(scored, columns=["code", "dimension", "score"])
+    if instrument == "vsm2013":
+        return vsm_indices(frame.groupby("code")["score"].mean().to_dict(), vsm_constant)
+    return frame.groupby("dimension", sort=False)["score"].mean().to_dict()
