@@ -53,8 +53,10 @@ def test_run_limit_persona_and_language(tmp_path):
     "args,message",
     [
         (["--lang", "de"], "unknown language for mfq2 'de'; choose one of: en, fr, zh"),
-        (["--persona", "alien"], "unknown persona 'alien'; choose one of: cn_average, none, us_average"),
-        (["--instrument", "nope"], "unknown instrument 'nope'; choose one of: mfq2"),
+        (["--persona", "alien"], "unknown persona 'alien'; choose one of: cn_average, country:<name>, custom:<text>, none, subgroup:<attr>=<value>,..., us_average"),
+        (["--instrument", "nope"], "unknown instrument 'nope'; choose one of: country-pairs, mfq2, vsm2013, wvs"),
+        (["--persona", "subgroup:planet=mars"], "unknown subgroup attribute 'planet'; choose one of: age, country, education, ethnicity, region, religion, sex"),
+        (["--instrument", "wvs", "--pairs", "USA-China"], "--pairs and --scenarios apply to --instrument country-pairs only"),
         (["--model", "/nowhere/x.gguf"], "model file not found: /nowhere/x.gguf"),
     ],
 )

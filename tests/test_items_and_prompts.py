@@ -26,9 +26,9 @@ def test_unknown_language_lists_the_known_ones(mfq2):
 
 
 def test_unknown_instrument_and_persona_list_the_known_ones(personas):
-    with pytest.raises(ProbeError, match="mfq2"):
+    with pytest.raises(ProbeError, match="country-pairs, mfq2, vsm2013, wvs"):
         get_instrument("nope")
-    with pytest.raises(ProbeError, match="cn_average, none, us_average"):
+    with pytest.raises(ProbeError, match="cn_average, country:<name>, custom:<text>, none, subgroup:"):
         get_persona("martian", personas)
 
 
@@ -43,7 +43,7 @@ def test_malformed_item_file_names_file_line_and_field(tmp_path):
     with pytest.raises(ItemFileError) as info:
         load_instrument(bad)
     message = str(info.value)
-    assert message.startswith(f"{bad}:11: items[1].dimension")
+    assert message.startswith(f"{bad}:12: items[1].dimension")  # the line of the field itself
     assert "'b' is not one of a" in message
 
 

@@ -50,19 +50,24 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_options(parser)
     parser.add_argument("--instrument", default="mfq2")
     parser.add_argument("--lang", default="en", help="prompt language: en, zh or fr")
-    parser.add_argument("--persona", default="none", help="persona key: none, us_average, cn_average")
+    parser.add_argument("--persona", default="none", help="none, us_average, cn_average, country:<name>, subgroup:<attr>=<value>,..., or custom:<text>")
     commands = parser.add_subparsers(dest="command")
 
     run = commands.add_parser("run", help="answer every item headless and write one CSV row per item")
     _add_model_options(run)
-    run.add_argument("--instrument", default="mfq2")
+    run.add_argument("--instrument", default="mfq2", help="mfq2, wvs, vsm2013 or country-pairs")
     run.add_argument("--lang", default="en")
-    run.add_argument("--persona", default="none")
-    run.add_argument("--limit", type=int, default=None, help="only the first N items")
+    run.add_argument("--persona", default="none", help="as for the app: a key, country:<name>, subgroup:..., custom:<text>")
+    run.add_argument("--limit", type=int, default=None, help="only the first N items (country-pairs: the first N prompts)")
+    run.add_argument("--pairs", help="country-pairs only: e.g. USA-China,France-China (default: all 28)")
+    run.add_argument("--scenarios", type=int, help="country-pairs only: the first N scenarios (default: all)")
+    run.add_argument("--vsm-constant", type=float, default=0.0, help="VSM 2013 only: the constant C added to every index (default 0)")
     run.add_argument("--output", required=True, type=Path, help="CSV file to write")
     run.add_argument("--concurrency", type=int, default=1, help="items in flight at once, for remote backends (default 1)")
 
     commands.add_parser("models", help="list the models probe-tui can find")
+    items = commands.add_parser("items", help="item banks and personas")
+    items.add_argument("action", choices=["check"], help="check: report schema errors and missing translations")
     return parser
 
 
@@ -116,6 +121,28 @@ def list_models_command() -> int:
     return 0
 
 
+def items_check() -> int:
+    """Validate shipped and user item banks and personas; report every problem, one line each."""
+    from .core.country_pairs import load_country_pairs
+    from .core.items import load_bank, user_items_dir
+    from .core.personas import load_persona_bank, user_personas_dir
+
+    bank = load_bank()
+    personas = load_persona_bank()
+    problems = list(bank.problems) + list(personas.problems)
+    for instrument in bank.instruments.values():
+        problems += instrument.missing_translations()
+        print(f"{instrument.key:<14} {len(instrument.items):>3} items  languages {', '.join(instrument.languages)}  from {', '.join(instrument.origin)}")
+    pairs = load_country_pairs()
+    print(f"{pairs.key:<14} {len(pairs.scenarios):>3} scenarios, {len(pairs.pairs())} pairs  languages {', '.join(pairs.languages)}")
+    print(f"personas       {len(personas.personas)} named, plus country:<name>, subgroup:..., custom:<text>")
+    print(f"user files: {user_items_dir()} and {user_personas_dir()}")
+    for problem in problems:
+        print(f"problem: {problem}")
+    print("ok: no problems" if not problems else f"{len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     log_path = _setup_logging()
@@ -126,6 +153,8 @@ def main(argv=None) -> int:
             return run_sweep(args, _backend(args))
         if args.command == "models":
             return list_models_command()
+        if args.command == "items":
+            return items_check()
         return run_app(args)
     except ProbeError as exc:
         print(f"probe-tui: error: {exc}", file=sys.stderr)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
@@ -10,6 +12,8 @@ import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from .core.country_pairs import CountryPairs, PairItem, short
+from .core.errors import ProbeError
 from .core.items import get_instrument
 from .core.metrics import CN, US
 from .core.personas import get_persona
@@ -19,9 +23,12 @@ from .core.session import Answer, Condition, ProbeSession, ask
 COLUMNS = ["instrument", "item_id", "language", "persona", "model", "method", "prompt", "probs", "valid_mass", "expected", "answer", "entropy"]
 
 
+PAIR_COLUMNS = ["pair", "scenario", "domain", "initiator", "polarity", "order", "option_a", "option_b", "log_odds_ab"]
+
+
 def answer_row(answer: Answer) -> dict:
     d = answer.distribution
-    return {
+    row = {
         "instrument": answer.condition.instrument,
         "item_id": answer.item.id,
         "language": answer.condition.language,
@@ -35,13 +42,33 @@ def answer_row(answer: Answer) -> dict:
         "answer": d.answer,
         "entropy": d.entropy_bits,
     }
+    item = answer.item
+    if isinstance(item, PairItem):
+        p_a, p_b = d.probs["A"], d.probs["B"]
+        row.update({
+            "pair": f"{short(item.pair[0])}-{short(item.pair[1])}", "scenario": item.scenario.id, "domain": item.scenario.domain,
+            "initiator": short(item.initiator), "polarity": item.polarity, "order": item.order,
+            "option_a": short(item.options[0]), "option_b": short(item.options[1]),
+            "log_odds_ab": math.log(p_a / p_b) if p_a > 0 and p_b > 0 else (math.inf if p_a > 0 else -math.inf),
+        })
+    return row
+
+
+def select_items(instrument, args) -> list:
+    if isinstance(instrument, CountryPairs):
+        items = instrument.prompts(instrument.parse_pairs(getattr(args, "pairs", None)), getattr(args, "scenarios", None))
+        return list(itertools.islice(items, args.limit)) if args.limit else list(items)
+    if getattr(args, "pairs", None) or getattr(args, "scenarios", None):
+        raise ProbeError("--pairs and --scenarios apply to --instrument country-pairs only")
+    return list(instrument.items[: args.limit] if args.limit else instrument.items)
 
 
 def run_sweep(args, backend) -> int:
     instrument = get_instrument(args.instrument)
     instrument.check_language(args.lang)
     persona = get_persona(args.persona)
-    items = instrument.items[: args.limit] if args.limit else instrument.items
+    items = select_items(instrument, args)
+    is_pairs = isinstance(instrument, CountryPairs)
     session = ProbeSession(instrument, vsm_constant=getattr(args, "vsm_constant", 0.0))
     console = Console(stderr=True)
     rows = []
@@ -64,10 +91,16 @@ def run_sweep(args, backend) -> int:
         interrupted = True
     finally:
         backend.close()
-    pd.DataFrame(rows, columns=COLUMNS).to_csv(args.output, index=False)
+    frame = pd.DataFrame(rows, columns=COLUMNS + (PAIR_COLUMNS if is_pairs else []))
+    frame.to_csv(args.output, index=False)
     human = {c: session.human(c) for c in (US, CN)}
     if rows and session.baseline is not None:
         print(gauge_summary(session.gauge(condition), human))
+    elif rows and is_pairs:
+        p_a = frame["probs"].map(lambda text: json.loads(text)["A"])
+        print(f"{len(frame)} country-pair prompts. No human baseline here: the reference is 0 (no preference).")
+        print(f"mean P(A)+P(B) before renormalising (compliance): {frame['valid_mass'].mean():.3f}")
+        print(f"mean P(A) after renormalising (0.5 = no position bias): {p_a.mean():.3f}")
     print(f"wrote {len(rows)} row(s) to {args.output}", file=sys.stderr)
     if interrupted:
         print(f"probe-tui: interrupted after {len(rows)} of {len(items)} items; those rows were kept", file=sys.stderr)

@@ -6,29 +6,31 @@ from functools import cache
 
 from . import paths
 from .errors import unknown_choice
-from .yamlfile import LINE_KEY, load_yaml
+from .yamlfile import META_KEYS, load_yaml
 
 
 @cache
 def countries() -> dict[str, dict[str, str]]:
     """Canonical English name -> {language: name}, English included."""
     data = load_yaml(paths.assets_dir() / "countries.yaml")
-    return {name: {"en": name, **{k: v for k, v in entry.items() if k not in ("aliases", LINE_KEY)}}
-            for name, entry in data.items() if name != LINE_KEY}
+    return {name: {"en": name, **{k: v for k, v in entry.items() if k not in ("aliases", *META_KEYS)}}
+            for name, entry in data.items() if name not in META_KEYS}
 
 
 @cache
 def _aliases() -> dict[str, str]:
     data = load_yaml(paths.assets_dir() / "countries.yaml")
-    table = {name.casefold(): name for name in data if name != LINE_KEY}
+    table = {name.casefold(): name for name in data if name not in META_KEYS}
     for name, entry in data.items():
-        if name != LINE_KEY:
+        if name not in META_KEYS:
             table.update({alias.casefold(): name for alias in entry.get("aliases", [])})
     return table
 
 
 def canonical(name: str) -> str:
-    found = _aliases().get(name.strip().casefold())
+    """The canonical name for a name, an alias, or a slug ("south-korea")."""
+    table = _aliases()
+    found = table.get(name.strip().casefold()) or table.get(name.strip().casefold().replace("-", " "))
     if found is None:
         raise unknown_choice("country", name, countries())
     return found

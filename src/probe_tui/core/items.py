@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import paths
 from .errors import ItemFileError, ProbeError, unknown_choice
-from .yamlfile import LINE_KEY, line_of, load_yaml, require
+from .yamlfile import LINES_KEY, META_KEYS, line_of, load_yaml, require
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ def _texts(value, path, line, field_name) -> dict[str, str]:
         raise ItemFileError(path, line, field_name, "expected a mapping of language -> text")
     texts = {}
     for lang, text in value.items():
-        if lang == LINE_KEY:
+        if lang in META_KEYS:
             continue
         if not isinstance(text, str) or not text.strip():
             raise ItemFileError(path, line_of(value) or line, f"{field_name}.{lang}", "expected non-empty text")
@@ -102,7 +102,7 @@ def _scale(value, path, line, field_name) -> dict:
         raise ItemFileError(path, line_of(value), f"{field_name}.labels", "expected two or more distinct labels")
     anchors = {}
     for lang, texts in require(value, "anchors", dict, path, field_name).items():
-        if lang == LINE_KEY:
+        if lang in META_KEYS:
             continue
         if not isinstance(texts, list) or len(texts) != len(labels) or not all(isinstance(t, str) for t in texts):
             raise ItemFileError(path, line_of(value), f"{field_name}.anchors.{lang}", f"expected {len(labels)} texts, one per label")
@@ -128,38 +128,49 @@ def read_item_file(path: Path) -> dict:
     for key in ("dimensions", "languages"):
         if key in data:
             out[key] = [str(v) for v in require(data, key, list, path)]
-    scales = {name: _scale(value, path, line_of(data), f"scales.{name}") for name, value in data.get("scales", {}).items() if name != LINE_KEY}
-    questions = {name: _texts(value, path, line_of(data), f"questions.{name}") for name, value in data.get("questions", {}).items() if name != LINE_KEY}
+    scales = {name: _scale(value, path, line_of(data), f"scales.{name}") for name, value in data.get("scales", {}).items() if name not in META_KEYS}
+    questions = {name: _texts(value, path, line_of(data), f"questions.{name}") for name, value in data.get("questions", {}).items() if name not in META_KEYS}
     if "scale" in data:
         out["scale"] = _named_or_inline(data["scale"], scales, path, line_of(data), "scale", _scale)
     if "question" in data:
         out["question"] = _named_or_inline(data["question"], questions, path, line_of(data), "question", _texts)
     if "frames" in data:
-        out["frames"] = {lang: frame for lang, frame in require(data, "frames", dict, path).items() if lang != LINE_KEY}
+        out["frames"] = {lang: frame for lang, frame in require(data, "frames", dict, path).items() if lang not in META_KEYS}
     for index, entry in enumerate(data.get("items", []) or []):
         context = f"items[{index}]"
         if not isinstance(entry, dict):
             raise ItemFileError(path, line_of(data), context, "expected a mapping")
         line = line_of(entry)
-        item: dict = {"code": str(require(entry, "code", (str, int), path, context)), "line": line}
+        item: dict = {"code": str(require(entry, "code", (str, int), path, context)), "line": line,
+                      "lines": dict(entry.get(LINES_KEY, {}))}
         for key in ("dimension", "construct", "source", "id"):
             if key in entry:
                 item[key] = str(require(entry, key, (str, int), path, context))
         if "text" in entry:
-            item["text"] = _texts(entry["text"], path, line, f"{context}.text")
+            item["text"] = _texts(entry["text"], path, line_of(entry, "text"), f"{context}.text")
         if "reverse" in entry:
             if not isinstance(entry["reverse"], bool):
-                raise ItemFileError(path, line, f"{context}.reverse", "expected true or false")
+                raise ItemFileError(path, line_of(entry, "reverse"), f"{context}.reverse", "expected true or false")
             item["reverse"] = entry["reverse"]
         if "scale" in entry:
-            item["scale"] = _named_or_inline(entry["scale"], scales, path, line, f"{context}.scale", _scale)
+            item["scale"] = _named_or_inline(entry["scale"], scales, path, line_of(entry, "scale"), f"{context}.scale", _scale)
         if "question" in entry:
-            item["question"] = _named_or_inline(entry["question"], questions, path, line, f"{context}.question", _texts)
-        unknown = set(entry) - {"code", "dimension", "construct", "source", "id", "text", "reverse", "scale", "question", LINE_KEY}
+            item["question"] = _named_or_inline(entry["question"], questions, path, line_of(entry, "question"), f"{context}.question", _texts)
+        unknown = set(entry) - {"code", "dimension", "construct", "source", "id", "text", "reverse", "scale", "question", *META_KEYS}
         if unknown:
-            raise ItemFileError(path, line, f"{context}.{sorted(unknown)[0]}", "unknown field")
+            first = sorted(unknown)[0]
+            raise ItemFileError(path, line_of(entry, first), f"{context}.{first}", "unknown field")
         out["items"].append(item)
     return out
+
+
+def _check_user_file(base: dict, extra: dict) -> None:
+    """Errors in a user file that extends a shipped instrument, named by the user file's own lines."""
+    dimensions = extra.get("dimensions") or base.get("dimensions", [])
+    for index, item in enumerate(extra["items"]):
+        if "dimension" in item and item["dimension"] not in dimensions:
+            raise ItemFileError(extra["path"], item["lines"].get("dimension", item.get("line")), f"items[{index}].dimension",
+                                f"{item['dimension']!r} is not one of {', '.join(dimensions)}")
 
 
 def _merge(base: dict, extra: dict) -> dict:
@@ -183,7 +194,7 @@ def _merge(base: dict, extra: dict) -> dict:
                     target[key] = {**target.get(key, {}), **value}
                 elif key == "scale":
                     target[key] = _merge_scale(target.get("scale"), value)
-                elif key != "line":
+                elif key not in ("line", "lines"):
                     target[key] = value
         else:
             merged["items"].append(dict(item))
@@ -217,7 +228,7 @@ def build_instrument(data: dict) -> Instrument:
         if "dimension" not in entry:
             raise ItemFileError(path, line, f"{context}.dimension", "missing")
         if entry["dimension"] not in dimensions:
-            raise ItemFileError(path, line, f"{context}.dimension", f"{entry['dimension']!r} is not one of {', '.join(dimensions)}")
+            raise ItemFileError(path, entry.get("lines", {}).get("dimension", line), f"{context}.dimension", f"{entry['dimension']!r} is not one of {', '.join(dimensions)}")
         if not entry.get("text"):
             raise ItemFileError(path, line, f"{context}.text", "missing")
         code = entry["code"]
@@ -254,7 +265,7 @@ def user_items_dir() -> Path:
 def load_bank(user_dir: Path | None = None) -> ItemBank:
     bank = ItemBank()
     frames = load_yaml(paths.assets_dir() / "prompts.yaml")
-    bank.frames = {lang: frame for lang, frame in frames.items() if lang != LINE_KEY}
+    bank.frames = {lang: frame for lang, frame in frames.items() if lang not in META_KEYS}
     raw: dict[str, dict] = {}
     for path in sorted(paths.assets_dir().joinpath("items").glob("*.yaml")):
         data = read_item_file(path)  # shipped files must be valid: an error here is a bug
@@ -263,7 +274,11 @@ def load_bank(user_dir: Path | None = None) -> ItemBank:
     for path in sorted(user_dir.glob("*.yaml")) if user_dir.is_dir() else []:
         try:
             data = read_item_file(path)
-            merged = _merge(raw[data["instrument"]], data) if data["instrument"] in raw else data
+            if data["instrument"] in raw:
+                _check_user_file(raw[data["instrument"]], data)
+                merged = _merge(raw[data["instrument"]], data)
+            else:
+                merged = data
             build_instrument(merged)  # a user file must leave a working instrument
         except ProbeError as exc:
             bank.problems.append(str(exc))
@@ -292,8 +307,13 @@ def available_instruments() -> dict[str, Instrument]:
     return item_bank().instruments
 
 
-def get_instrument(key: str) -> Instrument:
+def get_instrument(key: str):
+    """A Likert instrument, or the country-pair scenarios ("country-pairs")."""
+    from .country_pairs import KEY, load_country_pairs
+
+    if key == KEY:
+        return load_country_pairs()
     instruments = available_instruments()
     if key not in instruments:
-        raise unknown_choice("instrument", key, instruments)
+        raise unknown_choice("instrument", key, [*instruments, KEY])
     return instruments[key]

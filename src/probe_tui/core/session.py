@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .baselines import baseline, has_baseline
+from .country_pairs import CountryPairs, build_pair_prompt
 from .items import Instrument, Item
 from .metrics import GaugeReading, read_gauge
 from .profiles import model_profile
@@ -35,10 +36,11 @@ class Answer:
         return len(self.distribution.labels) + 1 - expected if self.item.reverse else expected
 
 
-def ask(backend, instrument: Instrument, item: Item, condition: Condition, persona: Persona) -> Answer:
+def ask(backend, instrument: Instrument | CountryPairs, item, condition: Condition, persona: Persona) -> Answer:
     """Condition -> Prompt -> Backend -> Distribution, for one item (backend: a started Backend)."""
     info = backend.info
-    prompt = build_prompt(instrument, item, condition.language, persona, info.chat_template, info.prompt_style)
+    build = build_pair_prompt if isinstance(instrument, CountryPairs) else build_prompt
+    prompt = build(instrument, item, condition.language, persona, info.chat_template, info.prompt_style)
     raw = backend.score(prompt)
     return Answer(condition=condition, item=item, prompt=prompt, distribution=distribution_from_logprobs(raw, prompt.labels))
 

@@ -8,13 +8,16 @@ import yaml
 
 from .errors import ItemFileError
 
-LINE_KEY = "__line__"
+LINE_KEY = "__line__"  # the line a mapping starts on
+LINES_KEY = "__lines__"  # the line of each key in it
+META_KEYS = (LINE_KEY, LINES_KEY)
 
 
 class _LineLoader(yaml.SafeLoader):
     def construct_mapping(self, node, deep=False):
         mapping = super().construct_mapping(node, deep=deep)
         mapping[LINE_KEY] = node.start_mark.line + 1
+        mapping[LINES_KEY] = {key.value: key.start_mark.line + 1 for key, _ in node.value if hasattr(key, "value")}
         return mapping
 
 
@@ -35,8 +38,13 @@ def load_yaml(path: Path) -> dict:
     return data
 
 
-def line_of(mapping) -> int | None:
-    return mapping.get(LINE_KEY) if isinstance(mapping, dict) else None
+def line_of(mapping, key: str | None = None) -> int | None:
+    """The line of `key` in the mapping, or of the mapping itself."""
+    if not isinstance(mapping, dict):
+        return None
+    if key is not None and key in mapping.get(LINES_KEY, {}):
+        return mapping[LINES_KEY][key]
+    return mapping.get(LINE_KEY)
 
 
 def require(mapping: dict, key: str, kind, path: Path, context: str = ""):
@@ -47,5 +55,5 @@ def require(mapping: dict, key: str, kind, path: Path, context: str = ""):
     value = mapping[key]
     if not isinstance(value, kind):
         names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise ItemFileError(path, line_of(mapping), field, f"expected {names}, got {type(value).__name__}")
+        raise ItemFileError(path, line_of(mapping, key), field, f"expected {names}, got {type(value).__name__}")
     return value

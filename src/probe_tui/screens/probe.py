@@ -15,6 +15,7 @@ from textual.widgets import Footer, Header, ProgressBar, Static
 from ..core import paths
 from ..core.errors import ProbeError
 from ..core.metrics import CN, US
+from ..core.personas import get_persona, national_persona
 from ..core.prompts import CHAT, COMPLETION, MESSAGES
 from ..core.session import Answer, Condition, ProbeSession, ask
 from ..widgets.distribution import DistributionView
@@ -142,7 +143,7 @@ class ProbeScreen(Screen):
 
     @work(thread=True, group="score")
     def score_item(self, item, condition: Condition) -> None:
-        persona = self.personas[condition.persona]
+        persona = get_persona(condition.persona, self.personas)
         try:
             answer = ask(self.backend, self.instrument, item, condition, persona)
         except ProbeError as exc:
@@ -171,7 +172,7 @@ class ProbeScreen(Screen):
     # --- display ---------------------------------------------------------------------------------
     def show_item(self) -> None:
         item, condition = self.item, self.condition()
-        persona = self.personas[self.persona]
+        persona = get_persona(self.persona, self.personas)
         self.query_one("#item-header", Static).update(
             f"{self.instrument.name} · item {self.index + 1}/{len(self.instrument.items)} · "
             f"official no. {item.code} · {item.dimension} · {LANGUAGE_NAMES.get(self.language, self.language)} · "
@@ -183,7 +184,7 @@ class ProbeScreen(Screen):
         placeholder = "waiting for the model…" if self.model_ready else "loading the model…"
         self.query_one(DistributionView).show(answer.distribution if answer else None, anchors, placeholder)
         self.query_one("#prompt-text", Static).update(answer.prompt.text if answer else "(the prompt appears once the item is asked)")
-        caption = f"Gauge · {LANGUAGE_NAMES.get(self.language, self.language)} · {persona.name_in('en')}"
+        caption = f"Gauge · {LANGUAGE_NAMES.get(self.language, self.language)} · {persona.name_in(self.language)}"
         self.query_one(GaugeView).show(self.session.gauge(condition), self.session.dimension_labels(), self.human, caption, self.session.baseline)
         self.request_answer()
 
@@ -207,7 +208,14 @@ class ProbeScreen(Screen):
                 self.persona = key
                 self.show_item()
 
-        self.app.push_screen(PersonaPicker(self.personas, self.language, self.persona), chosen)
+        choices = dict(self.personas)
+        if self.session.baseline is not None:
+            for country in sorted(self.session.baseline.table.index):
+                national = national_persona(country)
+                choices[national.key] = national
+        if self.persona not in choices:
+            choices[self.persona] = get_persona(self.persona, self.personas)
+        self.app.push_screen(PersonaPicker(choices, self.language, self.persona), chosen)
 
     def action_toggle_prompt(self) -> None:
         self.query_one("#prompt-box").toggle_class("shown")
