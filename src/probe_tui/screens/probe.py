@@ -175,7 +175,7 @@ class ProbeScreen(Screen):
         persona = get_persona(self.persona, self.personas)
         self.query_one("#item-header", Static).update(
             f"{self.instrument.name} · item {self.index + 1}/{len(self.instrument.items)} · "
-            f"official no. {item.code} · {item.dimension} · {LANGUAGE_NAMES.get(self.language, self.language)} · "
+            f"official no. {item.code} · {item.construct or item.dimension} · {LANGUAGE_NAMES.get(self.language, self.language)} · "
             f"persona: {persona.name_in(self.language)}"
         )
         self.query_one("#item-text", Static).update(item.text_in(self.language))
