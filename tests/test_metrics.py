@@ -66,3 +66,92 @@ def test_vsm_gauge_is_scale_free():
     assert reading.fits[US].rmse is None and reading.rmse_skew is None
     assert reading.fits[US].profile_r is not None
     assert reading.lean == (US if reading.r_skew > 0 else CN) and reading.lean_by == "profile r"
+
+
+# --- issue 4: hand-worked examples --------------------------------------------------------------
+
+import math
+
+import pandas as pd
+
+from probe_tui.core.gauge import GaugeEngine
+from probe_tui.core.metrics import (favourability, js_similarity, modal_accuracy, normalised_mae,
+                                    normalised_wasserstein, rank_countries)
+
+
+def test_favourability_worked_example():
+    # Two scenario types, three countries. Type t1: A beats B by 1.0 and A beats C by 3.0 (two
+    # scenarios, 2.0 and 4.0); type t2: A beats B by 2.0.
+    rows = [("A", "B", "s1", "t1", "justified", 1.0), ("A", "C", "s2", "t1", "justified", 2.0), ("A", "C", "s3", "t1", "justified", 4.0),
+            ("A", "B", "s4", "t2", "justified", 2.0),
+            ("A", "B", "s1", "t1", "unjustified", -1.0), ("A", "B", "s4", "t2", "unjustified", 0.0)]
+    frame = pd.DataFrame(rows, columns=["country_1", "country_2", "scenario", "scenario_type", "question", "logodds"])
+    result = favourability(frame).set_index(["question", "country"])
+    # A, justified: t1 = mean(pair A-B: 1.0, pair A-C: mean(2,4)=3.0) = 2.0; t2 = 2.0 -> 2.0, SE 0
+    assert result.loc[("justified", "A"), "value"] == pytest.approx(2.0)
+    assert result.loc[("justified", "A"), "ci95"] == pytest.approx(0.0)
+    # B, justified: t1 = -1.0, t2 = -2.0 -> -1.5, SE = 0.5 -> ci95 = 0.98
+    assert result.loc[("justified", "B"), "value"] == pytest.approx(-1.5)
+    assert result.loc[("justified", "B"), "ci95"] == pytest.approx(1.96 * 0.5)
+    assert result.loc[("justified", "B"), "p_value"] == pytest.approx(stats.ttest_1samp([-1.0, -2.0], 0).pvalue)
+    # combined = ½(justified − unjustified) per type: B: t1 ½(-1 − 1) = -1, t2 ½(-2 − 0) = -1
+    assert result.loc[("combined", "B"), "value"] == pytest.approx(-1.0)
+    # A: unjustified t1 = -1.0, t2 = 0.0 -> combined t1 ½(2 − (−1)) = 1.5, t2 ½(2 − 0) = 1.0 -> 1.25
+    assert result.loc[("combined", "A"), "value"] == pytest.approx(1.25)
+    assert ("combined", "C") not in result.index  # C has no unjustified observations
+
+
+def test_benjamini_hochberg_matches_the_definition():
+    frame = pd.DataFrame(
+        [(c1, c2, f"s{i}", f"t{i % 3}", "justified", v) for i, (c1, c2, v) in enumerate(
+            [("A", "B", 1.0), ("A", "B", 1.2), ("A", "B", 0.9), ("A", "C", 0.1), ("A", "C", -0.2), ("A", "C", 0.3),
+             ("B", "C", -0.5), ("B", "C", 0.4), ("B", "C", 0.2)])],
+        columns=["country_1", "country_2", "scenario", "scenario_type", "question", "logodds"])
+    result = favourability(frame)
+    p = result["p_value"].to_numpy()
+    order = np.argsort(p)
+    m = len(p)
+    expected = np.minimum.accumulate((p[order] * m / np.arange(1, m + 1))[::-1])[::-1]
+    assert result["p_adjusted"].to_numpy()[order] == pytest.approx(np.minimum(expected, 1.0))
+
+
+def test_distribution_metrics_worked_examples():
+    assert js_similarity([0.5, 0.5], [0.5, 0.5]) == pytest.approx(1.0)
+    assert js_similarity([1, 0], [0, 1]) == pytest.approx(0.0)
+    # JSD(base 2) of [1,0] vs [0.5,0.5]: 0.5*KL([1,0]||[.75,.25]) + 0.5*KL([.5,.5]||[.75,.25])
+    jsd = 0.5 * math.log2(1 / 0.75) + 0.5 * (0.5 * math.log2(0.5 / 0.75) + 0.5 * math.log2(0.5 / 0.25))
+    assert js_similarity([1, 0], [0.5, 0.5]) == pytest.approx(1 - math.sqrt(jsd))
+    assert normalised_wasserstein([1, 0, 0, 0, 0], [0, 0, 0, 0, 1]) == pytest.approx(1.0)
+    assert normalised_wasserstein([1, 0, 0, 0, 0], [0, 1, 0, 0, 0]) == pytest.approx(0.25)
+    assert normalised_wasserstein([0.5, 0, 0, 0, 0.5], [0, 0, 1, 0, 0]) == pytest.approx(0.5)
+    assert modal_accuracy({"1": "4", "2": "2", "3": "5"}, {"1": "4", "2": "3"}) == pytest.approx(0.5)
+    assert normalised_mae({"1": 4.0, "2": 2.0}, {"1": 3.0, "2": 4.0}, 1, 5) == pytest.approx(1.5 / 4)
+
+
+def test_engine_updates_match_a_batch_computation_and_replace_re_asked_items():
+    engine = GaugeEngine("mfq2", FOUNDATIONS, baseline("mfq2"))
+    scored = [(str(i), FOUNDATIONS[(i - 1) % 6], 1 + (i * 7 % 5)) for i in range(1, 37)]
+    for code, dim, score in scored:
+        engine.add("track", code, dim, 3.0)  # asked once...
+        engine.add("track", code, dim, score)  # ...and again: the new score replaces the old
+    assert engine.profile("track") == pytest.approx(dimension_means([(d, s) for _, d, s in scored]))
+    assert engine.reading("track").items_answered == 36
+    other = engine.reading("other")
+    assert other is None  # tracks are separate per condition
+
+
+def test_ranking_and_bootstrap():
+    engine = GaugeEngine("mfq2", FOUNDATIONS, baseline("mfq2"))
+    us = baseline("mfq2").table.loc[US]
+    for i in range(1, 37):
+        dim = FOUNDATIONS[(i - 1) % 6]
+        engine.add("t", str(i), dim, float(us[dim]) + (0.3 if ((i - 1) // 6) % 2 else -0.3))  # cancels per dimension
+    ranking = engine.ranking("t")
+    assert ranking.iloc[0]["country"] == US and ranking.iloc[0]["rmse"] == pytest.approx(0.0, abs=1e-9)
+    assert list(ranking["rmse"]) == sorted(ranking["rmse"])
+    samples = engine.bootstrap("t", n_resamples=300)
+    assert samples["profile_r"].shape[1] == len(baseline("mfq2").table)
+    us_index = list(samples["countries"]).index(US)
+    assert np.nanmean(samples["profile_r"][:, us_index]) > 0.9
+    assert GaugeEngine("vsm2013", ("pdi",), baseline("vsm2013")).bootstrap("t") is None
+    assert rank_countries({"pdi": 40, "idv": 91, "mas": 62}, baseline("vsm2013").table[["pdi", "idv", "mas"]], True).iloc[0]["profile_r"] == pytest.approx(1.0)

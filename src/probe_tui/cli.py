@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -65,6 +66,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--output", required=True, type=Path, help="CSV file to write")
     run.add_argument("--concurrency", type=int, default=1, help="items in flight at once, for remote backends (default 1)")
 
+    score = commands.add_parser("score", help="metrics for recorded responses (yours or another study's), in long format")
+    score.add_argument("--instrument", required=True, help="mfq2, wvs, vsm2013 or country-pairs")
+    score.add_argument("--responses", required=True, type=Path, help="CSV of recorded responses")
+    score.add_argument("--output", required=True, type=Path, help="CSV to write (long format)")
+    score.add_argument("--map", default="", help="rename columns: OLD=NEW,OLD=NEW (e.g. LLM=model,item=item_id,llm_response=response)")
+    score.add_argument("--set", default="", help="add constant columns: COLUMN=VALUE,... (e.g. model=qwen2.5-7b,language=en,persona=none)")
+    score.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples over items for Likert CIs (0: none)")
+    score.add_argument("--vsm-constant", type=float, default=0.0, help="VSM 2013: the constant C (default 0)")
+    score.add_argument("--groups", type=Path, help="a group baseline CSV (see README), besides those in the data directory")
     commands.add_parser("models", help="list the models probe-tui can find")
     items = commands.add_parser("items", help="item banks and personas")
     items.add_argument("action", choices=["check"], help="check: report schema errors and missing translations")
@@ -121,6 +131,33 @@ def list_models_command() -> int:
     return 0
 
 
+def _pairs(text: str, flag: str) -> dict[str, str]:
+    pairs = {}
+    for part in [p for p in text.split(",") if p.strip()]:
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip():
+            raise ProbeError(f"{flag} expects NAME=VALUE pairs separated by commas; got {part!r}")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def score_command(args) -> int:
+    from .core import rescore
+
+    frame = rescore.read_responses(args.responses, _pairs(args.map, "--map"), _pairs(args.set, "--set"))
+    if args.instrument == "country-pairs":
+        scores = rescore.score_pairs(frame, args.responses)
+    else:
+        from .core.groups import load_group_baselines
+
+        groups = load_group_baselines(args.groups)
+        scores = rescore.score_likert(args.instrument, frame, args.responses, args.bootstrap, args.vsm_constant, groups)
+    scores.to_csv(args.output, index=False)
+    print(rescore.summary(args.instrument, scores))
+    print(f"wrote {len(scores)} row(s) to {args.output}", file=sys.stderr)
+    return 0
+
+
 def items_check() -> int:
     """Validate shipped and user item banks and personas; report every problem, one line each."""
     from .core.country_pairs import load_country_pairs
@@ -155,6 +192,8 @@ def main(argv=None) -> int:
             return list_models_command()
         if args.command == "items":
             return items_check()
+        if args.command == "score":
+            return score_command(args)
         return run_app(args)
     except ProbeError as exc:
         print(f"probe-tui: error: {exc}", file=sys.stderr)
@@ -162,6 +201,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("probe-tui: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. piped into head: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # noqa: BLE001 - the traceback goes to the log, one line to the user
         log.exception("unexpected error")
         print(f"probe-tui: unexpected error: {type(exc).__name__}: {exc} (traceback in {log_path})", file=sys.stderr)

@@ -65,6 +65,15 @@ class Instrument:
             raise unknown_choice(f"language for {self.key}", language, self.languages)
         return language
 
+    def find_item(self, key) -> Item | None:
+        """An item by id ("mfq2_01"), code ("1", "Q182", "VSM07") or bare number ("182", "7")."""
+        key = str(key).strip()
+        for item in self.items:
+            bare = item.code.removeprefix("VSM").removeprefix("Q").lstrip("0")
+            if key in (item.id, item.code) or (key.isdigit() and key.lstrip("0") == bare):
+                return item
+        return None
+
     def missing_translations(self) -> list[str]:
         problems = []
         for item in self.items:

@@ -80,3 +80,125 @@ def read_gauge(
         if fits[US].profile_r is not None and fits[CN].profile_r is not None:
             r_skew = fits[US].profile_r - fits[CN].profile_r
     return GaugeReading(model_means=ordered, items_answered=items_answered, fits=fits, rmse_skew=rmse_skew, r_skew=r_skew, scale_free=scale_free)
+
+
+# --- every baseline country, nearest first ------------------------------------------------------
+
+def rank_countries(model_means: dict[str, float], baselines: pd.DataFrame, scale_free: bool = False) -> pd.DataFrame:
+    """profile_r and rmse to every baseline country with data on at least 3 of the dimensions,
+    nearest first: by rmse, or by profile_r where the comparison is scale-free."""
+    rows = []
+    for country in baselines.index:
+        fit = country_fit(model_means, country, baselines.loc[country].astype(float), scale_free)
+        if fit.n_dimensions >= MIN_DIMENSIONS_FOR_R or (fit.n_dimensions and not scale_free):
+            rows.append({"country": country, "profile_r": fit.profile_r, "rmse": fit.rmse, "n_dimensions": fit.n_dimensions})
+    frame = pd.DataFrame(rows, columns=["country", "profile_r", "rmse", "n_dimensions"])
+    if scale_free:
+        return frame.sort_values("profile_r", ascending=False, na_position="last").reset_index(drop=True)
+    return frame.sort_values("rmse").reset_index(drop=True)
+
+
+def bootstrap_ci(items: list, statistic, n_resamples: int = 1000, seed: int = 0, level: float = 0.95) -> tuple[float, float] | None:
+    """Percentile bootstrap CI of statistic(list of items) over items resampled with replacement.
+    None when fewer than 3 items or the statistic is undefined in too many resamples."""
+    if len(items) < 3:
+        return None
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(n_resamples):
+        sample = [items[i] for i in rng.integers(0, len(items), len(items))]
+        value = statistic(sample)
+        if value is not None and not math.isnan(value):
+            values.append(value)
+    if len(values) < n_resamples / 2:
+        return None
+    low, high = np.percentile(values, [100 * (1 - level) / 2, 100 * (1 + level) / 2])
+    return float(low), float(high)
+
+
+# --- distributions (for baselines that hold answer distributions) -------------------------------
+
+def js_similarity(p, q) -> float:
+    """1 − Jensen–Shannon distance (base 2): 1 for identical distributions, 0 for disjoint ones."""
+    from scipy.spatial.distance import jensenshannon
+
+    return float(1.0 - jensenshannon(np.asarray(p, float), np.asarray(q, float), base=2))
+
+
+def normalised_wasserstein(p, q) -> float:
+    """OpinionQA's W1 over the ordinal positions 0..k−1, divided by its maximum (k − 1)."""
+    positions = np.arange(len(p))
+    return float(stats.wasserstein_distance(positions, positions, p, q) / (len(p) - 1))
+
+
+# --- country-pair favourability (seed 002) --------------------------------------------------------
+
+POLARITY_NAMES = {"more": "justified", "less": "unjustified", "justified": "justified", "unjustified": "unjustified"}
+
+
+def signed_by_country(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per (observation, country in it): the role-balanced log-odds signed for that country.
+    frame: country_1, country_2, scenario_type, question, logodds (for country_1)."""
+    first = frame.assign(country=frame["country_1"], signed=frame["logodds"])
+    second = frame.assign(country=frame["country_2"], signed=-frame["logodds"])
+    both = pd.concat([first, second], ignore_index=True)
+    both["pair"] = both[["country_1", "country_2"]].apply(lambda r: "-".join(sorted(r)), axis=1)
+    return both
+
+
+def per_type_favour(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per (question, country, scenario_type): the mean over pairs of the per-pair mean signed log-odds."""
+    both = signed_by_country(frame)
+    per_pair = both.groupby(["question", "country", "scenario_type", "pair"])["signed"].mean()
+    return per_pair.groupby(["question", "country", "scenario_type"]).mean().rename("favour").reset_index()
+
+
+def _summarise(values: pd.Series) -> dict:
+    n = len(values)
+    mean = float(values.mean())
+    se = float(values.std(ddof=1) / math.sqrt(n)) if n > 1 else float("nan")
+    p = float(stats.ttest_1samp(values, 0.0).pvalue) if n > 1 and se > 0 else float("nan")
+    return {"value": mean, "ci95": 1.96 * se, "p_value": p, "n_types": n}
+
+
+def favourability(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per-country favourability for each polarity and combined, after seed 002.
+
+    Per scenario type: the mean over the pairs including the country of its signed log-odds; the
+    favourability is the mean over types, with 95% CI = 1.96·SE across types, a one-sample t-test
+    against 0 and Benjamini–Hochberg across countries. Combined = ½(justified − unjustified), per type.
+    Returns rows: question (justified/unjustified/combined), country, value, ci95, p_value, p_adjusted.
+    """
+    frame = frame.assign(question=frame["question"].map(lambda q: POLARITY_NAMES.get(q, q)))
+    per_type = per_type_favour(frame)
+    rows = []
+    for (question, country), group in per_type.groupby(["question", "country"]):
+        rows.append({"question": question, "country": country, **_summarise(group["favour"])})
+    wide = per_type.pivot_table(index=["country", "scenario_type"], columns="question", values="favour")
+    if {"justified", "unjustified"} <= set(wide.columns):
+        combined = (0.5 * (wide["justified"] - wide["unjustified"])).dropna()
+        for country, group in combined.groupby(level="country"):
+            rows.append({"question": "combined", "country": country, **_summarise(group)})
+    result = pd.DataFrame(rows)
+    result["p_adjusted"] = float("nan")
+    for question, group in result.groupby("question"):
+        valid = group["p_value"].notna()
+        if valid.any():
+            result.loc[group.index[valid], "p_adjusted"] = stats.false_discovery_control(group.loc[valid, "p_value"], method="bh")
+    return result
+
+
+# --- subgroup baselines (seed 003) ----------------------------------------------------------------
+
+def modal_accuracy(model_answers: dict[str, str], group_modes: dict[str, str]) -> float | None:
+    """Share of items where the model's argmax equals the group's modal answer."""
+    shared = [item for item in model_answers if item in group_modes]
+    return sum(model_answers[i] == group_modes[i] for i in shared) / len(shared) if shared else None
+
+
+def normalised_mae(model_means: dict[str, float], group_means: dict[str, float], scale_min: float, scale_max: float) -> float | None:
+    """Mean absolute error between expected answers and group means, divided by the scale's range."""
+    shared = [item for item in model_means if item in group_means]
+    if not shared:
+        return None
+    return float(np.mean([abs(model_means[i] - group_means[i]) for i in shared]) / (scale_max - scale_min))

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from .baselines import baseline, has_baseline
 from .country_pairs import CountryPairs, build_pair_prompt
 from .items import Instrument, Item
-from .metrics import GaugeReading, read_gauge
-from .profiles import model_profile
+from .gauge import GaugeEngine
+from .metrics import GaugeReading
 from .personas import Persona
 from .prompts import Prompt, build_prompt
 from .scoring import Distribution, distribution_from_logprobs
@@ -51,6 +51,7 @@ class ProbeSession:
         self.baseline = baseline(instrument.key) if has_baseline(instrument.key) else None
         self.vsm_constant = vsm_constant
         self._answers: dict[tuple[str, Condition], Answer] = {}
+        self.engine = GaugeEngine(instrument.key, instrument.dimensions, self.baseline, vsm_constant)
 
     def human(self, country: str) -> dict[str, float]:
         """The baseline country's figure per dimension (NaN where the source has none)."""
@@ -68,6 +69,8 @@ class ProbeSession:
 
     def record(self, answer: Answer) -> None:
         self._answers[(answer.item.id, answer.condition)] = answer
+        if self.baseline is not None:
+            self.engine.add(answer.condition, answer.item.code, answer.item.dimension, answer.score)
 
     def answer_for(self, item: Item, condition: Condition) -> Answer | None:
         return self._answers.get((item.id, condition))
@@ -76,9 +79,4 @@ class ProbeSession:
         return [a for (_, c), a in self._answers.items() if c == condition]
 
     def gauge(self, condition: Condition) -> GaugeReading | None:
-        if self.baseline is None:
-            return None
-        answers = self.answers_under(condition)
-        scored = [(a.item.code, a.item.dimension, a.score) for a in answers]
-        profile = model_profile(self.instrument.key, scored, self.vsm_constant)
-        return read_gauge(profile, self.baseline.table, self.instrument.dimensions, len(answers), scale_free=self.baseline.scale_free)
+        return self.engine.reading(condition)

@@ -1,0 +1,120 @@
+"""The running gauge engine: one scored answer at a time, separate tracks per condition.
+
+Each track keeps running sums per dimension (and, for VSM 2013, per item), so adding an answer and
+reading the gauge cost a handful of operations. The TUI, `probe-tui run` and `probe-tui score` all
+read their figures from here.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .baselines import Baseline
+from .metrics import CN, US, GaugeReading, rank_countries, read_gauge
+from .profiles import vsm_indices
+
+
+@dataclass
+class Track:
+    scores: dict[str, tuple[str, float]] = field(default_factory=dict)  # item code -> (dimension, score)
+    sums: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def add(self, code: str, dimension: str, score: float) -> None:
+        if code in self.scores:  # a re-asked item replaces its earlier score
+            old_dimension, old = self.scores[code]
+            self.sums[old_dimension] -= old
+            self.counts[old_dimension] -= 1
+        self.scores[code] = (dimension, score)
+        self.sums[dimension] += score
+        self.counts[dimension] += 1
+
+
+class GaugeEngine:
+    def __init__(self, instrument: str, dimensions, baseline: Baseline | None, vsm_constant: float = 0.0):
+        self.instrument = instrument
+        self.dimensions = tuple(dimensions)
+        self.baseline = baseline
+        self.vsm_constant = vsm_constant
+        self.tracks: dict[object, Track] = defaultdict(Track)
+
+    def add(self, track, code: str, dimension: str, score: float) -> None:
+        self.tracks[track].add(code, dimension, score)
+
+    def profile(self, track) -> dict[str, float]:
+        t = self.tracks.get(track)
+        if t is None:
+            return {}
+        if self.instrument == "vsm2013":
+            return vsm_indices({code: score for code, (_, score) in t.scores.items()}, self.vsm_constant)
+        return {d: t.sums[d] / t.counts[d] for d in self.dimensions if t.counts.get(d)}
+
+    def reading(self, track, countries=(US, CN)) -> GaugeReading | None:
+        if self.baseline is None or track not in self.tracks:
+            return None
+        return read_gauge(self.profile(track), self.baseline.table, self.dimensions, len(self.tracks[track].scores),
+                          countries=countries, scale_free=self.baseline.scale_free)
+
+    def ranking(self, track) -> pd.DataFrame:
+        return rank_countries(self.profile(track), self.baseline.table[list(self.dimensions)], self.baseline.scale_free)
+
+    def _pairs_bootstrap(self, scores, position, human_all, picks) -> dict[str, np.ndarray]:
+        """One item per dimension (WVS): resample (model, human) item pairs and correlate them."""
+        model = scores[picks]  # (B, n)
+        human = np.transpose(human_all[:, position[picks]], (1, 0, 2))  # (B, countries, n)
+        missing = np.isnan(human).any(axis=2)
+        human = np.nan_to_num(human)
+        model_centered = model - model.mean(axis=1, keepdims=True)
+        human_centered = human - human.mean(axis=2, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = np.einsum("bn,bcn->bc", model_centered, human_centered) / np.sqrt(
+                (model_centered ** 2).sum(axis=1)[:, None] * (human_centered ** 2).sum(axis=2))
+        rmse = np.sqrt(((model[:, None, :] - human) ** 2).mean(axis=2))
+        r[missing], rmse[missing] = np.nan, np.nan
+        return {"countries": np.array(self.baseline.table.index), "profile_r": r, "rmse": rmse}
+
+    def bootstrap(self, track, n_resamples: int = 1000, seed: int = 0) -> dict[str, np.ndarray] | None:
+        """Resample the track's items with replacement: profile_r and rmse to every baseline
+        country per resample, as arrays of shape (n_resamples, n_countries). Resamples that miss a
+        dimension are dropped. None for VSM 2013: each index needs all four of its items, so an
+        item bootstrap cannot form the indices."""
+        if self.instrument == "vsm2013" or self.baseline is None:
+            return None
+        t = self.tracks[track]
+        codes = list(t.scores)
+        scores = np.array([t.scores[c][1] for c in codes])
+        rng = np.random.default_rng(seed)
+        picks = rng.integers(0, len(codes), (n_resamples, len(codes)))
+        columns = list(self.dimensions)
+        position = np.array([columns.index(t.scores[c][0]) for c in codes])
+        human_all = self.baseline.table[columns].to_numpy(dtype=float)  # (countries, dims)
+        if len(set(position)) == len(position):
+            return self._pairs_bootstrap(scores, position, human_all, picks)
+        sums = np.zeros((n_resamples, len(columns)))
+        counts = np.zeros((n_resamples, len(columns)))
+        rows = np.repeat(np.arange(n_resamples), len(codes))
+        np.add.at(sums, (rows, position[picks].ravel()), scores[picks].ravel())
+        np.add.at(counts, (rows, position[picks].ravel()), 1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = sums / counts
+        observed = self.profile(track)
+        used = [j for j, d in enumerate(self.dimensions) if d in observed]
+        means = means[:, used]
+        keep = ~np.isnan(means).any(axis=1)
+        means = means[keep]
+        human = self.baseline.table[[self.dimensions[j] for j in used]].to_numpy(dtype=float)  # (countries, dims)
+        complete_countries = ~np.isnan(human).any(axis=1)
+        human = np.where(np.isnan(human), 0.0, human)
+        model_centered = means - means.mean(axis=1, keepdims=True)
+        human_centered = human - human.mean(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = (model_centered @ human_centered.T) / np.sqrt(
+                (model_centered ** 2).sum(axis=1, keepdims=True) * (human_centered ** 2).sum(axis=1)[None, :])
+        rmse = np.sqrt(((means[:, None, :] - human[None, :, :]) ** 2).mean(axis=2))
+        r[:, ~complete_countries] = np.nan
+        rmse[:, ~complete_countries] = np.nan
+        return {"countries": np.array(self.baseline.table.index), "profile_r": r, "rmse": rmse}

@@ -1,0 +1,197 @@
+"""`probe-tui score`: metrics for recorded responses (ours or another study's), in long format.
+
+Likert input: model, language, persona, item_id, response (numeric on the item's scale); several
+rows for one (model, language, persona, item) are averaged. Country-pair input: model, language,
+persona, country_1, country_2, scenario, scenario_type, question, logodds (role-balanced, for
+country_1). Output: model, language, persona, [question,] target, metric, value, ci95, p_value,
+p_adjusted, where ci95 is the half-width of the 95% interval (1.96 × standard error: from a bootstrap
+over items for the Likert metrics, across scenario types for favourability).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from .baselines import baseline
+from .errors import ProbeError
+from .gauge import GaugeEngine
+from .groups import ModelAnswer, compare_to_group, groups_for
+from .items import get_instrument
+from .metrics import CN, US, favourability
+
+CONDITION = ["model", "language", "persona"]
+LIKERT_COLUMNS = CONDITION + ["item_id", "response"]
+PAIR_COLUMNS = CONDITION + ["country_1", "country_2", "scenario", "scenario_type", "question", "logodds"]
+OUTPUT = CONDITION + ["question", "target", "metric", "value", "ci95", "p_value", "p_adjusted"]
+
+
+def read_responses(path, rename: dict[str, str] | None = None, constants: dict[str, str] | None = None) -> pd.DataFrame:
+    try:
+        frame = pd.read_csv(path, encoding="utf-8-sig")
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise ProbeError(f"cannot read responses {path}: {exc}") from None
+    rename = rename or {}
+    missing = [old for old in rename if old not in frame.columns]
+    if missing:
+        raise ProbeError(f"{path}: --map names column(s) it lacks: {', '.join(missing)}")
+    replaced = [new for old, new in rename.items() if new in frame.columns and new not in rename]
+    frame = frame.drop(columns=replaced).rename(columns=rename)  # a mapped column replaces one of the same name
+    for column, value in (constants or {}).items():
+        frame[column] = value
+    return frame
+
+
+def _require(frame: pd.DataFrame, columns: list[str], path) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ProbeError(f"{path}: missing column(s) {', '.join(missing)}; it has {', '.join(map(str, frame.columns))} "
+                         "(rename with --map OLD=NEW, or set one value with --set COLUMN=VALUE)")
+
+
+def score_likert(instrument_key: str, frame: pd.DataFrame, path="responses", n_resamples: int = 1000,
+                 vsm_constant: float = 0.0, groups: pd.DataFrame | None = None) -> pd.DataFrame:
+    with warnings.catch_warnings():
+        return _score_likert(instrument_key, frame, path, n_resamples, vsm_constant, groups)
+
+
+def _score_likert(instrument_key, frame, path, n_resamples, vsm_constant, groups=None) -> pd.DataFrame:
+    if "response" not in frame.columns and "expected" in frame.columns:
+        frame = frame.assign(response=frame["expected"])  # probe-tui's own run output
+    _require(frame, LIKERT_COLUMNS, path)
+    instrument = get_instrument(instrument_key)
+    by_key = {key: instrument.find_item(key) for key in frame["item_id"].astype(str).str.strip().unique()}
+    unknown = sorted(key for key, item in by_key.items() if item is None)
+    if unknown:
+        raise ProbeError(f"{path}: unknown item id(s) for {instrument_key}: {', '.join(unknown[:5])}")
+    frame = frame.assign(item_key=frame["item_id"].astype(str).str.strip())
+    frame["response"] = pd.to_numeric(frame["response"], errors="coerce")
+    frame = frame.dropna(subset=["response"])
+    means = frame.groupby(CONDITION + ["item_key"])["response"].mean().reset_index()
+    engine = GaugeEngine(instrument.key, instrument.dimensions, baseline(instrument.key), vsm_constant)
+    for row in means.itertuples(index=False):
+        item = by_key[row.item_key]
+        score = len(item.scale.labels) + 1 - row.response if item.reverse else row.response
+        engine.add((row.model, row.language, row.persona), item.code, item.dimension, score)
+    rows = []
+    for track in engine.tracks:
+        ranking = engine.ranking(track)
+        samples = engine.bootstrap(track, n_resamples) if n_resamples else None
+        spread = {}
+        if samples is not None:
+            warnings.simplefilter("ignore", RuntimeWarning)  # countries lacking a dimension give all-NaN columns
+            for metric in ("profile_r", "rmse"):
+                spread[metric] = dict(zip(samples["countries"], 1.96 * np.nanstd(samples[metric], axis=0)))
+            index = {c: i for i, c in enumerate(samples["countries"])}
+            skew = samples["profile_r"][:, index[US]] - samples["profile_r"][:, index[CN]]
+            skew_rmse = samples["rmse"][:, index[CN]] - samples["rmse"][:, index[US]]
+        for rank, fit in enumerate(ranking.itertuples(index=False), start=1):
+            for metric in ("profile_r", "rmse"):
+                value = getattr(fit, metric)
+                if value is not None and value == value:
+                    rows.append((*track, "", fit.country, metric, value, spread.get(metric, {}).get(fit.country, np.nan), np.nan, np.nan))
+            rows.append((*track, "", fit.country, "rank", rank, np.nan, np.nan, np.nan))
+        reading = engine.reading(track)
+        if reading.r_skew is not None:
+            rows.append((*track, "", f"{US}-{CN}", "skew_profile_r", reading.r_skew, 1.96 * np.nanstd(skew) if samples is not None else np.nan, np.nan, np.nan))
+        if reading.rmse_skew is not None:
+            rows.append((*track, "", f"{US}-{CN}", "skew_rmse", reading.rmse_skew, 1.96 * np.nanstd(skew_rmse) if samples is not None else np.nan, np.nan, np.nan))
+        if groups is not None and len(groups):
+            rows += _group_rows(instrument, track, frame, groups)
+    return pd.DataFrame(rows, columns=OUTPUT)
+
+
+def _group_rows(instrument, track, frame, groups) -> list[tuple]:
+    """Compare a condition with the group baselines that stand for its persona."""
+    matching = groups_for(instrument, track[2], groups)
+    if not matching:
+        return []
+    mine = frame[(frame["model"] == track[0]) & (frame["language"] == track[1]) & (frame["persona"] == track[2])]
+    answers = []
+    for key, group in mine.groupby("item_key"):
+        item = instrument.find_item(key)
+        mean = float(group["response"].mean())
+        probs = json.loads(group["probs"].iloc[0]) if "probs" in group and isinstance(group["probs"].iloc[0], str) else None
+        answer = str(group["answer"].iloc[0]) if "answer" in group else item.scale.labels[int(np.clip(round(mean), 1, len(item.scale.labels))) - 1]
+        answers.append(ModelAnswer(item.code, mean, answer, probs))
+    rows = []
+    for name, group_rows in matching.items():
+        result = compare_to_group(answers, group_rows, instrument.scale.labels)
+        for metric in ("modal_accuracy", "nmae", "js_similarity", "wasserstein"):
+            if result[metric] is not None:
+                rows.append((*track, "", name, metric, result[metric], np.nan, np.nan, np.nan))
+    return rows
+
+
+def pairs_from_run(frame: pd.DataFrame) -> pd.DataFrame:
+    """probe-tui's own country-pair rows (one per prompt) -> the seed format: per pair, scenario and
+    polarity, the log-odds for the pair's first country averaged over option orders with either
+    country as initiator (role-balanced), plus compliance and position bias."""
+    frame = frame.copy()
+    first = frame["pair"].str.split("-").str[0]
+    # log P(first country) - log P(second): log_odds_ab when the first country is option A
+    frame["diff"] = np.where(frame["option_a"] == first, frame["log_odds_ab"], -frame["log_odds_ab"])
+    frame["country_1"], frame["country_2"] = first, frame["pair"].str.split("-").str[1]
+    frame["question"] = frame["polarity"].map({"more": "justified", "less": "unjustified"})
+    per_role = frame.groupby(CONDITION + ["country_1", "country_2", "scenario", "domain", "question", "initiator"])["diff"].mean()
+    balanced = per_role.groupby(level=list(range(len(CONDITION) + 5))).mean().rename("logodds").reset_index()
+    balanced = balanced.rename(columns={"domain": "scenario_type"})
+    return balanced
+
+
+def _position_rows(frame: pd.DataFrame) -> list[tuple]:
+    rows = []
+    for condition, group in frame.groupby(CONDITION):
+        rows.append((*condition, "", "option A", "position_bias", float(group["log_odds_ab"].mean()), np.nan, np.nan, np.nan))
+        rows.append((*condition, "", "options", "compliance", float(group["valid_mass"].mean()), np.nan, np.nan, np.nan))
+    return rows
+
+
+def score_pairs(frame: pd.DataFrame, path="responses") -> pd.DataFrame:
+    extra = []
+    if "log_odds_ab" in frame.columns and "logodds" not in frame.columns:  # probe-tui's own run output
+        extra = _position_rows(frame)
+        frame = pairs_from_run(frame)
+    _require(frame, PAIR_COLUMNS, path)
+    frame = frame.assign(logodds=pd.to_numeric(frame["logodds"], errors="coerce")).dropna(subset=["logodds"])
+    parts = []
+    for condition, group in frame.groupby(CONDITION):
+        result = favourability(group)
+        for column, value in zip(CONDITION, condition):
+            result[column] = value
+        parts.append(result.rename(columns={"country": "target"}).assign(metric="favourability"))
+    if not parts:
+        raise ProbeError(f"{path}: no rows with a numeric logodds")
+    return pd.concat(parts + [pd.DataFrame(extra, columns=OUTPUT)], ignore_index=True)[OUTPUT]
+
+
+def summary(instrument_key: str, scores: pd.DataFrame) -> str:
+    lines = []
+    for condition, group in scores.groupby(CONDITION, sort=False):
+        label = " · ".join(map(str, condition))
+        if instrument_key == "country-pairs":
+            combined = group[(group["question"] == "combined") & (group["metric"] == "favourability")].sort_values("value", ascending=False)
+            shown = ", ".join(
+                f"{r.target} {r.value:+.2f}" + (f"±{r.ci95:.2f}" if r.ci95 == r.ci95 else " (no CI: one scenario type)")
+                + ("*" if r.p_adjusted < 0.05 else "") for r in combined.itertuples())
+            lines.append(f"{label}: combined preference {shown}")
+            bias = group[group["metric"] == "position_bias"]["value"]
+            if len(bias):
+                lines.append(f"{label}: position bias (mean log-odds for option A) {bias.iloc[0]:+.2f}")
+            continue
+        value = lambda target, metric: group[(group["target"] == target) & (group["metric"] == metric)]["value"]  # noqa: E731
+        r_us, r_cn = value(US, "profile_r"), value(CN, "profile_r")
+        nearest = group[group["metric"] == "rank"].sort_values("value")["target"].head(3).tolist()
+        if len(r_us) and len(r_cn):
+            lean = "US" if r_us.iloc[0] > r_cn.iloc[0] else "CN"
+            lines.append(f"{label}: r(US) {r_us.iloc[0]:+.2f}  r(CN) {r_cn.iloc[0]:+.2f}  leans {lean}; nearest: {', '.join(nearest)}")
+        else:
+            lines.append(f"{label}: nearest: {', '.join(nearest)}")
+        for r in group[group["metric"].isin(["modal_accuracy", "nmae"])].itertuples():
+            lines.append(f"{label}: vs group {r.target}: {r.metric} {r.value:.2f}")
+    if instrument_key == "country-pairs":
+        lines.append("(* Benjamini–Hochberg adjusted p < 0.05; ± is the 95% CI half-width across scenario types)")
+    return "\n".join(lines)

@@ -1,0 +1,83 @@
+"""Reproduce the seed studies from their recorded outputs in ../shared/external (never copied here)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+EXTERNAL = Path(__file__).resolve().parents[2] / "shared" / "external"
+needs_external = pytest.mark.skipif(not EXTERNAL.is_dir(), reason=f"the seed studies' recorded outputs are not at {EXTERNAL}")
+
+
+def score(*args):
+    result = subprocess.run([sys.executable, "-m", "probe_tui", "score", *args], capture_output=True, text=True, timeout=600, env=os.environ.copy())
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def likert_scores(tmp_path, instrument, name):
+    out = tmp_path / f"{name}.scores.csv"
+    result = score("--instrument", instrument, "--responses", str(EXTERNAL / name), "--map", "LLM=model,item=item_id,llm_response=response",
+                   "--bootstrap", "200", "--output", str(out))
+    return pd.read_csv(out), result.stdout
+
+
+@needs_external
+@pytest.mark.parametrize("instrument,name,conditions", [
+    ("mfq2", "haslett2025_llm_mfq2_responses.csv", 120),
+    ("wvs", "haslett2025_llm_wvs_responses.csv", None),
+    ("wvs", "haslett2025_llm_wvs_persona_responses.csv", None),
+])
+def test_seed_000_every_model_leans_american(tmp_path, instrument, name, conditions):
+    scores, stdout = likert_scores(tmp_path, instrument, name)
+    r = scores[scores["metric"] == "profile_r"].pivot_table(index=["model", "language", "persona"], columns="target", values="value")
+    if conditions:
+        assert len(r) == conditions  # 20 models x 2 languages x 3 personas
+    assert (r["United States"] > r["China"]).all(), r[r["United States"] <= r["China"]]
+    skew = scores[scores["metric"] == "skew_profile_r"]
+    assert (skew["value"] > 0).all() and skew["ci95"].notna().all()
+    assert "leans CN" not in stdout
+
+
+@needs_external
+def test_seed_002_favourability_base_vs_chat(tmp_path):
+    combined = {}
+    for model in ("qwen2.5-7b-inst", "qwen2.5-7b"):
+        out = tmp_path / f"{model}.csv"
+        result = score("--instrument", "country-pairs", "--responses", str(EXTERNAL / f"bladon2026_{model}_raw_logodds.csv"),
+                       "--map", "bias=logodds", "--set", f"model={model},language=en,persona=none", "--output", str(out))
+        frame = pd.read_csv(out)
+        combined[model] = frame[(frame["question"] == "combined")].set_index("target")
+        assert "combined preference" in result.stdout
+    chat, base = combined["qwen2.5-7b-inst"].loc["China"], combined["qwen2.5-7b"].loc["China"]
+    assert chat["value"] > 2.0 and chat["p_adjusted"] < 0.001  # large and positive after post-training
+    assert abs(base["value"]) < 0.2 and base["p_adjusted"] > 0.05  # near 0 in the base model
+    assert chat["value"] - chat["ci95"] > base["value"] + base["ci95"]
+    assert len(combined["qwen2.5-7b-inst"]) == 8 and (combined["qwen2.5-7b-inst"]["n_types"] == 13).all() if "n_types" in combined["qwen2.5-7b-inst"] else True
+
+
+def test_score_reads_probe_tuis_own_runs(tmp_path):
+    run = tmp_path / "pairs.csv"
+    subprocess.run([sys.executable, "-m", "probe_tui", "run", "--instrument", "country-pairs", "--pairs", "USA-China,France-China",
+                    "--scenarios", "2", "--output", str(run)], check=True, capture_output=True, timeout=900)
+    out = tmp_path / "scored.csv"
+    result = score("--instrument", "country-pairs", "--responses", str(run), "--output", str(out))
+    frame = pd.read_csv(out)
+    favour = frame[frame["metric"] == "favourability"]
+    assert set(favour["target"]) == {"USA", "China", "France"} and set(favour["question"]) == {"justified", "unjustified", "combined"}
+    # role-balanced and order-averaged log-odds, recomputed by hand for USA-China in scenario 1
+    rows = pd.read_csv(run)
+    usa_china = rows[(rows["pair"] == "USA-China") & (rows["scenario"] == "airspace-1") & (rows["polarity"] == "more")]
+    diff = usa_china.apply(lambda r: r["log_odds_ab"] if r["option_a"] == "USA" else -r["log_odds_ab"], axis=1)
+    by_role = diff.groupby(usa_china["initiator"]).mean()
+    from probe_tui.core.rescore import pairs_from_run
+
+    balanced = pairs_from_run(rows)
+    mine = balanced[(balanced["country_1"] == "USA") & (balanced["scenario"] == "airspace-1") & (balanced["question"] == "justified")]
+    assert mine["logodds"].iloc[0] == pytest.approx(by_role.mean())
+    position = frame[frame["metric"] == "position_bias"]["value"].iloc[0]
+    assert position == pytest.approx(rows["log_odds_ab"].mean())
+    assert "position bias" in result.stdout
