@@ -96,6 +96,7 @@ def run_sweep(args, backend) -> int:
     human = {c: session.human(c) for c in (US, CN)}
     if rows and session.baseline is not None:
         print(gauge_summary(session.gauge(condition), human))
+        print(f"Nearest countries: {', '.join(session.nearest_countries(condition, 5))}")
     elif rows and is_pairs:
         p_a = frame["probs"].map(lambda text: json.loads(text)["A"])
         print(f"{len(frame)} country-pair prompts. No human baseline here: the reference is 0 (no preference).")

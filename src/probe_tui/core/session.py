@@ -80,3 +80,10 @@ class ProbeSession:
 
     def gauge(self, condition: Condition) -> GaugeReading | None:
         return self.engine.reading(condition)
+
+    def nearest_countries(self, condition: Condition, n: int = 3) -> list[str]:
+        """The baseline countries nearest to the answers so far (by RMSE, or by r when scale-free)."""
+        reading = self.gauge(condition)
+        if reading is None or (reading.scale_free and len(reading.model_means) < 3):
+            return []
+        return self.engine.ranking(condition)["country"].head(n).tolist()

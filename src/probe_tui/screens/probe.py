@@ -185,7 +185,8 @@ class ProbeScreen(Screen):
         self.query_one(DistributionView).show(answer.distribution if answer else None, anchors, placeholder)
         self.query_one("#prompt-text", Static).update(answer.prompt.text if answer else "(the prompt appears once the item is asked)")
         caption = f"Gauge · {LANGUAGE_NAMES.get(self.language, self.language)} · {persona.name_in(self.language)}"
-        self.query_one(GaugeView).show(self.session.gauge(condition), self.session.dimension_labels(), self.human, caption, self.session.baseline)
+        self.query_one(GaugeView).show(self.session.gauge(condition), self.session.dimension_labels(), self.human, caption,
+                                       self.session.baseline, self.session.nearest_countries(condition))
         self.request_answer()
 
     # --- actions ---------------------------------------------------------------------------------

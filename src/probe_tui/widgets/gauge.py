@@ -19,12 +19,14 @@ class GaugeView(Widget):
         self.reading: GaugeReading | None = None
         self.dimensions: tuple[str, ...] = ()
         self.labels: dict[str, str] = {}
+        self.nearest: tuple[str, ...] = ()
         self.source = ""
         self.human: dict[str, dict[str, float]] = {}
         self.caption = ""
 
-    def show(self, reading: GaugeReading | None, dimension_labels: dict[str, str], human: dict[str, dict[str, float]], caption: str, baseline=None) -> None:
+    def show(self, reading: GaugeReading | None, dimension_labels: dict[str, str], human: dict[str, dict[str, float]], caption: str, baseline=None, nearest=()) -> None:
         self.reading, self.labels, self.human, self.caption = reading, dimension_labels, human, caption
+        self.nearest = tuple(nearest)
         self.dimensions = tuple(dimension_labels)
         self.source = baseline.source if baseline is not None else "no human baseline for this instrument"
         self.refresh(layout=True)
@@ -64,6 +66,8 @@ class GaugeView(Widget):
             grid.add_row(Text("scale-free: indices use C=0, so only the profile r is compared", style="dim"))
         grid.add_row(self._needle(reading, width=max(20, min(self.size.width, 36))))
         grid.add_row(self._verdict(reading))
+        if self.nearest:
+            grid.add_row(Text.assemble(("nearest: ", "dim"), ", ".join(self.nearest)))
         grid.add_row(Text(self.source, style="dim"))
         return grid
 
