@@ -87,6 +87,10 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         proxy: FaultProxy = self.server.owner
         proxy.requests.append((time.monotonic(), self.path, self.headers.get("Authorization"), body))
         fault = proxy.faults.pop(0) if proxy.faults and self.path.endswith(proxy.fault_path) else None
+        if fault is None and self.path.endswith(proxy.fault_path) and proxy.random.random() < proxy.fault_rate:
+            fault = proxy.random.choice([("status", 500, {}, {"error": "injected"}), ("status", 429, {"Retry-After": "0"}, {}),
+                                         ("sleep", 4.0), ("truncated",)])
+            proxy.injected += 1
         if fault and fault[0] == "status":
             _, status, headers, payload = fault
             return self._send(status, json.dumps(payload).encode(), headers)
@@ -112,9 +116,12 @@ class FaultProxy(_Server):
     """Forwards to the real server; faults queued in `faults` are served first, one per request to
     fault_path: ("status", code, headers, json), ("malformed",), ("truncated",), ("sleep", seconds)."""
 
-    def __init__(self, upstream_root: str, fault_path: str = "/chat/completions"):
+    def __init__(self, upstream_root: str, fault_path: str = "/chat/completions", fault_rate: float = 0.0, seed: int = 0):
         self.upstream = upstream_root.rstrip("/")
         self.faults: list[tuple] = []
+        self.fault_rate = fault_rate  # besides the queue: this share of requests gets a random fault
+        self.random = __import__("random").Random(seed)
+        self.injected = 0
         self.fault_path = fault_path
         self.requests: list[tuple] = []
         super().__init__(_ProxyHandler)

@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--vsm-constant", type=float, default=0.0, help="VSM 2013 only: the constant C added to every index (default 0)")
     run.add_argument("--output", required=True, type=Path, help="CSV file to write")
     run.add_argument("--concurrency", type=int, default=1, help="items in flight at once, for remote backends (default 1)")
+    run.add_argument("--resume", action="store_true", help="continue an interrupted run of the same command: answers already journaled are kept")
 
     score = commands.add_parser("score", help="metrics for recorded responses (yours or another study's), in long format")
     score.add_argument("--instrument", required=True, help="mfq2, wvs, vsm2013 or country-pairs")
@@ -76,6 +77,15 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--vsm-constant", type=float, default=0.0, help="VSM 2013: the constant C (default 0)")
     score.add_argument("--groups", type=Path, help="a group baseline CSV (see README), besides those in the data directory")
     commands.add_parser("models", help="list the models probe-tui can find")
+    endpoints = commands.add_parser("endpoints", help="save a remote endpoint in endpoints.toml (written with mode 0600)")
+    endpoints.add_argument("action", choices=["add"])
+    endpoints.add_argument("name")
+    endpoints.add_argument("--backend", required=True, choices=("openai", "openai-completions", "anthropic"))
+    endpoints.add_argument("--base-url", required=True)
+    endpoints.add_argument("--model", required=True)
+    endpoints.add_argument("--api-key-env", default="", help="the variable holding the key (preferred)")
+    endpoints.add_argument("--api-key-stdin", action="store_true", help="read a key from standard input and store it in the file")
+    endpoints.add_argument("--mode", default="auto", choices=("auto", "logprobs", "sampled", "parsed"))
     items = commands.add_parser("items", help="item banks and personas")
     items.add_argument("action", choices=["check"], help="check: report schema errors and missing translations")
     return parser
@@ -194,6 +204,14 @@ def main(argv=None) -> int:
             return items_check()
         if args.command == "score":
             return score_command(args)
+        if args.command == "endpoints":
+            from .backends.remote import EndpointConfig, save_endpoint
+
+            key = sys.stdin.readline().strip() if args.api_key_stdin else ""
+            config = EndpointConfig(kind=args.backend, base_url=args.base_url, model=args.model, name=args.name,
+                                    api_key_env=args.api_key_env, mode=args.mode, api_key=key)
+            print(f"saved endpoint {args.name!r} in {save_endpoint(config)}")
+            return 0
         return run_app(args)
     except ProbeError as exc:
         print(f"probe-tui: error: {exc}", file=sys.stderr)

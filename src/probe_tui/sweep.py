@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import math
+import os
 import sys
+from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
@@ -15,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from .core.country_pairs import CountryPairs, PairItem, short
 from .core.errors import ProbeError
 from .core.items import get_instrument
+from .core.journal import RunJournal, journal_path
 from .core.metrics import CN, US
 from .core.personas import get_persona
 from .core.report import gauge_summary
@@ -70,29 +74,43 @@ def run_sweep(args, backend) -> int:
     items = select_items(instrument, args)
     is_pairs = isinstance(instrument, CountryPairs)
     session = ProbeSession(instrument, vsm_constant=getattr(args, "vsm_constant", 0.0))
+    condition = Condition(model=backend.identity, instrument=instrument.key, language=args.lang, persona=persona.key)
+    signature = {"model": backend.identity, "instrument": instrument.key, "language": args.lang, "persona": persona.key,
+                 "items": hashlib.sha1("|".join(item.id for item in items).encode()).hexdigest()}
+    journal = RunJournal(journal_path(args.output), signature, resume=getattr(args, "resume", False))
+    done = journal.done()
+    todo = [(position, item) for position, item in enumerate(items) if item.id not in done]
     console = Console(stderr=True)
-    rows = []
-    interrupted = False
+    interrupted, failure = False, None
     try:
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as progress:
-            loading = progress.add_task(f"loading {backend.display_name}", total=100)
-            info = backend.start(on_progress=lambda p: progress.update(loading, completed=100 * p))
-            progress.update(loading, completed=100)
-            condition = Condition(model=info.identity, instrument=instrument.key, language=args.lang, persona=persona.key)
-            asking = progress.add_task(f"{instrument.key} {args.lang} persona={persona.key}", total=len(items))
+            if todo:
+                loading = progress.add_task(f"loading {backend.display_name}", total=100)
+                backend.start(on_progress=lambda p: progress.update(loading, completed=100 * p))
+                progress.update(loading, completed=100)
+            asking = progress.add_task(f"{instrument.key} {args.lang} persona={persona.key}", total=len(items), completed=len(done))
             workers = max(1, min(getattr(args, "concurrency", 1), backend.max_concurrency))
             with ThreadPoolExecutor(max_workers=workers) as pool:
-                answers = pool.map(lambda item: ask(backend, instrument, item, condition, persona), items)
-                for answer in answers:  # in item order, whatever order they finish in
-                    session.record(answer)
-                    rows.append(answer_row(answer))
+                answers = pool.map(lambda job: (job[0], ask(backend, instrument, job[1], condition, persona)), todo)
+                for position, answer in answers:  # in item order, whatever order they finish in
+                    journal.add(position, answer.item.id, answer_row(answer))  # committed before the next
                     progress.advance(asking)
     except KeyboardInterrupt:
         interrupted = True
+    except ProbeError as exc:  # e.g. the API refused us: keep what was done, then say why we stopped
+        failure = exc
     finally:
         backend.close()
+    rows = journal.rows()
+    journal.close()
     frame = pd.DataFrame(rows, columns=COLUMNS + (PAIR_COLUMNS if is_pairs else []))
-    frame.to_csv(args.output, index=False)
+    partial = Path(f"{args.output}.partial")
+    frame.to_csv(partial, index=False)
+    os.replace(partial, args.output)  # the CSV is never half-written
+    if session.baseline is not None:
+        for row in rows:
+            item = instrument.find_item(row["item_id"])
+            session.record_score(condition, item, float(row["expected"]))
     human = {c: session.human(c) for c in (US, CN)}
     if rows and session.baseline is not None:
         print(gauge_summary(session.gauge(condition), human))
@@ -103,7 +121,10 @@ def run_sweep(args, backend) -> int:
         print(f"mean P(A)+P(B) before renormalising (compliance): {frame['valid_mass'].mean():.3f}")
         print(f"mean P(A) after renormalising (0.5 = no position bias): {p_a.mean():.3f}")
     print(f"wrote {len(rows)} row(s) to {args.output}", file=sys.stderr)
-    if interrupted:
-        print(f"probe-tui: interrupted after {len(rows)} of {len(items)} items; those rows were kept", file=sys.stderr)
-        return 130
+    if interrupted or failure or len(rows) < len(items):
+        if failure:
+            print(f"probe-tui: error: {failure}", file=sys.stderr)
+        print(f"probe-tui: stopped after {len(rows)} of {len(items)} items; they are kept. "
+              "Run the same command with --resume to finish.", file=sys.stderr)
+        return 130 if interrupted else 2
     return 0

@@ -14,7 +14,7 @@ from ..core.errors import ProbeError
 from ..core.prompts import CHAT, COMPLETION, ChatTemplate, Prompt
 from ..core.scoring import OptionLogprobs
 from .base import Capabilities, ModelInfo
-from .models import check_gguf
+from .models import check_fits_in_memory, check_gguf
 
 
 class LlamaCppBackend:
@@ -33,6 +33,8 @@ class LlamaCppBackend:
     def start(self, on_progress=None) -> ModelInfo:
         """Spawn the worker and load the model. on_progress(fraction) is called as loading proceeds."""
         check_gguf(self.model_path)
+        gpu_layers = self.options["n_gpu_layers"]
+        check_fits_in_memory(self.model_path, offloads_to_gpu=gpu_layers != 0 and _gpu_build())
         ours, theirs = socket.socketpair()
         with paths.log_file().open("ab") as log:
             # A session of its own: the terminal's Ctrl+C goes to the app, which decides when to stop it.
@@ -110,6 +112,12 @@ class LlamaCppBackend:
             self._conn.close()
         self._conn = None
         self._process = None
+
+
+def _gpu_build() -> bool:
+    from .llama_scorer import gpu_offload_supported
+
+    return gpu_offload_supported()
 
 
 def _model_info(details: dict) -> ModelInfo:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -70,6 +71,20 @@ def resolve_model(spec: str | None) -> Path:
         raise ProbeError(f"model file not found: {spec}")
     names = [e.name for e in list_models()]
     raise ProbeError(f"unknown model {spec!r}; choose a path or one of: {', '.join(names)}")
+
+
+def total_memory() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def check_fits_in_memory(path: Path, offloads_to_gpu: bool) -> None:
+    """Refuse, in one line, a model whose weights alone exceed this machine's memory (unless they go to a GPU)."""
+    size, memory = path.stat().st_size, total_memory()
+    if not offloads_to_gpu and size > memory:
+        raise ProbeError(
+            f"{path.name} needs about {size / 1e9:.1f} GB of memory but this machine has {memory / 1e9:.1f} GB; "
+            "use a smaller quantisation, or a GPU build with --n-gpu-layers"
+        )
 
 
 def check_gguf(path: Path) -> None:

@@ -12,7 +12,7 @@ import logging
 import os
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import httpx
@@ -50,6 +50,7 @@ class EndpointConfig:
     timeout: float = 60.0
     max_retries: int = 5
     backoff: float = 0.5  # seconds, doubled each retry, with jitter
+    api_key: str = field(default="", repr=False)  # only from a 0600 endpoints.toml; prefer api_key_env
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -76,7 +77,10 @@ def load_endpoints(path: Path | None = None) -> dict[str, EndpointConfig]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as exc:
-        raise ProbeError(f"{path}: not a valid TOML file ({exc})") from None
+        raise ProbeError(f"{path}: not a valid TOML file ({' '.join(str(exc).split())})") from None
+    holds_key = any(isinstance(t, dict) and t.get("api_key") for t in data.get("endpoints", {}).values())
+    if holds_key and path.stat().st_mode & 0o077:
+        raise ProbeError(f"{path} holds an API key but other users can read it; run: chmod 600 {path}")
     known = {f.name for f in fields(EndpointConfig)}
     endpoints = {}
     for name, table in data.get("endpoints", {}).items():
@@ -93,8 +97,32 @@ def load_endpoints(path: Path | None = None) -> dict[str, EndpointConfig]:
 
 
 def api_key(config: EndpointConfig) -> str | None:
-    """From the environment, else from ./.env; None when neither has it (fine for local servers)."""
-    return os.environ.get(config.key_variable) or dotenv_values(".env").get(config.key_variable) or None
+    """From the config file, else the environment, else ./.env; None when none has it (fine for local servers)."""
+    return config.api_key or os.environ.get(config.key_variable) or dotenv_values(".env").get(config.key_variable) or None
+
+
+def save_endpoint(config: EndpointConfig, path: Path | None = None) -> Path:
+    """Add or replace one endpoint in endpoints.toml, written with mode 0600 (it may hold a key)."""
+    path = path or config_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    endpoints = load_endpoints(path) if path.exists() else {}
+    endpoints[config.name] = config
+    defaults = {f.name: f.default for f in fields(EndpointConfig)}
+    lines = []
+    for name, endpoint in endpoints.items():
+        lines.append(f"[endpoints.{json.dumps(name)}]")
+        lines.append(f"backend = {json.dumps(endpoint.kind)}")
+        for f in fields(EndpointConfig):
+            value = getattr(endpoint, f.name)
+            if f.name in ("kind", "name") or value == defaults[f.name]:
+                continue
+            lines.append(f"{f.name} = {json.dumps(value)}")
+        lines.append("")
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines))
+    return path
 
 
 class MalformedResponse(Exception):
@@ -203,12 +231,16 @@ class RemoteBackend:
         return self.info
 
     def _check_model(self) -> None:
-        """If the server lists its models, the configured one must be among them."""
+        """Fail fast, without retries, if the endpoint is down; if it lists its models, the
+        configured one must be among them."""
+        url = f"{self.config.base_url.rstrip('/')}{'/models' if self.config.kind != 'anthropic' else '/v1/models'}"
         try:
-            response = self._client.get("/models" if self.config.kind != "anthropic" else "/v1/models")
-        except httpx.HTTPError:
-            self._request("GET", "/models" if self.config.kind != "anthropic" else "/v1/models")  # one-line error
-            return
+            response = httpx.get(url, headers=self._headers(), timeout=min(self.config.timeout, 10.0))
+        except httpx.ConnectError as exc:
+            reason = "connection refused" if "refused" in str(exc).lower() else self._redact(" ".join(str(exc).split()))
+            raise ProbeError(f"cannot connect to {url}: {reason}") from None
+        except httpx.HTTPError as exc:
+            raise ProbeError(f"no answer from {url}: {self._redact(type(exc).__name__)}") from None
         if response.status_code in (401, 403):
             raise ProbeError(self._redact(self._http_error(response, self.config.base_url)))
         if not response.is_success:

@@ -2,7 +2,11 @@
 
 
 class ProbeError(Exception):
-    """A problem the user can fix: the message names it and says what to do."""
+    """A problem the user can fix: the message names it and says what to do, on one line
+    (whitespace in echoed user data, newlines included, is collapsed)."""
+
+    def __init__(self, message: str = ""):
+        super().__init__(" ".join(str(message).split()))
 
 
 class ItemFileError(ProbeError):

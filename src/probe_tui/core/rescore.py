@@ -42,6 +42,9 @@ def read_responses(path, rename: dict[str, str] | None = None, constants: dict[s
     frame = frame.drop(columns=replaced).rename(columns=rename)  # a mapped column replaces one of the same name
     for column, value in (constants or {}).items():
         frame[column] = value
+    for column in CONDITION + ["item_id", "country_1", "country_2", "scenario", "scenario_type", "question"]:
+        if column in frame.columns:  # identifiers are text, even when a cell is empty or looks numeric
+            frame[column] = frame[column].astype(object).where(frame[column].notna(), "").astype(str)
     return frame
 
 
@@ -66,7 +69,7 @@ def _score_likert(instrument_key, frame, path, n_resamples, vsm_constant, groups
     by_key = {key: instrument.find_item(key) for key in frame["item_id"].astype(str).str.strip().unique()}
     unknown = sorted(key for key, item in by_key.items() if item is None)
     if unknown:
-        raise ProbeError(f"{path}: unknown item id(s) for {instrument_key}: {', '.join(unknown[:5])}")
+        raise ProbeError(f"{path}: unknown item id(s) for {instrument_key}: {', '.join(repr(u) for u in unknown[:5])}")
     frame = frame.assign(item_key=frame["item_id"].astype(str).str.strip())
     frame["response"] = pd.to_numeric(frame["response"], errors="coerce")
     frame = frame.dropna(subset=["response"])

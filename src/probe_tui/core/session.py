@@ -67,6 +67,11 @@ class ProbeSession:
                 labels[item.dimension] = item.construct
         return labels
 
+    def record_score(self, condition: Condition, item, score: float) -> None:
+        """A score obtained earlier (e.g. read back from a journal), for the gauge."""
+        if self.baseline is not None:
+            self.engine.add(condition, item.code, item.dimension, len(item.scale.labels) + 1 - score if item.reverse else score)
+
     def record(self, answer: Answer) -> None:
         self._answers[(answer.item.id, answer.condition)] = answer
         if self.baseline is not None:

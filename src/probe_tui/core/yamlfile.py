@@ -31,7 +31,7 @@ def load_yaml(path: Path) -> dict:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
-        problem = getattr(exc, "problem", None) or str(exc)
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
         raise ItemFileError(path, line, "yaml", f"not valid YAML ({problem})") from exc
     if not isinstance(data, dict):
         raise ItemFileError(path, 1, "file", "expected a mapping at the top level")

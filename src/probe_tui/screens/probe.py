@@ -15,7 +15,8 @@ from textual.widgets import Footer, Header, ProgressBar, Static
 from ..core import paths
 from ..core.errors import ProbeError
 from ..core.metrics import CN, US
-from ..core.personas import get_persona, national_persona
+from ..core.items import item_bank
+from ..core.personas import get_persona, national_persona, persona_bank
 from ..core.prompts import CHAT, COMPLETION, MESSAGES
 from ..core.session import Answer, Condition, ProbeSession, ask
 from ..widgets.distribution import DistributionView
@@ -84,6 +85,11 @@ class ProbeScreen(Screen):
     def on_mount(self) -> None:
         self.show_item()
         self.load_model()
+        problems = item_bank().problems + persona_bank().problems
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            self.notify(f"{problems[0]}{more}. That file was skipped; run: probe-tui items check",
+                        title="A user file has a problem", severity="warning", timeout=15)
 
     # --- state ---------------------------------------------------------------------------------
     @property
