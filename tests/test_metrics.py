@@ -155,3 +155,28 @@ def test_ranking_and_bootstrap():
     assert np.nanmean(samples["profile_r"][:, us_index]) > 0.9
     assert GaugeEngine("vsm2013", ("pdi",), baseline("vsm2013")).bootstrap("t") is None
     assert rank_countries({"pdi": 40, "idv": 91, "mas": 62}, baseline("vsm2013").table[["pdi", "idv", "mas"]], True).iloc[0]["profile_r"] == pytest.approx(1.0)
+
+
+def test_argmax_scoring_and_group_comparison_in_a_session():
+    from probe_tui.core.groups import read_group_baselines
+    from probe_tui.core.items import get_instrument
+    from probe_tui.core.prompts import Prompt
+    from probe_tui.core.scoring import Distribution
+    from probe_tui.core.session import Answer, Condition, ProbeSession
+    from probe_tui.core import paths
+
+    mfq2 = get_instrument("mfq2")
+    persona = "subgroup:country=singapore,ethnicity=malay,age=18-29"
+    condition = Condition("m", "mfq2", "en", persona)
+    probs = {"1": 0.1, "2": 0.1, "3": 0.1, "4": 0.6, "5": 0.1}
+    d = Distribution(labels=("1", "2", "3", "4", "5"), probs=probs, valid_mass=1.0, expected=3.5, answer="4", entropy_bits=1.0, method="logprobs")
+    answer = Answer(condition, mfq2.items[0], Prompt("p", d.labels, "chat"), d)
+    assert answer.score_by("expected") == pytest.approx(3.5) and answer.score_by("argmax") == 4.0
+    session = ProbeSession(mfq2, score_by="argmax")
+    session.record(answer)
+    assert session.gauge(condition).model_means["care"] == 4.0
+    groups = read_group_baselines(paths.assets_dir() / "baselines" / "example_group_baseline.csv")
+    (result,) = session.group_comparison(condition, groups).values()
+    assert result["modal_accuracy"] == 0.0  # the group's mode for item 1 is "5", the model's is "4"
+    assert result["nmae"] == pytest.approx(abs(3.5 - 4.2) / 4)
+    assert result["js_similarity"] == pytest.approx(js_similarity(list(probs.values()), [0.02, 0.05, 0.13, 0.35, 0.45]))

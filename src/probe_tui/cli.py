@@ -65,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--vsm-constant", type=float, default=0.0, help="VSM 2013 only: the constant C added to every index (default 0)")
     run.add_argument("--output", required=True, type=Path, help="CSV file to write")
     run.add_argument("--concurrency", type=int, default=1, help="items in flight at once, for remote backends (default 1)")
+    run.add_argument("--score-by", choices=("expected", "argmax"), default="expected",
+                     help="an item's score for the gauge: the expected value of its distribution (default) or the most likely option")
     run.add_argument("--resume", action="store_true", help="continue an interrupted run of the same command: answers already journaled are kept")
 
     score = commands.add_parser("score", help="metrics for recorded responses (yours or another study's), in long format")

@@ -73,7 +73,8 @@ def run_sweep(args, backend) -> int:
     persona = get_persona(args.persona)
     items = select_items(instrument, args)
     is_pairs = isinstance(instrument, CountryPairs)
-    session = ProbeSession(instrument, vsm_constant=getattr(args, "vsm_constant", 0.0))
+    score_by = getattr(args, "score_by", "expected")
+    session = ProbeSession(instrument, vsm_constant=getattr(args, "vsm_constant", 0.0), score_by=score_by)
     condition = Condition(model=backend.identity, instrument=instrument.key, language=args.lang, persona=persona.key)
     signature = {"model": backend.identity, "instrument": instrument.key, "language": args.lang, "persona": persona.key,
                  "items": hashlib.sha1("|".join(item.id for item in items).encode()).hexdigest()}
@@ -110,7 +111,8 @@ def run_sweep(args, backend) -> int:
     if session.baseline is not None:
         for row in rows:
             item = instrument.find_item(row["item_id"])
-            session.record_score(condition, item, float(row["expected"]))
+            value = float(row["expected"]) if score_by == "expected" else float(item.scale.labels.index(str(row["answer"])) + 1)
+            session.record_score(condition, item, value)
     human = {c: session.human(c) for c in (US, CN)}
     if rows and session.baseline is not None:
         print(gauge_summary(session.gauge(condition), human))

@@ -161,6 +161,10 @@ def score_pairs(frame: pd.DataFrame, path="responses") -> pd.DataFrame:
     _require(frame, PAIR_COLUMNS, path)
     frame = frame.assign(logodds=pd.to_numeric(frame["logodds"], errors="coerce")).dropna(subset=["logodds"])
     parts = []
+    if "compliance" in frame.columns:  # the seed files carry mean P(A)+P(B) per observation
+        frame["compliance"] = pd.to_numeric(frame["compliance"], errors="coerce")
+        for condition, group in frame.groupby(CONDITION):
+            extra.append((*condition, "", "options", "compliance", float(group["compliance"].mean()), np.nan, np.nan, np.nan))
     for condition, group in frame.groupby(CONDITION):
         result = favourability(group)
         for column, value in zip(CONDITION, condition):
@@ -181,6 +185,9 @@ def summary(instrument_key: str, scores: pd.DataFrame) -> str:
                 f"{r.target} {r.value:+.2f}" + (f"±{r.ci95:.2f}" if r.ci95 == r.ci95 else " (no CI: one scenario type)")
                 + ("*" if r.p_adjusted < 0.05 else "") for r in combined.itertuples())
             lines.append(f"{label}: combined preference {shown}")
+            compliance = group[group["metric"] == "compliance"]["value"]
+            if len(compliance):
+                lines.append(f"{label}: compliance (mean P(A)+P(B)) {compliance.iloc[0]:.3f}")
             bias = group[group["metric"] == "position_bias"]["value"]
             if len(bias):
                 lines.append(f"{label}: position bias (mean log-odds for option A) {bias.iloc[0]:+.2f}")

@@ -32,8 +32,13 @@ class Answer:
     @property
     def score(self) -> float:
         """The item's score on the scale: the expected value, reverse-keyed where the item says so."""
-        expected = self.distribution.expected
-        return len(self.distribution.labels) + 1 - expected if self.item.reverse else expected
+        return self.score_by("expected")
+
+    def score_by(self, method: str) -> float:
+        """"expected": the expected value of the distribution; "argmax": the most likely option."""
+        d = self.distribution
+        value = d.expected if method == "expected" else float(d.labels.index(d.answer) + 1)
+        return len(d.labels) + 1 - value if self.item.reverse else value
 
 
 def ask(backend, instrument: Instrument | CountryPairs, item, condition: Condition, persona: Persona) -> Answer:
@@ -46,7 +51,8 @@ def ask(backend, instrument: Instrument | CountryPairs, item, condition: Conditi
 
 
 class ProbeSession:
-    def __init__(self, instrument: Instrument, vsm_constant: float = 0.0):
+    def __init__(self, instrument: Instrument, vsm_constant: float = 0.0, score_by: str = "expected"):
+        self.score_method = score_by
         self.instrument = instrument
         self.baseline = baseline(instrument.key) if has_baseline(instrument.key) else None
         self.vsm_constant = vsm_constant
@@ -75,7 +81,7 @@ class ProbeSession:
     def record(self, answer: Answer) -> None:
         self._answers[(answer.item.id, answer.condition)] = answer
         if self.baseline is not None:
-            self.engine.add(answer.condition, answer.item.code, answer.item.dimension, answer.score)
+            self.engine.add(answer.condition, answer.item.code, answer.item.dimension, answer.score_by(self.score_method))
 
     def answer_for(self, item: Item, condition: Condition) -> Answer | None:
         return self._answers.get((item.id, condition))
@@ -85,6 +91,18 @@ class ProbeSession:
 
     def gauge(self, condition: Condition) -> GaugeReading | None:
         return self.engine.reading(condition)
+
+    def group_comparison(self, condition: Condition, groups) -> dict[str, dict]:
+        """For each user group baseline standing for this condition's persona: modal accuracy,
+        normalised MAE and, where there are distributions, 1 − JSD and normalised W1."""
+        from .groups import ModelAnswer, compare_to_group, groups_for
+
+        if groups is None or not len(groups) or not hasattr(self.instrument, "find_item"):
+            return {}
+        matching = groups_for(self.instrument, condition.persona, groups)
+        answers = [ModelAnswer(a.item.code, a.distribution.expected, a.distribution.answer, a.distribution.probs)
+                   for a in self.answers_under(condition)]
+        return {name: compare_to_group(answers, rows, self.instrument.scale.labels) for name, rows in matching.items()}
 
     def nearest_countries(self, condition: Condition, n: int = 3) -> list[str]:
         """The baseline countries nearest to the answers so far (by RMSE, or by r when scale-free)."""

@@ -15,6 +15,7 @@ from textual.widgets import Footer, Header, ProgressBar, Static
 from ..core import paths
 from ..core.errors import ProbeError
 from ..core.metrics import CN, US
+from ..core.groups import load_group_baselines
 from ..core.items import item_bank
 from ..core.personas import get_persona, national_persona, persona_bank
 from ..core.prompts import CHAT, COMPLETION, MESSAGES
@@ -64,6 +65,7 @@ class ProbeScreen(Screen):
         self.persona = persona
         self.model_ready = False
         self.in_flight: tuple | None = None
+        self.groups = None
         self.pending: tuple | None = None
 
     # --- layout --------------------------------------------------------------------------------
@@ -86,6 +88,10 @@ class ProbeScreen(Screen):
         self.show_item()
         self.load_model()
         problems = item_bank().problems + persona_bank().problems
+        try:
+            self.groups = load_group_baselines()
+        except ProbeError as exc:
+            problems.append(str(exc))
         if problems:
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             self.notify(f"{problems[0]}{more}. That file was skipped; run: probe-tui items check",
@@ -192,7 +198,8 @@ class ProbeScreen(Screen):
         self.query_one("#prompt-text", Static).update(answer.prompt.text if answer else "(the prompt appears once the item is asked)")
         caption = f"Gauge · {LANGUAGE_NAMES.get(self.language, self.language)} · {persona.name_in(self.language)}"
         self.query_one(GaugeView).show(self.session.gauge(condition), self.session.dimension_labels(), self.human, caption,
-                                       self.session.baseline, self.session.nearest_countries(condition))
+                                       self.session.baseline, self.session.nearest_countries(condition),
+                                       self.session.group_comparison(condition, self.groups))
         self.request_answer()
 
     # --- actions ---------------------------------------------------------------------------------

@@ -20,13 +20,16 @@ class GaugeView(Widget):
         self.dimensions: tuple[str, ...] = ()
         self.labels: dict[str, str] = {}
         self.nearest: tuple[str, ...] = ()
+        self.groups: dict[str, dict] = {}
         self.source = ""
         self.human: dict[str, dict[str, float]] = {}
         self.caption = ""
 
-    def show(self, reading: GaugeReading | None, dimension_labels: dict[str, str], human: dict[str, dict[str, float]], caption: str, baseline=None, nearest=()) -> None:
+    def show(self, reading: GaugeReading | None, dimension_labels: dict[str, str], human: dict[str, dict[str, float]], caption: str,
+             baseline=None, nearest=(), groups=None) -> None:
         self.reading, self.labels, self.human, self.caption = reading, dimension_labels, human, caption
         self.nearest = tuple(nearest)
+        self.groups = groups or {}
         self.dimensions = tuple(dimension_labels)
         self.source = baseline.source if baseline is not None else "no human baseline for this instrument"
         self.refresh(layout=True)
@@ -68,6 +71,10 @@ class GaugeView(Widget):
         grid.add_row(self._verdict(reading))
         if self.nearest:
             grid.add_row(Text.assemble(("nearest: ", "dim"), ", ".join(self.nearest)))
+        for name, result in self.groups.items():
+            accuracy = "n/a" if result["modal_accuracy"] is None else f"{result['modal_accuracy']:.2f}"
+            nmae = "n/a" if result["nmae"] is None else f"{result['nmae']:.2f}"
+            grid.add_row(Text.assemble(("vs group ", "dim"), name[:24], ("  modal acc ", "dim"), accuracy, ("  NMAE ", "dim"), nmae))
         grid.add_row(Text(self.source, style="dim"))
         return grid
 
