@@ -85,35 +85,28 @@ def read_gauge(
 # --- every baseline country, nearest first ------------------------------------------------------
 
 def rank_countries(model_means: dict[str, float], baselines: pd.DataFrame, scale_free: bool = False) -> pd.DataFrame:
-    """profile_r and rmse to every baseline country with data on at least 3 of the dimensions,
-    nearest first: by rmse, or by profile_r where the comparison is scale-free."""
-    rows = []
-    for country in baselines.index:
-        fit = country_fit(model_means, country, baselines.loc[country].astype(float), scale_free)
-        if fit.n_dimensions >= MIN_DIMENSIONS_FOR_R or (fit.n_dimensions and not scale_free):
-            rows.append({"country": country, "profile_r": fit.profile_r, "rmse": fit.rmse, "n_dimensions": fit.n_dimensions})
-    frame = pd.DataFrame(rows, columns=["country", "profile_r", "rmse", "n_dimensions"])
+    """profile_r and rmse to every baseline country, nearest first: by rmse, or by profile_r where
+    the comparison is scale-free. Same rules as country_fit, for all countries at once."""
+    dims = [d for d in model_means if d in baselines.columns]
+    model = np.array([model_means[d] for d in dims], dtype=float)
+    human = baselines[dims].to_numpy(dtype=float)
+    valid = ~np.isnan(human)
+    n = valid.sum(axis=1)
+    mine = np.where(valid, model, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rmse = np.sqrt(np.nansum((human - mine) ** 2, axis=1) / n)
+        mine_c = mine - np.nanmean(mine, axis=1, keepdims=True)
+        theirs_c = human - np.nanmean(human, axis=1, keepdims=True)
+        r = np.nansum(mine_c * theirs_c, axis=1) / np.sqrt(np.nansum(mine_c ** 2, axis=1) * np.nansum(theirs_c ** 2, axis=1))
+        spread = (np.nanmax(mine, axis=1) > np.nanmin(mine, axis=1)) & (np.nanmax(human, axis=1) > np.nanmin(human, axis=1))
+    r = np.where((n >= MIN_DIMENSIONS_FOR_R) & spread, r, np.nan)
+    frame = pd.DataFrame({"country": baselines.index, "profile_r": r, "rmse": np.full(len(n), np.nan) if scale_free else rmse,
+                          "n_dimensions": n})
+    frame = frame[(frame["n_dimensions"] >= MIN_DIMENSIONS_FOR_R) | ((frame["n_dimensions"] > 0) & (not scale_free))]
     if scale_free:
         return frame.sort_values("profile_r", ascending=False, na_position="last").reset_index(drop=True)
     return frame.sort_values("rmse").reset_index(drop=True)
-
-
-def bootstrap_ci(items: list, statistic, n_resamples: int = 1000, seed: int = 0, level: float = 0.95) -> tuple[float, float] | None:
-    """Percentile bootstrap CI of statistic(list of items) over items resampled with replacement.
-    None when fewer than 3 items or the statistic is undefined in too many resamples."""
-    if len(items) < 3:
-        return None
-    rng = np.random.default_rng(seed)
-    values = []
-    for _ in range(n_resamples):
-        sample = [items[i] for i in rng.integers(0, len(items), len(items))]
-        value = statistic(sample)
-        if value is not None and not math.isnan(value):
-            values.append(value)
-    if len(values) < n_resamples / 2:
-        return None
-    low, high = np.percentile(values, [100 * (1 - level) / 2, 100 * (1 + level) / 2])
-    return float(low), float(high)
 
 
 # --- distributions (for baselines that hold answer distributions) -------------------------------
