@@ -199,8 +199,14 @@ class ProbeScreen(Screen):
         caption = f"Gauge · {LANGUAGE_NAMES.get(self.language, self.language)} · {persona.name_in(self.language)}"
         self.query_one(GaugeView).show(self.session.gauge(condition), self.session.dimension_labels(), self.human, caption,
                                        self.session.baseline, self.session.nearest_countries(condition),
-                                       self.session.group_comparison(condition, self.groups))
+                                       self.session.group_comparison(condition, self.groups), self._gauge_waiting(condition))
         self.request_answer()
+
+    def _gauge_waiting(self, condition) -> str:
+        answered = len(self.session.answers_under(condition))
+        if answered and self.instrument.key == "vsm2013":
+            return f"{answered} item(s) answered so far; each VSM index needs all four of its items"
+        return "no answers yet under this condition"
 
     # --- actions ---------------------------------------------------------------------------------
     def action_next_item(self) -> None:

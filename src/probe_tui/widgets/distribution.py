@@ -36,7 +36,7 @@ class DistributionView(Widget):
         label_width = max(len(label) for label in d.labels)
         show_anchors = width >= 64 and self.anchors
         anchor_width = max((len(a) for a in self.anchors), default=0) + 1 if show_anchors else 0
-        bar_width = max(6, min(40, width - label_width - 8 - anchor_width))
+        bar_width = max(6, min(40, width - label_width - 10 - anchor_width))  # label, space, bar, " 12.3%", marker
         lines = []
         for label, anchor in zip(d.labels, self.anchors or ("",) * len(d.labels)):
             p = d.probs[label]

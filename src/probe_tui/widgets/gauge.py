@@ -21,12 +21,14 @@ class GaugeView(Widget):
         self.labels: dict[str, str] = {}
         self.nearest: tuple[str, ...] = ()
         self.groups: dict[str, dict] = {}
+        self.waiting = "no answers yet under this condition"
         self.source = ""
         self.human: dict[str, dict[str, float]] = {}
         self.caption = ""
 
     def show(self, reading: GaugeReading | None, dimension_labels: dict[str, str], human: dict[str, dict[str, float]], caption: str,
-             baseline=None, nearest=(), groups=None) -> None:
+             baseline=None, nearest=(), groups=None, waiting: str = "no answers yet under this condition") -> None:
+        self.waiting = waiting
         self.reading, self.labels, self.human, self.caption = reading, dimension_labels, human, caption
         self.nearest = tuple(nearest)
         self.groups = groups or {}
@@ -39,7 +41,7 @@ class GaugeView(Widget):
         grid = Table.grid()
         grid.add_row(Text(self.caption, style="bold"))
         if reading is None:
-            grid.add_row(Text("no answers yet under this condition", style="dim italic"))
+            grid.add_row(Text(self.waiting, style="dim italic"))
             grid.add_row(Text(self.source, style="dim"))
             return grid
         table = Table.grid(padding=(0, 1))
