@@ -149,13 +149,11 @@ def test_one_bit_of_10_is_not_counted_as_1(scorer):
     text = "<|im_start|>user\nPick a number from 1 to 10.<|im_end|>\n<|im_start|>assistant\n"
     raw = scorer.score(text, labels).logprobs
     tokens = scorer.prompt_tokens(text)
-    first = scorer._evaluate(tokens)
     p = lambda seq: math.exp(sum(float(scorer._evaluate(tokens + list(seq[:i]))[seq[i]]) for i in range(len(seq))))
     one = sum(p(v) for v in scorer.label_variants("1"))
     ten = sum(p(v) for v in scorer.label_variants("10"))
     assert math.exp(raw["1"]) == pytest.approx(one - ten, abs=1e-6)
     assert math.exp(raw["10"]) == pytest.approx(ten, abs=1e-6)
-    assert first is not None
 
 
 @pytest.mark.parametrize("args,expected_rows", [

@@ -15,7 +15,7 @@ from loopback import AnthropicStandIn, FaultProxy, free_port
 from probe_tui.backends.remote import EndpointConfig, make_remote_backend
 from probe_tui.core.errors import ProbeError
 from probe_tui.core.parsing import parse_answer
-from probe_tui.core.prompts import MESSAGES, ChatTemplate, build_prompt
+from probe_tui.core.prompts import MESSAGES, ChatTemplate, Prompt, build_prompt
 from probe_tui.core.scoring import distribution_from_logprobs, logprobs_from_top_k
 from probe_tui.core.session import Condition, ask
 
@@ -170,7 +170,7 @@ def test_malformed_json_on_every_try_is_a_clear_error():
     respx.post("http://api.invalid/v1/chat/completions").respond(200, content=b"<html>oops</html>")
     backend = make_remote_backend(EndpointConfig(kind="openai", base_url="http://api.invalid/v1", model="m", max_retries=2, backoff=0.01))
     backend.start()
-    prompt_messages = build_prompt.__globals__["Prompt"](text="[]", labels=("1", "2"), style=MESSAGES, messages=({"role": "user", "content": "hi"},))
+    prompt_messages = Prompt(text="[]", labels=("1", "2"), style=MESSAGES, messages=({"role": "user", "content": "hi"},))
     with pytest.raises(ProbeError, match="malformed response from http://api.invalid/v1/chat/completions after 2 retries"):
         backend.score(prompt_messages)
 

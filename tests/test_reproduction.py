@@ -56,7 +56,7 @@ def test_seed_002_favourability_base_vs_chat(tmp_path):
     assert chat["value"] > 2.0 and chat["p_adjusted"] < 0.001  # large and positive after post-training
     assert abs(base["value"]) < 0.2 and base["p_adjusted"] > 0.05  # near 0 in the base model
     assert chat["value"] - chat["ci95"] > base["value"] + base["ci95"]
-    assert len(combined["qwen2.5-7b-inst"]) == 8 and (combined["qwen2.5-7b-inst"]["n_types"] == 13).all() if "n_types" in combined["qwen2.5-7b-inst"] else True
+    assert len(combined["qwen2.5-7b-inst"]) == 8  # every country has a combined preference
 
 
 def test_score_reads_probe_tuis_own_runs(tmp_path):

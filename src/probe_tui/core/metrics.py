@@ -51,19 +51,6 @@ def dimension_means(scores: list[tuple[str, float]]) -> dict[str, float]:
     return frame.groupby("dimension", sort=False)["score"].mean().to_dict()
 
 
-def country_fit(model_means: dict[str, float], country: str, human: pd.Series, scale_free: bool = False) -> CountryFit:
-    dims = [d for d in model_means if d in human.index and not math.isnan(human[d])]
-    model = np.array([model_means[d] for d in dims], dtype=float)
-    people = human[dims].to_numpy(dtype=float)
-    rmse = None if scale_free or not dims else float(np.sqrt(np.mean((model - people) ** 2)))
-    r = None
-    if len(dims) >= MIN_DIMENSIONS_FOR_R and np.ptp(model) > 0 and np.ptp(people) > 0:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            r = float(stats.pearsonr(model, people).statistic)
-    return CountryFit(country=country, profile_r=r, rmse=rmse, n_dimensions=len(dims))
-
-
 def read_gauge(
     model_means: dict[str, float], baselines: pd.DataFrame, dimensions, items_answered: int,
     countries=(US, CN), scale_free: bool = False,
@@ -72,7 +59,14 @@ def read_gauge(
     ordered = {d: model_means[d] for d in dimensions if d in model_means}
     if not ordered:
         return None
-    fits = {c: country_fit(ordered, c, baselines.loc[c, list(dimensions)].astype(float), scale_free) for c in countries}
+    table = profile_fits(ordered, baselines.loc[list(countries), list(dimensions)], scale_free).set_index("country")
+
+    def fit(country: str) -> CountryFit:
+        row = table.loc[country]
+        r, rmse = row["profile_r"], row["rmse"]
+        return CountryFit(country, None if np.isnan(r) else float(r), None if np.isnan(rmse) else float(rmse), int(row["n_dimensions"]))
+
+    fits = {c: fit(c) for c in countries}
     rmse_skew = r_skew = None
     if US in fits and CN in fits:
         if fits[US].rmse is not None and fits[CN].rmse is not None:
@@ -84,9 +78,10 @@ def read_gauge(
 
 # --- every baseline country, nearest first ------------------------------------------------------
 
-def rank_countries(model_means: dict[str, float], baselines: pd.DataFrame, scale_free: bool = False) -> pd.DataFrame:
-    """profile_r and rmse to every baseline country, nearest first: by rmse, or by profile_r where
-    the comparison is scale-free. Same rules as country_fit, for all countries at once."""
+def profile_fits(model_means: dict[str, float], baselines: pd.DataFrame, scale_free: bool = False) -> pd.DataFrame:
+    """profile_r and rmse of the model's profile to every country in baselines, over the dimensions
+    each country has figures for. profile_r needs 3 dimensions and some spread on both sides; rmse
+    is NaN when the comparison is scale-free. The one place these metrics are computed."""
     dims = [d for d in model_means if d in baselines.columns]
     model = np.array([model_means[d] for d in dims], dtype=float)
     human = baselines[dims].to_numpy(dtype=float)
@@ -101,8 +96,14 @@ def rank_countries(model_means: dict[str, float], baselines: pd.DataFrame, scale
         r = np.nansum(mine_c * theirs_c, axis=1) / np.sqrt(np.nansum(mine_c ** 2, axis=1) * np.nansum(theirs_c ** 2, axis=1))
         spread = (np.nanmax(mine, axis=1) > np.nanmin(mine, axis=1)) & (np.nanmax(human, axis=1) > np.nanmin(human, axis=1))
     r = np.where((n >= MIN_DIMENSIONS_FOR_R) & spread, r, np.nan)
-    frame = pd.DataFrame({"country": baselines.index, "profile_r": r, "rmse": np.full(len(n), np.nan) if scale_free else rmse,
-                          "n_dimensions": n})
+    return pd.DataFrame({"country": baselines.index, "profile_r": r, "rmse": np.full(len(n), np.nan) if scale_free else rmse,
+                         "n_dimensions": n})
+
+
+def rank_countries(model_means: dict[str, float], baselines: pd.DataFrame, scale_free: bool = False) -> pd.DataFrame:
+    """Every baseline country with enough figures to compare, nearest first: by rmse, or by
+    profile_r where the comparison is scale-free."""
+    frame = profile_fits(model_means, baselines, scale_free)
     frame = frame[(frame["n_dimensions"] >= MIN_DIMENSIONS_FOR_R) | ((frame["n_dimensions"] > 0) & (not scale_free))]
     if scale_free:
         return frame.sort_values("profile_r", ascending=False, na_position="last").reset_index(drop=True)
