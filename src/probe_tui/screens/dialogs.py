@@ -49,8 +49,9 @@ HELP = """\
 
 The model answers one survey item at a time. The bars are its **real next-token probabilities** for
 each option, renormalised over the options; `valid_mass` is how much of its probability landed on the
-options at all before that. The gauge compares the mean answer per foundation, under the current
-language and persona, with human means from the United States and China.
+options at all before that. The gauge compares the mean answer per dimension, under the current
+language and persona, with the human figures for the United States and China, and names the
+nearest baseline countries.
 
 - `n` next item, `b` back
 - `l` cycle the prompt language (EN → ZH → FR)
