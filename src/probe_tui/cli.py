@@ -179,9 +179,15 @@ def items_check() -> int:
     bank = load_bank()
     personas = load_persona_bank()
     problems = list(bank.problems) + list(personas.problems)
+    national = personas.national.get("text", {})
     for instrument in bank.instruments.values():
-        problems += instrument.missing_translations()
-        print(f"{instrument.key:<14} {len(instrument.items):>3} items  languages {', '.join(instrument.languages)}  from {', '.join(instrument.origin)}")
+        gaps = instrument.missing_translations()
+        gaps += [f"{instrument.key}: no {lang} national persona (personas.yaml national.text.{lang})" for lang in instrument.languages if lang not in national]
+        problems += gaps
+        complete = [lang for lang in instrument.languages if not any(f" no {lang} " in gap for gap in gaps)]
+        origin = instrument.origin[0] + (f" (+{len(instrument.origin) - 1} more)" if len(instrument.origin) > 1 else "")
+        print(f"{instrument.key:<14} {len(instrument.items):>3} items  {len(complete)}/{len(instrument.languages)} languages complete: "
+              f"{', '.join(complete)}  from {origin}")
     pairs = load_country_pairs()
     print(f"{pairs.key:<14} {len(pairs.scenarios):>3} scenarios, {len(pairs.pairs())} pairs  languages {', '.join(pairs.languages)}")
     print(f"personas       {len(personas.personas)} named, plus country:<name>, subgroup:..., custom:<text>")

@@ -13,8 +13,15 @@ from .yamlfile import META_KEYS, load_yaml
 def countries() -> dict[str, dict[str, str]]:
     """Canonical English name -> {language: name}, English included."""
     data = load_yaml(paths.assets_dir() / "countries.yaml")
-    return {name: {"en": name, **{k: v for k, v in entry.items() if k not in ("aliases", *META_KEYS)}}
+    return {name: {"en": name, **{k: v for k, v in entry.items() if k not in ("aliases", "language", *META_KEYS)}}
             for name, entry in data.items() if name not in META_KEYS}
+
+
+@cache
+def primary_languages() -> dict[str, str]:
+    """Canonical name -> the country's primary language, for the countries that have one."""
+    data = load_yaml(paths.assets_dir() / "countries.yaml")
+    return {name: entry["language"] for name, entry in data.items() if name not in META_KEYS and "language" in entry}
 
 
 @cache

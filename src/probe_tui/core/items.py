@@ -1,6 +1,7 @@
 """Survey instruments: items, answer scales and their wording per language.
 
-Shipped item banks live in assets/items/*.yaml. The user's own files in
+Shipped item banks live in assets/items/*.yaml, with further languages in
+assets/items/languages/<instrument>.<language>.yaml. The user's own files in
 <user_data_dir>/items/*.yaml are merged over them: they can add items, languages (with their prompt
 frame), or whole instruments, or replace the shipped wording. A bad user file is reported and
 skipped; the others still load.
@@ -279,6 +280,9 @@ def load_bank(user_dir: Path | None = None) -> ItemBank:
     for path in sorted(paths.assets_dir().joinpath("items").glob("*.yaml")):
         data = read_item_file(path)  # shipped files must be valid: an error here is a bug
         raw[data["instrument"]] = data
+    for path in sorted(paths.assets_dir().joinpath("items", "languages").glob("*.yaml")):
+        data = read_item_file(path)  # a shipped translation, merged like a user file
+        raw[data["instrument"]] = _merge(raw[data["instrument"]], data)
     user_dir = user_dir if user_dir is not None else user_items_dir()
     for path in sorted(user_dir.glob("*.yaml")) if user_dir.is_dir() else []:
         try:
