@@ -62,7 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--limit", type=int, default=None, help="only the first N items (country-pairs: the first N prompts)")
     run.add_argument("--pairs", help="country-pairs only: e.g. USA-China,France-China (default: all 28)")
     run.add_argument("--scenarios", type=int, help="country-pairs only: the first N scenarios (default: all)")
-    run.add_argument("--vsm-constant", type=float, default=0.0, help="VSM 2013 only: the constant C added to every index (default 0)")
+    run.add_argument("--vsm-constant", default=None, help="VSM 2013: fixed constants C, one number or pdi=N,idv=N,... "
+                     "(default: 0 for the gauge; centred on Hofstede's mean for the deviation ratio)")
+    run.add_argument("--countries", help="a country sweep (seed 001): 'all' (the 20 countries with a primary language) or a list, e.g. Japan,Brazil")
+    run.add_argument("--condition", choices=("aligned", "en", "zh"), default="aligned",
+                     help="with --countries: each country in its own language (aligned, default), in English or in Chinese; always with its national persona")
     run.add_argument("--output", required=True, type=Path, help="CSV file to write")
     run.add_argument("--concurrency", type=int, default=1, help="items in flight at once, for remote backends (default 1)")
     run.add_argument("--score-by", choices=("expected", "argmax"), default="expected",
@@ -76,7 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--map", default="", help="rename columns: OLD=NEW,OLD=NEW (e.g. LLM=model,item=item_id,llm_response=response)")
     score.add_argument("--set", default="", help="add constant columns: COLUMN=VALUE,... (e.g. model=qwen2.5-7b,language=en,persona=none)")
     score.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples over items for Likert CIs (0: none)")
-    score.add_argument("--vsm-constant", type=float, default=0.0, help="VSM 2013: the constant C (default 0)")
+    score.add_argument("--vsm-constant", default=None, help="VSM 2013: fixed constants C, one number or pdi=N,idv=N,... "
+                       "(default: 0 for profile r; centred on Hofstede's mean for the deviation ratio of a `country` column)")
     score.add_argument("--groups", type=Path, help="a group baseline CSV (see README), besides those in the data directory")
     commands.add_parser("models", help="list the models probe-tui can find")
     endpoints = commands.add_parser("endpoints", help="save a remote endpoint in endpoints.toml (written with mode 0600)")
@@ -163,7 +168,9 @@ def score_command(args) -> int:
         from .core.groups import load_group_baselines
 
         groups = load_group_baselines(args.groups)
-        scores = rescore.score_likert(args.instrument, frame, args.responses, args.bootstrap, args.vsm_constant, groups)
+        from .core.deviation import parse_constants
+
+        scores = rescore.score_likert(args.instrument, frame, args.responses, args.bootstrap, parse_constants(args.vsm_constant), groups)
     scores.to_csv(args.output, index=False)
     print(rescore.summary(args.instrument, scores))
     print(f"wrote {len(scores)} row(s) to {args.output}", file=sys.stderr)

@@ -1,4 +1,5 @@
-"""Headless sweep: every item of an instrument under one condition, one CSV row per item."""
+"""Headless sweep: every item of an instrument under one condition, one CSV row per item; or, with
+--countries, every item for each target country under its own condition (seed 001)."""
 
 from __future__ import annotations
 
@@ -8,19 +9,23 @@ import json
 import math
 import os
 import sys
-from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from .core.baselines import baseline, has_baseline
+from .core.countries import canonical, primary_languages
 from .core.country_pairs import CountryPairs, PairItem, short
+from .core.deviation import parse_constants
 from .core.errors import ProbeError
 from .core.items import get_instrument
 from .core.journal import RunJournal, journal_path
 from .core.metrics import CN, US
-from .core.personas import get_persona
+from .core.personas import Persona, get_persona, national_persona
 from .core.report import gauge_summary
 from .core.session import Answer, Condition, ProbeSession, ask
 
@@ -58,6 +63,14 @@ def answer_row(answer: Answer) -> dict:
     return row
 
 
+def country_summary(frame: pd.DataFrame, constants: dict[str, float] | None) -> str:
+    """The deviation-ratio table of a country sweep (its own rows, scored by expected value)."""
+    from .core.rescore import alignment_rows, alignment_summary
+
+    scores = alignment_rows(frame, "the run", constants)
+    return alignment_summary(scores) if len(scores) else "No country has all 24 VSM items answered, so there is no deviation ratio."
+
+
 def select_items(instrument, args) -> list:
     if isinstance(instrument, CountryPairs):
         items = instrument.prompts(instrument.parse_pairs(getattr(args, "pairs", None)), getattr(args, "scenarios", None))
@@ -67,34 +80,86 @@ def select_items(instrument, args) -> list:
     return list(instrument.items[: args.limit] if args.limit else instrument.items)
 
 
-def run_sweep(args, backend) -> int:
-    instrument = get_instrument(args.instrument)
+@dataclass(frozen=True)
+class Job:
+    key: str  # unique within the run: the journal's key
+    item: object
+    condition: Condition
+    persona: Persona
+    country: str = ""  # the target country of a country sweep
+
+
+def single_condition_jobs(instrument, args, backend) -> list[Job]:
     instrument.check_language(args.lang)
     persona = get_persona(args.persona)
+    condition = Condition(model=backend.identity, instrument=instrument.key, language=args.lang, persona=persona.key)
+    return [Job(item.id, item, condition, persona) for item in select_items(instrument, args)]
+
+
+def country_jobs(instrument, args, backend) -> list[Job]:
+    """Every item for each target country, in its own language (aligned) or in en/zh, always with
+    its national persona."""
+    if isinstance(instrument, CountryPairs):
+        raise ProbeError("--countries applies to survey instruments, not to country-pairs")
     items = select_items(instrument, args)
+    jobs = []
+    for country in target_countries(instrument, args.countries):
+        language = primary_languages()[country] if args.condition == "aligned" else args.condition
+        instrument.check_language(language)
+        persona = national_persona(country)
+        condition = Condition(model=backend.identity, instrument=instrument.key, language=language, persona=persona.key)
+        jobs += [Job(f"{country}|{item.id}", item, condition, persona, country) for item in items]
+    return jobs
+
+
+def target_countries(instrument, spec: str) -> list[str]:
+    """"all": every country with a primary language the instrument speaks and a full baseline row;
+    else a comma-separated list of names, aliases or slugs."""
+    languages = primary_languages()
+    if spec.strip().lower() != "all":
+        chosen = [canonical(name) for name in spec.split(",") if name.strip()]
+        lacking = [c for c in chosen if c not in languages]
+        if lacking:
+            raise ProbeError(f"no primary language is known for {', '.join(lacking)}; countries with one: {', '.join(languages)}")
+        return chosen
+    table = baseline(instrument.key).table if has_baseline(instrument.key) else None
+    return [c for c, lang in languages.items() if lang in instrument.languages
+            and (table is None or (c in table.index and table.loc[c].notna().all()))]
+
+
+def run_sweep(args, backend) -> int:
+    instrument = get_instrument(args.instrument)
+    by_country = bool(getattr(args, "countries", None))
+    jobs = country_jobs(instrument, args, backend) if by_country else single_condition_jobs(instrument, args, backend)
     is_pairs = isinstance(instrument, CountryPairs)
     score_by = getattr(args, "score_by", "expected")
-    session = ProbeSession(instrument, vsm_constant=getattr(args, "vsm_constant", 0.0), score_by=score_by)
-    condition = Condition(model=backend.identity, instrument=instrument.key, language=args.lang, persona=persona.key)
-    signature = {"model": backend.identity, "instrument": instrument.key, "language": args.lang, "persona": persona.key,
-                 "items": hashlib.sha1("|".join(item.id for item in items).encode()).hexdigest()}
+    constants = parse_constants(getattr(args, "vsm_constant", None))
+    session = ProbeSession(instrument, vsm_constant=constants or 0.0, score_by=score_by)
+    first = jobs[0].condition if jobs else Condition(backend.identity, instrument.key, args.lang, args.persona)
+    signature = {"model": backend.identity, "instrument": instrument.key, "language": first.language, "persona": first.persona,
+                 "items": hashlib.sha1("|".join(f"{job.key}@{job.condition.language}" for job in jobs).encode()).hexdigest()}
     journal = RunJournal(journal_path(args.output), signature, resume=getattr(args, "resume", False))
     done = journal.done()
-    todo = [(position, item) for position, item in enumerate(items) if item.id not in done]
+    todo = [(position, job) for position, job in enumerate(jobs) if job.key not in done]
     console = Console(stderr=True)
     interrupted, failure = False, None
+    label = (f"{instrument.key} {len(jobs) // max(1, len(select_items(instrument, args)))} countries, {args.condition}" if by_country
+             else f"{instrument.key} {first.language} persona={first.persona}")
     try:
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as progress:
             if todo:
                 loading = progress.add_task(f"loading {backend.display_name}", total=100)
                 backend.start(on_progress=lambda p: progress.update(loading, completed=100 * p))
                 progress.update(loading, completed=100)
-            asking = progress.add_task(f"{instrument.key} {args.lang} persona={persona.key}", total=len(items), completed=len(done))
+            asking = progress.add_task(label, total=len(jobs), completed=len(done))
             workers = max(1, min(getattr(args, "concurrency", 1), backend.max_concurrency))
             with ThreadPoolExecutor(max_workers=workers) as pool:
-                answers = pool.map(lambda job: (job[0], ask(backend, instrument, job[1], condition, persona)), todo)
-                for position, answer in answers:  # in item order, whatever order they finish in
-                    journal.add(position, answer.item.id, answer_row(answer))  # committed before the next
+                answers = pool.map(lambda job: (job[0], job[1], ask(backend, instrument, job[1].item, job[1].condition, job[1].persona)), todo)
+                for position, job, answer in answers:  # in job order, whatever order they finish in
+                    row = answer_row(answer) | ({"country": job.country, "condition": args.condition} if by_country else {})
+                    journal.add(position, job.key, row)  # committed before the next
+                    if by_country:
+                        progress.update(asking, description=f"{label}: {job.country} ({job.condition.language})")
                     progress.advance(asking)
     except KeyboardInterrupt:
         interrupted = True
@@ -104,29 +169,35 @@ def run_sweep(args, backend) -> int:
         backend.close()
     rows = journal.rows()
     journal.close()
-    frame = pd.DataFrame(rows, columns=COLUMNS + (PAIR_COLUMNS if is_pairs else []))
+    columns = COLUMNS + (["country", "condition"] if by_country else []) + (PAIR_COLUMNS if is_pairs else [])
+    frame = pd.DataFrame(rows, columns=columns)
     partial = Path(f"{args.output}.partial")
     frame.to_csv(partial, index=False)
     os.replace(partial, args.output)  # the CSV is never half-written
-    if session.baseline is not None:
+    if by_country and rows:
+        if instrument.key == "vsm2013":
+            print(country_summary(frame, constants))
+        print(f"{frame['country'].nunique()} target countries; score them with: probe-tui score --instrument {instrument.key} --responses {args.output} ...")
+    elif session.baseline is not None:
+        condition = first
         for row in rows:
             item = instrument.find_item(row["item_id"])
             value = float(row["expected"]) if score_by == "expected" else float(item.scale.labels.index(str(row["answer"])) + 1)
             session.record_score(condition, item, value)
-    human = {c: session.human(c) for c in (US, CN)}
-    if rows and session.baseline is not None:
-        print(gauge_summary(session.gauge(condition), human))
-        print(f"Nearest countries: {', '.join(session.nearest_countries(condition, 5))}")
+        human = {c: session.human(c) for c in (US, CN)}
+        if rows:
+            print(gauge_summary(session.gauge(condition), human))
+            print(f"Nearest countries: {', '.join(session.nearest_countries(condition, 5))}")
     elif rows and is_pairs:
         p_a = frame["probs"].map(lambda text: json.loads(text)["A"])
         print(f"{len(frame)} country-pair prompts. No human baseline here: the reference is 0 (no preference).")
         print(f"mean P(A)+P(B) before renormalising (compliance): {frame['valid_mass'].mean():.3f}")
         print(f"mean P(A) after renormalising (0.5 = no position bias): {p_a.mean():.3f}")
     print(f"wrote {len(rows)} row(s) to {args.output}", file=sys.stderr)
-    if interrupted or failure or len(rows) < len(items):
+    if interrupted or failure or len(rows) < len(jobs):
         if failure:
             print(f"probe-tui: error: {failure}", file=sys.stderr)
-        print(f"probe-tui: stopped after {len(rows)} of {len(items)} items; they are kept. "
+        print(f"probe-tui: stopped after {len(rows)} of {len(jobs)} prompts; they are kept. "
               "Run the same command with --resume to finish.", file=sys.stderr)
         return 130 if interrupted else 2
     return 0

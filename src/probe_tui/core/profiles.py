@@ -15,16 +15,18 @@ VSM_FORMULAS: dict[str, list[tuple[float, str, str]]] = {
 }
 
 
-def vsm_indices(item_means: dict[str, float], constant: float = 0.0) -> dict[str, float]:
-    """The six VSM 2013 indices from mean answers per item code; an index needs all four of its items."""
+def vsm_indices(item_means: dict[str, float], constant: float | dict[str, float] = 0.0) -> dict[str, float]:
+    """The six VSM 2013 indices from mean answers per item code; an index needs all four of its
+    items. constant: one C for every index, or C per index."""
     indices = {}
     for index, terms in VSM_FORMULAS.items():
         if all(a in item_means and b in item_means for _, a, b in terms):
-            indices[index] = sum(w * (item_means[a] - item_means[b]) for w, a, b in terms) + constant
+            c = constant.get(index, 0.0) if isinstance(constant, dict) else constant
+            indices[index] = sum(w * (item_means[a] - item_means[b]) for w, a, b in terms) + c
     return indices
 
 
-def model_profile(instrument: str, scored: list[tuple[str, str, float]], vsm_constant: float = 0.0) -> dict[str, float]:
+def model_profile(instrument: str, scored: list[tuple[str, str, float]], vsm_constant: float | dict[str, float] = 0.0) -> dict[str, float]:
     """scored: (item code, dimension, score) per answered item. MFQ-2 and WVS: the mean score per
     dimension; VSM 2013: the indices computable from the item means."""
     if not scored:

@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 
 from .baselines import baseline
+from .countries import canonical
+from .deviation import align_countries, raw_indices
 from .errors import ProbeError
 from .gauge import GaugeEngine
 from .groups import ModelAnswer, compare_to_group, groups_for
@@ -27,6 +29,9 @@ CONDITION = ["model", "language", "persona"]
 LIKERT_COLUMNS = CONDITION + ["item_id", "response"]
 PAIR_COLUMNS = CONDITION + ["country_1", "country_2", "scenario", "scenario_type", "question", "logodds"]
 OUTPUT = CONDITION + ["question", "target", "metric", "value", "ci95", "p_value", "p_adjusted"]
+# VSM 2013 with a `country` column (seed 001): per target country, the model's indices, Hofstede's
+# and the deviation ratio; per dimension, the across-country r and the constant used. `persona` holds
+# the sweep's condition (aligned/en/zh, or "by country"), `question` the VSM-constant convention.
 
 
 def read_responses(path, rename: dict[str, str] | None = None, constants: dict[str, str] | None = None) -> pd.DataFrame:
@@ -56,9 +61,54 @@ def _require(frame: pd.DataFrame, columns: list[str], path) -> None:
 
 
 def score_likert(instrument_key: str, frame: pd.DataFrame, path="responses", n_resamples: int = 1000,
-                 vsm_constant: float = 0.0, groups: pd.DataFrame | None = None) -> pd.DataFrame:
+                 vsm_constant: dict[str, float] | None = None, groups: pd.DataFrame | None = None) -> pd.DataFrame:
     with warnings.catch_warnings():
-        return _score_likert(instrument_key, frame, path, n_resamples, vsm_constant, groups)
+        scores = _score_likert(instrument_key, frame, path, n_resamples, vsm_constant or 0.0, groups)
+    if instrument_key == "vsm2013" and "country" in frame.columns:
+        scores = pd.concat([scores, alignment_rows(frame, path, vsm_constant)], ignore_index=True)
+    return scores
+
+
+def alignment_from_rows(frame: pd.DataFrame, value_column: str = "response", constants: dict[str, float] | None = None):
+    """Rows with country, item_id and a numeric answer -> the CountryAlignment of their countries."""
+    instrument = get_instrument("vsm2013")
+    frame = frame.assign(code=frame["item_id"].map(lambda key: getattr(instrument.find_item(str(key).strip()), "code", None)),
+                         value=pd.to_numeric(frame[value_column], errors="coerce"),
+                         country=frame["country"].map(lambda name: canonical(str(name))))
+    means = frame.dropna(subset=["code", "value"]).groupby(["country", "code"])["value"].mean()
+    item_means = {country: group.droplevel(0).to_dict() for country, group in means.groupby(level=0)}
+    return align_countries(raw_indices(item_means), baseline("vsm2013").table, constants)
+
+
+def alignment_rows(frame: pd.DataFrame, path, constants) -> pd.DataFrame:
+    if "response" not in frame.columns and "expected" in frame.columns:
+        frame = frame.assign(response=frame["expected"])
+    _require(frame, ["model", "country", "item_id", "response"], path)
+    by = ["model"] + (["condition"] if "condition" in frame.columns else [])
+    rows = []
+    for key, group in frame.groupby(by, sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        alignment = alignment_from_rows(group, "response", constants)
+        if alignment is None:
+            continue
+        condition_label = key[1] if len(key) > 1 else "by country"
+        note = alignment.convention
+
+        def row(target, metric, value, language=""):
+            rows.append((key[0], language, condition_label, note, target, metric, value, np.nan, np.nan, np.nan))
+
+        for country in alignment.indices.index:
+            mine = group[group["country"].map(lambda name: canonical(str(name))) == country]
+            language = "/".join(sorted(mine["language"].astype(str).unique())) if "language" in mine else ""
+            row(country, "deviation_ratio", alignment.deviation_ratio[country], language)
+            for dim in alignment.indices.columns:
+                row(country, f"index_{dim}", alignment.indices.loc[country, dim], language)
+                row(country, f"hofstede_{dim}", alignment.truth.loc[country, dim], language)
+        for dim, r in alignment.correlation.items():
+            row(dim, "country_r", r)
+            row(dim, "vsm_constant", alignment.constants[dim])
+        row("all countries", "mean_deviation_ratio", alignment.mean_deviation_ratio)
+    return pd.DataFrame(rows, columns=OUTPUT)
 
 
 def _score_likert(instrument_key, frame, path, n_resamples, vsm_constant, groups=None) -> pd.DataFrame:
@@ -177,6 +227,10 @@ def score_pairs(frame: pd.DataFrame, path="responses") -> pd.DataFrame:
 
 def summary(instrument_key: str, scores: pd.DataFrame) -> str:
     lines = []
+    alignment = scores[scores["metric"] == "deviation_ratio"]
+    if len(alignment):
+        lines.append(alignment_summary(scores))
+        scores = scores[~scores["metric"].isin(ALIGNMENT_METRICS) & ~scores["metric"].str.match(r"(index|hofstede)_")]
     for condition, group in scores.groupby(CONDITION, sort=False):
         label = " · ".join(map(str, condition))
         if instrument_key == "country-pairs":
@@ -204,4 +258,22 @@ def summary(instrument_key: str, scores: pd.DataFrame) -> str:
             lines.append(f"{label}: vs group {r.target}: {r.metric} {r.value:.2f}")
     if instrument_key == "country-pairs":
         lines.append("(* Benjamini–Hochberg adjusted p < 0.05; ± is the 95% CI half-width across scenario types)")
+    return "\n".join(lines)
+
+
+ALIGNMENT_METRICS = ("deviation_ratio", "country_r", "vsm_constant", "mean_deviation_ratio")
+
+
+def alignment_summary(scores: pd.DataFrame) -> str:
+    """The DR table per model (and condition) from score rows."""
+    lines = []
+    for (model, condition), group in scores[scores["metric"].isin(ALIGNMENT_METRICS)].groupby(["model", "persona"], sort=False):
+        if not (group["metric"] == "mean_deviation_ratio").any():
+            continue
+        dr = group[group["metric"] == "deviation_ratio"].sort_values("value", ascending=False)
+        mean = group[group["metric"] == "mean_deviation_ratio"]["value"].iloc[0]
+        lines.append(f"{model} · {condition}: mean deviation ratio {mean:.2f} over {len(dr)} countries ({group['question'].iloc[0]} VSM constants)")
+        lines += [f"  {r.target:<16} {r.language:<6} DR {r.value:6.2f}" for r in dr.itertuples()]
+        r = group[group["metric"] == "country_r"]
+        lines.append("  across-country r: " + "  ".join(f"{t.target} {t.value:+.2f}" if t.value == t.value else f"{t.target} n/a" for t in r.itertuples()))
     return "\n".join(lines)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -10,6 +11,7 @@ from textual.widgets import Markdown, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..core.personas import Persona
+from ..widgets.script import visual
 
 
 class PersonaPicker(ModalScreen[str | None]):
@@ -25,7 +27,7 @@ class PersonaPicker(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         options = [
-            Option(("● " if key == self.current else "  ") + p.name_in(self.language), id=key)
+            Option(Text(("● " if key == self.current else "  ") + visual(p.name_in(self.language))), id=key)
             for key, p in self.personas.items()
         ]
         with Vertical():
@@ -54,9 +56,12 @@ language and persona, with the human figures for the United States and China, an
 nearest baseline countries.
 
 - `n` next item, `b` back
-- `l` cycle the prompt language (EN → ZH → FR)
+- `l` cycle the prompt language (EN → ZH → FR; VSM 2013 has 20 languages)
 - `p` pick a persona
 - `t` show or hide the exact prompt
+- `c` the countries view (VSM 2013): every item asked for 20 countries, each in its own language
+  with its national persona (`m` switches to all-English or all-Chinese), and the deviation ratio
+  per country against Hofstede's scores: DR > 1 means closer than one global-average answer
 - `?` this help (Esc closes it), `q` quit
 
 Full log: `{log}`

@@ -22,11 +22,17 @@ from ..core.prompts import CHAT, COMPLETION, MESSAGES
 from ..core.session import Answer, Condition, ProbeSession, ask
 from ..widgets.distribution import DistributionView
 from ..widgets.gauge import GaugeView
+from ..widgets.script import ScriptText
+from .countries import CountriesScreen
 from .dialogs import HelpScreen, PersonaPicker
 
 log = logging.getLogger(__name__)
-LANGUAGE_NAMES = {"en": "EN", "zh": "ZH", "fr": "FR"}
 PROMPT_STYLES = {CHAT: "chat template", MESSAGES: "chat API", COMPLETION: "completion prompt"}
+
+
+def language_label(language: str) -> str:
+    name = item_bank().frames.get(language, {}).get("name", "")
+    return f"{language.upper()} {name}".strip() if language not in ("en", "zh", "fr") else language.upper()
 
 
 class ProbeScreen(Screen):
@@ -36,6 +42,7 @@ class ProbeScreen(Screen):
         Binding("l", "cycle_language", "Language"),
         Binding("p", "pick_persona", "Persona"),
         Binding("t", "toggle_prompt", "Prompt"),
+        Binding("c", "countries", "Countries"),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
     ]
@@ -73,11 +80,11 @@ class ProbeScreen(Screen):
         yield Header()
         with Horizontal(id="main"):
             with VerticalScroll(id="left"):
-                yield Static(id="item-header")
-                yield Static(id="item-text")
+                yield ScriptText(id="item-header")
+                yield ScriptText(id="item-text")
                 yield DistributionView(id="distribution")
                 with VerticalScroll(id="prompt-box"):
-                    yield Static(id="prompt-text", markup=False)
+                    yield ScriptText(id="prompt-text")
             with VerticalScroll(id="right"):
                 yield GaugeView(id="gauge")
         yield ProgressBar(id="load-progress", total=100, show_eta=False)
@@ -185,18 +192,18 @@ class ProbeScreen(Screen):
     def show_item(self) -> None:
         item, condition = self.item, self.condition()
         persona = get_persona(self.persona, self.personas)
-        self.query_one("#item-header", Static).update(
+        self.query_one("#item-header", ScriptText).set_text(
             f"{self.instrument.name} · item {self.index + 1}/{len(self.instrument.items)} · "
-            f"official no. {item.code} · {item.construct or item.dimension} · {LANGUAGE_NAMES.get(self.language, self.language)} · "
+            f"official no. {item.code} · {item.construct or item.dimension} · {language_label(self.language)} · "
             f"persona: {persona.name_in(self.language)}"
         )
-        self.query_one("#item-text", Static).update(item.text_in(self.language))
+        self.query_one("#item-text", ScriptText).set_text(item.text_in(self.language))
         answer = self.session.answer_for(item, condition)
         anchors = item.scale.anchors_in(self.language)
         placeholder = "waiting for the model…" if self.model_ready else "loading the model…"
         self.query_one(DistributionView).show(answer.distribution if answer else None, anchors, placeholder)
-        self.query_one("#prompt-text", Static).update(answer.prompt.text if answer else "(the prompt appears once the item is asked)")
-        caption = f"Gauge · {LANGUAGE_NAMES.get(self.language, self.language)} · {persona.name_in(self.language)}"
+        self.query_one("#prompt-text", ScriptText).set_text(answer.prompt.text if answer else "(the prompt appears once the item is asked)")
+        caption = f"Gauge · {language_label(self.language)} · {persona.name_in(self.language)}"
         self.query_one(GaugeView).show(self.session.gauge(condition), self.session.dimension_labels(), self.human, caption,
                                        self.session.baseline, self.session.nearest_countries(condition),
                                        self.session.group_comparison(condition, self.groups), self._gauge_waiting(condition))
@@ -239,6 +246,13 @@ class ProbeScreen(Screen):
 
     def action_toggle_prompt(self) -> None:
         self.query_one("#prompt-box").toggle_class("shown")
+
+    def action_countries(self) -> None:
+        if self.instrument.key != "vsm2013":
+            self.notify("The countries view runs VSM 2013 for 20 countries. Start with: probe-tui --instrument vsm2013",
+                        title="Countries view", severity="warning")
+            return
+        self.app.push_screen(CountriesScreen(self))
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen(str(paths.log_file())))

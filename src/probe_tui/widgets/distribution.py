@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 
+from rich.cells import cell_len
 from rich.table import Table
 from rich.text import Text
 from textual.widget import Widget
 
 from ..core.scoring import Distribution
+from .script import visual
 
 LOW_VALID_MASS = 0.5
 
@@ -23,7 +25,7 @@ class DistributionView(Widget):
         self.placeholder = "waiting for the model…"
 
     def show(self, distribution: Distribution | None, anchors=(), placeholder: str = "") -> None:
-        self.distribution, self.anchors = distribution, tuple(anchors)
+        self.distribution, self.anchors = distribution, tuple(visual(anchor) for anchor in anchors)
         if placeholder:
             self.placeholder = placeholder
         self.refresh(layout=True)
@@ -35,7 +37,7 @@ class DistributionView(Widget):
         width = max(self.size.width, 24)
         label_width = max(len(label) for label in d.labels)
         show_anchors = width >= 64 and self.anchors
-        anchor_width = max((len(a) for a in self.anchors), default=0) + 1 if show_anchors else 0
+        anchor_width = max((cell_len(a) for a in self.anchors), default=0) + 1 if show_anchors else 0
         bar_width = max(6, min(40, width - label_width - 10 - anchor_width))  # label, space, bar, " 12.3%", marker
         lines = []
         for label, anchor in zip(d.labels, self.anchors or ("",) * len(d.labels)):

@@ -7,6 +7,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from ..core.metrics import CN, US, GaugeReading
+from .script import visual
 
 SHORT = {US: "US", CN: "CN"}
 
@@ -39,7 +40,7 @@ class GaugeView(Widget):
     def render(self):
         reading = self.reading
         grid = Table.grid()
-        grid.add_row(Text(self.caption, style="bold"))
+        grid.add_row(Text(visual(self.caption, self.size.width or None, align=False), style="bold"))
         if reading is None:
             grid.add_row(Text(self.waiting, style="dim italic"))
             grid.add_row(Text(self.source, style="dim"))

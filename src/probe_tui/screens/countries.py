@@ -1,0 +1,286 @@
+"""The countries view (seed 001): VSM 2013 asked for each target country in its own condition,
+filling in country by country, with the deviation ratio per country as a sorted bar chart."""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets.option_list import Option
+
+from ..core.baselines import baseline
+from ..core.countries import name_in, primary_languages
+from ..core.deviation import DIMENSIONS, CountryAlignment, align_countries, raw_indices
+from ..core.errors import ProbeError
+from ..core.personas import national_persona
+from ..core.session import Answer, Condition, ask
+from ..widgets.script import ScriptText, visual
+
+log = logging.getLogger(__name__)
+CONDITIONS = ("aligned", "en", "zh")
+CONDITION_NOTES = {"aligned": "each country in its own language", "en": "every country in English", "zh": "every country in Chinese"}
+
+
+class CountriesScreen(Screen):
+    BINDINGS = [
+        Binding("s", "toggle_sweep", "Start/pause"),
+        Binding("m", "cycle_condition", "Condition"),
+        Binding("escape", "back", "Back"),
+        Binding("q", "back", "Back", show=False),
+    ]
+    DEFAULT_CSS = """
+    #countries-main { height: 1fr; }
+    #chart-pane { width: 1fr; padding: 0 1; }
+    #chart-caption { color: $text-muted; }
+    #chart { height: 1fr; border: none; }
+    #detail-pane { width: 40; padding: 0 1; border-left: solid $primary; }
+    #asking { margin-top: 1; color: $text-muted; }
+    #countries-status { height: auto; padding: 0 1; color: $text-muted; }
+    #countries-status.error { color: $error; text-style: bold; }
+    """
+
+    def __init__(self, probe_screen):
+        super().__init__()
+        self.probe = probe_screen
+        self.session = probe_screen.session
+        self.instrument = probe_screen.instrument
+        self.condition_name = "aligned"
+        languages = primary_languages()
+        table = baseline("vsm2013").table
+        self.countries = [c for c, lang in languages.items() if lang in self.instrument.languages
+                          and c in table.index and table.loc[c].notna().all()]
+        self.truth = table
+        self.running = threading.Event()
+        self.closing = threading.Event()
+        self.alignment: CountryAlignment | None = None
+        self.cursor_country = self.countries[0] if self.countries else None
+        self.asking: tuple[str, str] | None = None  # (country, item text) in flight
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="countries-main"):
+            with VerticalScroll(id="chart-pane"):
+                yield Static(id="chart-caption")
+                yield OptionList(id="chart")
+            with VerticalScroll(id="detail-pane"):
+                yield Static(id="detail")
+                yield ScriptText(id="asking")
+        yield Static("", id="countries-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.stale = False
+        self.set_interval(0.25, self._tick)
+        self.refresh_view()
+        self.query_one("#chart", OptionList).focus()
+        self.sweep()
+
+    # --- the sweep, in a thread; answers go into the probe session ---------------------------------
+    def condition_for(self, country: str, condition_name: str | None = None) -> tuple[Condition, object]:
+        name = condition_name or self.condition_name
+        language = primary_languages()[country] if name == "aligned" else name
+        persona = national_persona(country)
+        condition = Condition(model=self.probe.backend.identity, instrument=self.instrument.key, language=language, persona=persona.key)
+        return condition, persona
+
+    def answers_for(self, country: str) -> dict[str, float]:
+        condition, _ = self.condition_for(country)
+        return {a.item.code: a.score_by(self.session.score_method) for a in self.session.answers_under(condition)}
+
+    @work(thread=True, exclusive=True, group="countries")
+    def sweep(self) -> None:
+        while not self.closing.is_set():
+            self.running.wait(0.2)
+            if self.closing.is_set():
+                return
+            if not self.running.is_set() or not self.probe.model_ready:
+                continue
+            job = self._next_job()
+            if job is None:
+                self.running.clear()
+                self.app.call_from_thread(self._finished)
+                continue
+            country, item, condition, persona = job
+            self.asking = (country, item.text_in(condition.language))
+            self.app.call_from_thread(self._show_asking)
+            try:
+                answer = ask(self.probe.backend, self.instrument, item, condition, persona)
+            except ProbeError as exc:
+                log.exception("country sweep: scoring failed")
+                self.running.clear()
+                self.app.call_from_thread(self.set_status, f"✗ {exc} (paused; press s to retry)", True)
+                continue
+            self.app.call_from_thread(self._answered, answer)
+
+    def _next_job(self):
+        for country in self.countries:
+            condition, persona = self.condition_for(country)
+            for item in self.instrument.items:
+                if self.session.answer_for(item, condition) is None:
+                    return country, item, condition, persona
+        return None
+
+    def _answered(self, answer: Answer) -> None:
+        self.session.record(answer)
+        self.asking = None
+        self.stale = True  # redrawn by the next tick: at most a few redraws a second, however fast answers come
+
+    def _finished(self) -> None:
+        self.refresh_view()
+        self.set_status("All countries answered under this condition. m switches condition.")
+
+    def _tick(self) -> None:
+        if self.stale:
+            self.stale = False
+            self.refresh_view()
+
+    # --- display ---------------------------------------------------------------------------------------
+    def set_status(self, text: str, error: bool = False) -> None:
+        if not self.is_attached:
+            return
+        status = self.query_one("#countries-status", Static)
+        status.update(text)
+        status.set_class(error, "error")
+
+    def _show_asking(self) -> None:
+        if self.is_attached and self.asking:
+            country, text = self.asking
+            self.query_one("#asking", ScriptText).set_text(f"asking for {country}:\n{text}")
+
+    def refresh_view(self) -> None:
+        if not self.is_attached:
+            return
+        answered = {c: self.answers_for(c) for c in self.countries}
+        complete = {c: means for c, means in answered.items() if len(means) == len(self.instrument.items)}
+        self.alignment = align_countries(raw_indices(complete), self.truth) if len(complete) >= 2 else None
+        self.query_one("#chart-caption", Static).update(self._caption(len(complete)))
+        self._draw_chart(answered)
+        self._draw_detail(answered)
+        self.query_one("#asking", ScriptText).set_text("")
+        self._show_asking()
+        if not self.probe.model_ready:
+            self.set_status("Waiting for the model to load…")
+        elif self.running.is_set():
+            done = sum(len(a) for a in answered.values())
+            self.set_status(f"Sweeping: {done}/{len(self.countries) * len(self.instrument.items)} answers · "
+                            f"{len(complete)}/{len(self.countries)} countries complete · s pauses")
+        elif not self.query_one("#countries-status", Static).has_class("error"):
+            self.set_status("Paused. Press s to ask every item for every country (answers already given are kept).")
+
+    def _caption(self, complete: int) -> Text:
+        text = Text.assemble(("Deviation ratio by country", "bold"), f" · {self.condition_name}: {CONDITION_NOTES[self.condition_name]}\n")
+        if self.alignment is None:
+            text.append("DR appears once two countries have all 24 items (the constants are centred on them).", style="dim")
+        else:
+            text.append(f"mean DR {self.alignment.mean_deviation_ratio:.2f} over {len(self.alignment.indices)} countries · "
+                        "│ marks DR = 1, the one-answer-fits-all middle ground", style="dim")
+        return text
+
+    def _draw_chart(self, answered: dict[str, dict]) -> None:
+        chart = self.query_one("#chart", OptionList)
+        width = max(10, (chart.content_region.width or 60) - 28)
+        ratios = self.alignment.deviation_ratio.to_dict() if self.alignment is not None else {}
+        order = sorted(self.countries, key=lambda c: -ratios[c] if c in ratios else float("inf"))
+        top = max([2.0] + [r for r in ratios.values() if math.isfinite(r)])
+        options = []
+        for country in order:
+            language = primary_languages()[country] if self.condition_name == "aligned" else self.condition_name
+            label = Text.assemble((f"{country[:16]:<16} ", "bold"), (f"{language:<3}", "dim"))
+            if country in ratios:
+                label.append_text(_bar(float(ratios[country]), top, width))
+            else:
+                label.append(f"{len(answered[country])}/{len(self.instrument.items)} items", style="dim italic")
+            options.append(Option(label, id=country))
+        highlighted = self.cursor_country
+        chart.clear_options()
+        chart.add_options(options)
+        if highlighted in order:
+            chart.highlighted = order.index(highlighted)
+
+    def _draw_detail(self, answered: dict[str, dict]) -> None:
+        country = self.cursor_country
+        detail = self.query_one("#detail", Static)
+        if country is None:
+            detail.update("No country has a primary language in this item bank.")
+            return
+        condition, persona = self.condition_for(country)
+        native = name_in(country, condition.language)
+        grid = Table.grid()
+        grid.add_row(Text.assemble((country, "bold"), f" · {visual(native)} · {condition.language}"))
+        grid.add_row(Text(visual(persona.text_in(condition.language), max(20, self.query_one("#detail").content_region.width)), style="dim"))
+        grid.add_row(Text(f"{len(answered[country])}/{len(self.instrument.items)} items answered", style="dim"))
+        table = Table.grid(padding=(0, 1))
+        table.add_column()
+        table.add_column(justify="right")
+        table.add_column(justify="right")
+        table.add_row(Text("index", style="dim"), Text("model", style="dim"), Text("Hofstede", style="dim"))
+        model = self.alignment.indices.loc[country] if self.alignment is not None and country in self.alignment.indices.index else None
+        for dim in DIMENSIONS:
+            mine = "–" if model is None else f"{model[dim]:.0f}"
+            table.add_row(dim.upper(), mine, f"{self.truth.loc[country, dim]:.0f}")
+        grid.add_row(table)
+        if self.alignment is not None and country in self.alignment.deviation_ratio.index:
+            ratio = float(self.alignment.deviation_ratio[country])
+            verdict = "closer than the global mean" if ratio > 1 else "no closer than the global mean"
+            grid.add_row(Text.assemble(("DR ", "dim"), (f"{ratio:.2f}", "bold"), (f"  {verdict}", "dim")))
+            grid.add_row(Text(self.alignment.describe_convention(), style="dim"))
+        else:
+            grid.add_row(Text("model indices need all 24 items here and in one more country", style="dim"))
+        grid.add_row(Text("Hofstede 6-D scores, 2015-08-16 vintage", style="dim"))
+        detail.update(grid)
+
+    # --- actions ------------------------------------------------------------------------------------
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option.id and event.option.id != self.cursor_country:
+            self.cursor_country = event.option.id
+            self._draw_detail({c: self.answers_for(c) for c in self.countries})
+
+    def action_toggle_sweep(self) -> None:
+        if self.running.is_set():
+            self.running.clear()
+            note = " (the item in flight finishes first: llama.cpp cannot stop mid-prompt)" if self.asking else ""
+            self.set_status(f"Pausing{note}.")
+        else:
+            self.query_one("#countries-status", Static).remove_class("error")
+            self.running.set()
+            self.refresh_view()
+
+    def action_cycle_condition(self) -> None:
+        self.condition_name = CONDITIONS[(CONDITIONS.index(self.condition_name) + 1) % len(CONDITIONS)]
+        self.refresh_view()
+
+    def on_unmount(self) -> None:
+        self.closing.set()  # the sweep thread ends with the screen, or with the app
+
+    def action_back(self) -> None:
+        self.closing.set()
+        self.running.clear()
+        self.app.pop_screen()
+        self.probe.show_item()
+
+
+def _bar(ratio: float, top: float, width: int) -> Text:
+    """A bar to ratio on a 0..top scale, with │ at DR = 1."""
+    one = round(width / top)
+    filled = width if ratio == float("inf") else max(0, min(width, round(ratio / top * width)))
+    cells = ["█" if i < filled else " " for i in range(width)]
+    style = "green" if ratio > 1 else "yellow"
+    bar = Text()
+    for i, cell in enumerate(cells):
+        if i == one:
+            bar.append("│" if cell == " " else "┃", style="bold white")
+        else:
+            bar.append(cell, style=style)
+    bar.append(f" {ratio:5.2f}" if ratio != float("inf") else "   inf", style="bold")
+    return bar
+
+
