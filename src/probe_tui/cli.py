@@ -31,6 +31,7 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     local.add_argument("--n-gpu-layers", type=int, default=None, help="layers to offload to the GPU (default: all if this build has a GPU backend, else 0)")
     local.add_argument("--n-ctx", type=int, default=4096, help="context length (default 4096)")
     local.add_argument("--threads", type=int, default=None, help="CPU threads (default: llama.cpp's choice)")
+    local.add_argument("--no-cache", action="store_true", help="always ask the model; neither read nor write the response cache")
     remote = parser.add_argument_group("remote API")
     remote.add_argument("--endpoint", help="a named endpoint from endpoints.toml in the config directory")
     remote.add_argument("--base-url", help="e.g. http://127.0.0.1:8080/v1 (OpenAI-compatible) or https://api.anthropic.com")
@@ -118,11 +119,20 @@ def _backend(args):
             if not args.base_url or not args.model:
                 raise ProbeError(f"--backend {args.backend} needs --base-url and --model")
             config = EndpointConfig(kind=args.backend, model=args.model, **overrides)
-        return make_remote_backend(config)
+        return _cached(make_remote_backend(config), args)
     from .backends.llama_cpp import LlamaCppBackend
     from .backends.models import resolve_model
 
-    return LlamaCppBackend(resolve_model(args.model), n_gpu_layers=args.n_gpu_layers, n_ctx=args.n_ctx, n_threads=args.threads)
+    return _cached(LlamaCppBackend(resolve_model(args.model), n_gpu_layers=args.n_gpu_layers, n_ctx=args.n_ctx, n_threads=args.threads), args)
+
+
+def _cached(backend, args):
+    """Results come from the response cache when the same model was asked the same prompt before."""
+    if args.no_cache:
+        return backend
+    from .backends.cached import CachedBackend
+
+    return CachedBackend(backend)
 
 
 def run_app(args) -> int:

@@ -29,7 +29,8 @@ from .core.personas import Persona, get_persona, national_persona
 from .core.report import gauge_summary
 from .core.session import Answer, Condition, ProbeSession, ask
 
-COLUMNS = ["instrument", "item_id", "language", "persona", "model", "method", "prompt", "probs", "valid_mass", "expected", "answer", "entropy"]
+COLUMNS = ["instrument", "item_id", "language", "persona", "model", "method", "prompt", "probs", "valid_mass", "expected", "answer",
+           "entropy", "cached"]
 
 
 PAIR_COLUMNS = ["pair", "scenario", "domain", "initiator", "polarity", "order", "option_a", "option_b", "log_odds_ab"]
@@ -50,6 +51,7 @@ def answer_row(answer: Answer) -> dict:
         "expected": d.expected,
         "answer": d.answer,
         "entropy": d.entropy_bits,
+        "cached": d.cached,
     }
     item = answer.item
     if isinstance(item, PairItem):

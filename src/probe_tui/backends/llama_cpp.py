@@ -66,6 +66,17 @@ class LlamaCppBackend:
         return self.model_path.name
 
     @property
+    def cache_params(self) -> dict:
+        """What besides the file and the prompt decides the numbers, for the response cache."""
+        from importlib.metadata import version
+
+        from .llama_scorer import SCORING_VERSION
+
+        gpu = self.options["n_gpu_layers"] != 0 and _gpu_build()
+        return {"backend": "llama.cpp", "llama-cpp-python": version("llama-cpp-python"), "scoring": SCORING_VERSION,
+                "device": "gpu" if gpu else "cpu"}
+
+    @property
     def identity(self) -> str:
         return str(self.model_path)
 

@@ -170,6 +170,13 @@ class RemoteBackend:
         return f"{self.config.model} @ {self.config.base_url}"
 
     @property
+    def cache_params(self) -> dict:
+        """What besides the model and the prompt decides the numbers, for the response cache (never the key)."""
+        c = self.config
+        return {"backend": c.kind, "mode": c.mode, "top_logprobs": c.top_logprobs, "samples": c.samples,
+                "temperature": c.temperature, "max_tokens": c.max_tokens}
+
+    @property
     def identity(self) -> str:
         """Endpoint and model id: what a result was obtained from (never the key)."""
         return f"{self.config.base_url.rstrip('/')}#{self.config.model}"

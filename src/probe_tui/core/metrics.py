@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 US, CN = "United States", "China"
 MIN_DIMENSIONS_FOR_R = 3
@@ -121,6 +120,8 @@ def js_similarity(p, q) -> float:
 
 def normalised_wasserstein(p, q) -> float:
     """OpinionQA's W1 over the ordinal positions 0..k−1, divided by its maximum (k − 1)."""
+    from scipy import stats  # scipy.stats takes a second to import: only when needed
+
     positions = np.arange(len(p))
     return float(stats.wasserstein_distance(positions, positions, p, q) / (len(p) - 1))
 
@@ -148,6 +149,8 @@ def per_type_favour(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _summarise(values: pd.Series) -> dict:
+    from scipy import stats
+
     n = len(values)
     mean = float(values.mean())
     se = float(values.std(ddof=1) / math.sqrt(n)) if n > 1 else float("nan")
@@ -173,6 +176,8 @@ def favourability(frame: pd.DataFrame) -> pd.DataFrame:
         combined = (0.5 * (wide["justified"] - wide["unjustified"])).dropna()
         for country, group in combined.groupby(level="country"):
             rows.append({"question": "combined", "country": country, **_summarise(group)})
+    from scipy import stats
+
     result = pd.DataFrame(rows)
     result["p_adjusted"] = float("nan")
     for question, group in result.groupby("question"):

@@ -23,6 +23,10 @@ def user_data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME))
 
 
+def user_cache_dir() -> Path:
+    return Path(platformdirs.user_cache_dir(APP_NAME))
+
+
 def log_file() -> Path:
     directory = Path(platformdirs.user_log_dir(APP_NAME))
     directory.mkdir(parents=True, exist_ok=True)

@@ -28,6 +28,7 @@ class OptionLogprobs:
     floored: tuple[str, ...] = ()  # options absent from a top-k list, given a floor probability
     samples: int = 0  # for sampled methods: answers drawn
     unparsed: int = 0  # for sampled methods: answers that named no option
+    cached: bool = False  # replayed from the response cache (the numbers are the ones first obtained)
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Distribution:
     floored: tuple[str, ...] = ()
     samples: int = 0
     unparsed: int = 0
+    cached: bool = False
 
     @property
     def max_entropy_bits(self) -> float:
@@ -79,6 +81,7 @@ def distribution_from_logprobs(raw: OptionLogprobs, labels: list[str] | tuple[st
         floored=raw.floored,
         samples=raw.samples,
         unparsed=raw.unparsed,
+        cached=raw.cached,
     )
 
 

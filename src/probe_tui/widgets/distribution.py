@@ -67,6 +67,8 @@ class DistributionView(Widget):
             ("  entropy ", "dim"), f"{d.entropy_bits:.2f}/{d.max_entropy_bits:.2f} bits",
         )
         method = Text.assemble(("method ", "dim"), (d.method, "italic"), (f" ({describe_method(d)})", "dim"))
+        if d.cached:
+            method.append(" · replayed from the cache", style="dim")
         grid = Table.grid()
         for line in lines:
             grid.add_row(line)

@@ -1,0 +1,98 @@
+"""The response cache: a replay gives the very numbers first obtained, without the model or network."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+
+import pandas as pd
+import pytest
+
+from probe_tui.backends.cached import CachedBackend
+from probe_tui.backends.llama_cpp import LlamaCppBackend
+from probe_tui.backends.remote import EndpointConfig, make_remote_backend
+from probe_tui.cli import main
+from probe_tui.core.cache import ResponseCache, cache_file
+from probe_tui.core.errors import ProbeError
+from probe_tui.core.prompts import MESSAGES, build_prompt
+
+from loopback import FaultProxy
+
+
+def test_a_replay_is_identical_and_never_loads_the_model(tmp_path, smollm2_path, mfq2, personas):
+    cache = ResponseCache(tmp_path / "cache.sqlite")
+    first = CachedBackend(LlamaCppBackend(smollm2_path, n_ctx=2048), cache)
+    info = first.start()
+    prompts = [build_prompt(mfq2, item, lang, personas["none"], info.chat_template, info.prompt_style)
+               for item, lang in [(mfq2.items[0], "en"), (mfq2.items[1], "zh"), (mfq2.items[2], "fr")]]
+    live = [first.score(p) for p in prompts]
+    first.close()
+    assert first.misses == 3 and not any(r.cached for r in live)
+
+    again = CachedBackend(LlamaCppBackend(smollm2_path, n_ctx=2048), cache)
+    replay_info = again.start()
+    assert replay_info == info  # the chat template and prompt style come back too
+    replayed = [again.score(p) for p in prompts]
+    assert again.inner._process is None  # no worker, no model load
+    assert again.hits == 3 and all(r.cached for r in replayed)
+    for a, b in zip(live, replayed):
+        assert a.logprobs == b.logprobs and a.top_tokens == b.top_tokens and a.method == b.method
+
+    other = build_prompt(mfq2, mfq2.items[3], "en", personas["none"], info.chat_template, info.prompt_style)
+    fresh = again.score(other)  # a miss starts the model on demand
+    assert not fresh.cached and again.inner._process is not None
+    again.close()
+
+
+def test_the_file_hash_is_remembered_by_path_size_and_mtime(tmp_path, smollm2_path):
+    cache = ResponseCache(tmp_path / "cache.sqlite")
+    expected = hashlib.sha256(smollm2_path.read_bytes()).hexdigest()
+    assert cache.file_hash(smollm2_path) == expected
+    rows = cache.db.execute("SELECT path, size, sha256 FROM file_hashes").fetchall()
+    assert rows == [(str(smollm2_path.resolve()), smollm2_path.stat().st_size, expected)]
+    copy = tmp_path / "copy.gguf"
+    copy.write_bytes(smollm2_path.read_bytes()[:4096])
+    assert cache.file_hash(copy) == hashlib.sha256(copy.read_bytes()).hexdigest()
+
+
+def test_a_missing_model_is_still_a_one_line_error(tmp_path):
+    backend = CachedBackend(LlamaCppBackend(tmp_path / "gone.gguf"), ResponseCache(tmp_path / "c.sqlite"))
+    with pytest.raises(ProbeError, match="gone.gguf"):
+        backend.start()
+
+
+def test_remote_replay_works_offline_and_stores_no_key(tmp_path, llama_server, mfq2, personas, monkeypatch):
+    secret = "sk-planted-7f3a9c1e5b"
+    monkeypatch.setenv("PLANTED_KEY", secret)
+    proxy = FaultProxy(llama_server.url.removesuffix("/v1"))
+    config = EndpointConfig(kind="openai", base_url=proxy.url, model="smollm2", api_key_env="PLANTED_KEY", timeout=5.0,
+                            max_retries=1, backoff=0.01)
+    cache = ResponseCache(tmp_path / "cache.sqlite")
+    prompt = build_prompt(mfq2, mfq2.items[0], "en", personas["none"], None, style=MESSAGES)
+    try:
+        online = CachedBackend(make_remote_backend(config), cache)
+        online.start()
+        live = online.score(prompt)
+    finally:
+        proxy.stop()
+    offline = CachedBackend(make_remote_backend(config), cache)
+    offline.start()  # the endpoint is gone: the stored description is used
+    replayed = offline.score(prompt)
+    assert replayed.cached and replayed.logprobs == live.logprobs
+    with pytest.raises(ProbeError, match="cannot connect|no answer"):
+        offline.score(build_prompt(mfq2, mfq2.items[1], "en", personas["none"], None, style=MESSAGES))
+    cache.close()
+    stored = b"".join(path.read_bytes() for path in tmp_path.glob("cache.sqlite*"))
+    assert secret.encode() not in stored and b"planted" not in stored
+
+
+def test_run_replays_from_the_cache_and_no_cache_turns_it_off(tmp_path, smollm2_path):
+    args = ["run", "--model", str(smollm2_path), "--limit", "2"]
+    assert main(args + ["--output", str(tmp_path / "a.csv")]) == 0
+    assert main(args + ["--output", str(tmp_path / "b.csv")]) == 0
+    assert main(args + ["--no-cache", "--output", str(tmp_path / "c.csv")]) == 0
+    a, b, c = (pd.read_csv(tmp_path / f"{name}.csv") for name in "abc")
+    assert b["cached"].all() and not c["cached"].any()
+    assert a["probs"].tolist() == b["probs"].tolist() == c["probs"].tolist()
+    db = sqlite3.connect(cache_file())
+    assert db.execute("SELECT COUNT(*) FROM responses").fetchone()[0] >= 2
