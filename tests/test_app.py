@@ -18,6 +18,12 @@ async def wait_for(pilot, predicate, timeout=120.0):
         await pilot.pause(0.05)
 
 
+async def probe_screen(app, pilot):
+    """The probe screen, once the app has swapped it in for its start screen."""
+    await wait_for(pilot, lambda: type(app.screen).__name__ == "ProbeScreen", 30)
+    return app.screen
+
+
 def answered(screen):
     condition = screen.condition()
     return lambda: screen.session.answer_for(screen.item, condition) is not None and screen.in_flight is None
@@ -28,7 +34,7 @@ async def test_probe_three_items_switch_language_and_persona(smollm2_path):
     backend = LlamaCppBackend(smollm2_path, n_ctx=2048)
     app = ProbeApp(backend)
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = app.screen
+        screen = await probe_screen(app, pilot)
         await wait_for(pilot, answered(screen))
         distribution = screen.query_one(DistributionView).distribution
         assert distribution is not None and sum(distribution.probs.values()) == pytest.approx(1.0)
@@ -79,7 +85,7 @@ async def test_keys_answer_while_the_model_loads(smollm2_path):
     backend = LlamaCppBackend(smollm2_path, n_ctx=2048)
     app = ProbeApp(backend)
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = app.screen
+        screen = await probe_screen(app, pilot)
         await pilot.press("n", "n", "l")
         assert screen.index == 2 and screen.language == "zh"
         await wait_for(pilot, answered(screen))
@@ -90,7 +96,7 @@ async def test_missing_model_shows_an_error_and_keeps_running(tmp_path):
     backend = LlamaCppBackend(tmp_path / "absent.gguf")
     app = ProbeApp(backend)
     async with app.run_test() as pilot:
-        screen = app.screen
+        screen = await probe_screen(app, pilot)
         await wait_for(pilot, lambda: screen.query_one("#status").has_class("error"))
         assert "model file not found" in str(screen.query_one("#status").render())
         await pilot.press("n")
@@ -103,7 +109,7 @@ async def test_probe_against_a_remote_server(llama_server):
     backend = make_remote_backend(EndpointConfig(kind="openai", base_url=llama_server.url, model="smollm2"))
     app = ProbeApp(backend)
     async with app.run_test(size=(100, 30)) as pilot:
-        screen = app.screen
+        screen = await probe_screen(app, pilot)
         await wait_for(pilot, answered(screen))
         distribution = screen.query_one(DistributionView).distribution
         assert distribution.method.startswith("logprobs")

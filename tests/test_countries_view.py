@@ -17,7 +17,7 @@ from probe_tui.screens.countries import CountriesScreen
 from probe_tui.widgets.script import visual
 
 from scripted import ScriptedBackend
-from test_app import wait_for
+from test_app import probe_screen, wait_for
 
 ARABIC = "أن يكون لديك رئيس تستطيع أن تحترمه"
 
@@ -51,7 +51,7 @@ async def test_countries_view_fills_in_and_ranks_by_deviation_ratio():
     backend = ScriptedBackend()
     app = ProbeApp(backend, instrument="vsm2013", language="ar", persona="country:arab-countries")
     async with app.run_test(size=(120, 40)) as pilot:
-        probe = app.screen
+        probe = await probe_screen(app, pilot)
         await wait_for(pilot, lambda: probe.session.answer_for(probe.item, probe.condition()) is not None, 30)
         header = str(probe.query_one("#item-text").render())
         assert visual(probe.item.text_in("ar")).strip() in header
@@ -95,7 +95,7 @@ async def test_countries_view_on_the_real_model(smollm2_path):
     backend = LlamaCppBackend(smollm2_path, n_ctx=2048)
     app = ProbeApp(backend, instrument="vsm2013")
     async with app.run_test(size=(100, 30)) as pilot:
-        probe = app.screen
+        probe = await probe_screen(app, pilot)
         await wait_for(pilot, lambda: probe.model_ready, 120)
         await pilot.press("c")
         await pilot.pause()

@@ -1,20 +1,29 @@
-"""The Textual application."""
+"""The Textual application. It paints a start screen first, then imports the probe screen (and with
+it pandas and scipy) in a thread, so the first paint does not wait on them."""
 
 from __future__ import annotations
 
-from textual.app import App
+from textual import work
+from textual.app import App, ComposeResult
+from textual.screen import Screen
+from textual.widgets import Static
 
-from .backends.llama_cpp import LlamaCppBackend
 from .core.errors import ProbeError
 from .core.items import get_instrument
 from .core.personas import get_persona, load_personas
-from .screens.probe import ProbeScreen
+
+
+class StartScreen(Screen):
+    DEFAULT_CSS = "StartScreen { align: center middle; }"
+
+    def compose(self) -> ComposeResult:
+        yield Static("probe-tui · starting…", id="starting")
 
 
 class ProbeApp(App):
     TITLE = "probe-tui"
 
-    def __init__(self, backend: LlamaCppBackend, instrument: str = "mfq2", language: str = "en", persona: str = "none"):
+    def __init__(self, backend, instrument: str = "mfq2", language: str = "en", persona: str = "none"):
         super().__init__()
         self.backend = backend
         if instrument == "country-pairs":
@@ -26,7 +35,17 @@ class ProbeApp(App):
         self.language, self.persona = language, persona
 
     def on_mount(self) -> None:
-        self.push_screen(ProbeScreen(self.backend, self.instrument, self.personas, self.language, self.persona))
+        self.push_screen(StartScreen())
+        self._import_probe_screen()
+
+    @work(thread=True)
+    def _import_probe_screen(self) -> None:
+        from .screens.probe import ProbeScreen
+
+        self.call_from_thread(self._open_probe_screen, ProbeScreen)
+
+    def _open_probe_screen(self, probe_screen) -> None:
+        self.switch_screen(probe_screen(self.backend, self.instrument, self.personas, self.language, self.persona))
 
     def on_unmount(self) -> None:
         self.backend.close()

