@@ -216,7 +216,8 @@ class CountriesScreen(Screen):
         native = name_in(country, condition.language)
         grid = Table.grid()
         grid.add_row(Text.assemble((country, "bold"), f" · {visual(native)} · {condition.language}"))
-        grid.add_row(Text(visual(persona.text_in(condition.language), max(20, self.query_one("#detail").content_region.width)), style="dim"))
+        width = self.query_one("#detail").content_region.width or 36  # before the first layout: the pane's usual width
+        grid.add_row(Text(visual(persona.text_in(condition.language), width), style="dim"))
         grid.add_row(Text(f"{len(answered[country])}/{len(self.instrument.items)} items answered", style="dim"))
         table = Table.grid(padding=(0, 1))
         table.add_column()

@@ -38,8 +38,8 @@ def language_label(language: str) -> str:
 class ProbeScreen(Screen):
     BINDINGS = [
         Binding("n", "next_item", "Next"),
-        Binding("b", "previous_item", "Back"),
-        Binding("l", "cycle_language", "Language"),
+        Binding("b", "previous_item", "Back", show=False),
+        Binding("l", "cycle_language", "Lang"),
         Binding("p", "pick_persona", "Persona"),
         Binding("t", "toggle_prompt", "Prompt"),
         Binding("c", "countries", "Countries"),

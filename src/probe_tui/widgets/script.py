@@ -8,6 +8,7 @@ PROBE_TUI_BIDI=0 turns this off, for terminals that apply the bidi algorithm the
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import textwrap
@@ -16,6 +17,45 @@ from rich.text import Text
 from textual.widgets import Static
 
 RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
+
+
+def count_spacing_marks_as_one_cell() -> None:
+    """Rich measures spacing combining marks (Unicode category Mc, e.g. the Devanagari vowel sign
+    ि) as zero cells wide; terminals (wcwidth in glibc, tmux) draw them one cell wide. Give Rich the
+    terminals' width, so that lines of Hindi keep their length and borders stay put."""
+    import unicodedata
+
+    import rich.cells
+
+    original = rich.cells.load_cell_table
+    if getattr(original, "spacing_marks_fixed", False):
+        return
+
+    def load(unicode_version: str = "auto"):
+        table = original(unicode_version)
+        widths = []
+        for start, end, width in table.widths:
+            if width != 0:
+                widths.append((start, end, width))
+                continue
+            run_start = start
+            for codepoint in range(start, end + 1):  # drop Mc code points: absent from the table means 1 cell
+                if unicodedata.category(chr(codepoint)) == "Mc":
+                    if run_start < codepoint:
+                        widths.append((run_start, codepoint - 1, 0))
+                    run_start = codepoint + 1
+            if run_start <= end:
+                widths.append((run_start, end, 0))
+        return table._replace(widths=widths)
+
+    fixed = functools.cache(load)
+    fixed.spacing_marks_fixed = True
+    rich.cells.load_cell_table = fixed
+    rich.cells.get_character_cell_size.cache_clear()
+    rich.cells.cached_cell_len.cache_clear()
+
+
+count_spacing_marks_as_one_cell()
 
 
 def reorder_enabled() -> bool:
