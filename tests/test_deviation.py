@@ -143,3 +143,10 @@ def test_country_sweep_on_the_real_model_records_each_target_country(tmp_path, c
     english = pd.read_csv(en)
     assert english["language"].tolist() == ["en"] and "average person from Thailand" in english["prompt"][0]
     assert not math.isnan(english["expected"][0])
+
+
+def test_countries_with_lang_or_persona_is_refused_in_one_line(tmp_path, capsys):
+    code = main(["run", "--instrument", "vsm2013", "--countries", "Japan", "--lang", "ja", "--output", str(tmp_path / "x.csv")])
+    error = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and error == ["probe-tui: error: --countries sets each country's language (--condition) and its national persona; "
+                                   "drop --lang and --persona"]

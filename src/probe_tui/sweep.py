@@ -103,6 +103,8 @@ def country_jobs(instrument, args, backend) -> list[Job]:
     its national persona."""
     if isinstance(instrument, CountryPairs):
         raise ProbeError("--countries applies to survey instruments, not to country-pairs")
+    if args.lang != "en" or args.persona != "none":
+        raise ProbeError("--countries sets each country's language (--condition) and its national persona; drop --lang and --persona")
     items = select_items(instrument, args)
     jobs = []
     for country in target_countries(instrument, args.countries):
