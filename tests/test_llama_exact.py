@@ -100,3 +100,25 @@ def test_base_model_completion_prompt_and_multi_token_labels(gemma_path, mfq2, p
     reference = Llama(model_path=str(gemma_path), logits_all=True, n_ctx=2048, verbose=False)
     assert ours == pytest.approx(_reference_sequence_logprob(reference, tokens, continuation), abs=1e-3)
     assert math.isfinite(ours)
+
+
+@pytest.mark.parametrize("instrument_key, code, language", [
+    ("mfq2", "1", "en"), ("mfq2", "7", "zh"), ("mfq2", "20", "fr"), ("wvs", "Q182", "en"), ("vsm2013", "VSM17", "ar"),
+])
+def test_one_pass_per_prefix_chain_gives_the_numbers_of_one_pass_per_prefix(scorer, personas, instrument_key, code, language):
+    """Reading the logits after the prompt and after its continuation prefixes from one pass must not
+    change any probability beyond 1e-4 against a cold pass per prefix (on this build: not at all)."""
+    from probe_tui.core.items import get_instrument
+
+    instrument = get_instrument(instrument_key)
+    item = instrument.find_item(code)
+    info = scorer.describe()
+    template = ChatTemplate(info["chat_template"], info["bos_token"], info["eos_token"])
+    text = build_prompt(instrument, item, language, personas["none"], template, "chat").text
+    tokens = scorer.prompt_tokens(text)
+    prefixes = {v[:i] for label in item.scale.labels for v in scorer.label_variants(label) for i in range(len(v))}
+    assert len(prefixes) > 1  # SmolLM2 spells " 1" as a space, then the digit: a second position is read
+    shared = scorer.next_logprobs_after(tokens, prefixes)
+    for prefix in prefixes:
+        cold = scorer._evaluate(tokens + list(prefix))
+        assert np.abs(np.exp(shared[prefix]) - np.exp(cold)).max() <= 1e-4

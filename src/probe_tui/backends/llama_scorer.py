@@ -136,21 +136,54 @@ class LlamaScorer:
         return self._last_logprobs()
 
     def _last_logprobs(self) -> np.ndarray:
-        pointer = self._lib.llama_get_logits_ith(self.llm._ctx.ctx, -1)
+        return self._logprobs_at(-1)
+
+    def _logprobs_at(self, row: int) -> np.ndarray:
+        pointer = self._lib.llama_get_logits_ith(self.llm._ctx.ctx, row)
         logits = np.ctypeslib.as_array(ctypes.cast(pointer, ctypes.POINTER(ctypes.c_float)), shape=(self.n_vocab,))
         return log_softmax(logits.astype(np.float64))
+
+    def next_logprobs_after(self, tokens: list[int], prefixes) -> dict[tuple[int, ...], np.ndarray]:
+        """Next-token logprobs after the prompt followed by each continuation prefix. Prefixes along
+        one chain (() and (" ",) for SmolLM2's " 1") share one cold pass of the longest, which reads
+        the logits at each of their positions: the same numbers as a pass per prefix (a test checks
+        this), in one pass instead of several."""
+        prefixes = set(prefixes) | {()}
+        longest = [p for p in prefixes if not any(len(o) > len(p) and o[: len(p)] == p for o in prefixes)]
+        after = {}
+        for chain in sorted(longest):
+            sequence = tokens + list(chain)
+            wanted = [p for p in prefixes if chain[: len(p)] == p and p not in after]
+            if len(sequence) > self.llm.n_batch:  # llama.cpp would split it: keep one pass per prefix
+                after.update({p: self._evaluate(tokens + list(p)) for p in wanted})
+            else:
+                rows = self._evaluate_rows(sequence, [len(tokens) + len(p) - 1 for p in wanted])
+                after.update(zip(wanted, rows))
+        return after
+
+    def _evaluate_rows(self, tokens: list[int], rows: list[int]) -> list[np.ndarray]:
+        """Evaluate tokens cold in one batch, as eval() does, with logits kept at the given rows."""
+        if len(tokens) > self.llm.n_ctx():
+            raise ValueError(f"prompt has {len(tokens)} tokens but the context holds {self.llm.n_ctx()}")
+        llm = self.llm
+        llm.reset()
+        llm._ctx.kv_cache_seq_rm(-1, 0, -1)
+        llm._batch.set_batch(batch=tokens, n_past=0, logits_all=False)
+        for row in rows:
+            llm._batch.batch.logits[row] = True
+        llm._ctx.decode(llm._batch)
+        llm.n_tokens = len(tokens)
+        return [self._logprobs_at(row) for row in rows]
 
     def score(self, text: str, labels) -> OptionLogprobs:
         """log P(label) for each label: summed over its spellings, and over the tokens of each
         spelling (lm-eval's semantics), less the mass of longer labels that begin with it ("10"
-        begins with "1"). One forward pass for the prompt, plus one per distinct continuation
-        prefix of multi-token spellings."""
+        begins with "1"). One forward pass per chain of continuation prefixes: usually one."""
         tokens = self.prompt_tokens(text)
-        after: dict[tuple[int, ...], np.ndarray] = {(): self._evaluate(tokens)}
+        variants = [variant for label in labels for variant in self.label_variants(label)]
+        after = self.next_logprobs_after(tokens, {variant[:i] for variant in variants for i in range(len(variant))})
 
         def next_logprobs(prefix: tuple[int, ...]) -> np.ndarray:
-            if prefix not in after:
-                after[prefix] = self._evaluate(tokens + list(prefix))
             return after[prefix]
 
         spelled = {

@@ -272,7 +272,7 @@ def alignment_summary(scores: pd.DataFrame) -> str:
             continue
         dr = group[group["metric"] == "deviation_ratio"].sort_values("value", ascending=False)
         mean = group[group["metric"] == "mean_deviation_ratio"]["value"].iloc[0]
-        lines.append(f"{model} · {condition}: mean deviation ratio {mean:.2f} over {len(dr)} countries ({group['question'].iloc[0]} VSM constants)")
+        lines.append(f"{model.rsplit('/', 1)[-1]} · {condition}: mean deviation ratio {mean:.2f} over {len(dr)} countries ({group['question'].iloc[0]} VSM constants)")
         lines += [f"  {r.target:<16} {r.language:<6} DR {r.value:6.2f}" for r in dr.itertuples()]
         r = group[group["metric"] == "country_r"]
         lines.append("  across-country r: " + "  ".join(f"{t.target} {t.value:+.2f}" if t.value == t.value else f"{t.target} n/a" for t in r.itertuples()))
