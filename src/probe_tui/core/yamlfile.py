@@ -13,7 +13,7 @@ LINES_KEY = "__lines__"  # the line of each key in it
 META_KEYS = (LINE_KEY, LINES_KEY)
 
 
-class _LineLoader(yaml.SafeLoader):
+class _LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml when built with it: 5x faster
     def construct_mapping(self, node, deep=False):
         mapping = super().construct_mapping(node, deep=deep)
         mapping[LINE_KEY] = node.start_mark.line + 1

@@ -136,7 +136,6 @@ class CountriesScreen(Screen):
 
     def _finished(self) -> None:
         self.refresh_view()
-        self.set_status("All countries answered under this condition. m switches condition.")
 
     def _tick(self) -> None:
         if self.stale:
@@ -167,7 +166,9 @@ class CountriesScreen(Screen):
         self._draw_detail(answered)
         self.query_one("#asking", ScriptText).set_text("")
         self._show_asking()
-        if not self.probe.model_ready:
+        if len(complete) == len(self.countries):
+            self.set_status(f"All {len(self.countries)} countries answered under this condition · m switches condition.")
+        elif not self.probe.model_ready:
             self.set_status("Waiting for the model to load…")
         elif self.running.is_set():
             done = sum(len(a) for a in answered.values())
@@ -217,7 +218,7 @@ class CountriesScreen(Screen):
         grid = Table.grid()
         grid.add_row(Text.assemble((country, "bold"), f" · {visual(native)} · {condition.language}"))
         width = self.query_one("#detail").content_region.width or 36  # before the first layout: the pane's usual width
-        grid.add_row(Text(visual(persona.text_in(condition.language), width), style="dim"))
+        grid.add_row(Text(visual(persona.text_in(condition.language), width), style="dim", overflow="fold"))  # CJK and Thai have no spaces
         grid.add_row(Text(f"{len(answered[country])}/{len(self.instrument.items)} items answered", style="dim"))
         table = Table.grid(padding=(0, 1))
         table.add_column()

@@ -97,4 +97,4 @@ class ScriptText(Static):
 
     def render(self):
         width = self.content_region.width or None
-        return Text(visual(self.logical, width))
+        return Text(visual(self.logical, width), overflow="fold")
