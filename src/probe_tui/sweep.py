@@ -141,7 +141,8 @@ def run_sweep(args, backend) -> int:
     session = ProbeSession(instrument, vsm_constant=constants or 0.0, score_by=score_by)
     first = jobs[0].condition if jobs else Condition(backend.identity, instrument.key, args.lang, args.persona)
     signature = {"model": backend.identity, "instrument": instrument.key, "language": first.language, "persona": first.persona,
-                 "items": hashlib.sha1("|".join(f"{job.key}@{job.condition.language}" for job in jobs).encode()).hexdigest()}
+                 "items": hashlib.sha1("|".join(job.key for job in jobs).encode()).hexdigest(),
+                 **({"condition": args.condition} if by_country else {})}
     journal = RunJournal(journal_path(args.output), signature, resume=getattr(args, "resume", False))
     done = journal.done()
     todo = [(position, job) for position, job in enumerate(jobs) if job.key not in done]
