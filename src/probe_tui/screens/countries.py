@@ -64,6 +64,7 @@ class CountriesScreen(Screen):
         self.alignment: CountryAlignment | None = None
         self.cursor_country = self.countries[0] if self.countries else None
         self.asking: tuple[str, str] | None = None  # (country, item text) in flight
+        self._conditions: dict[tuple[str, str], tuple[Condition, object]] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -87,10 +88,12 @@ class CountriesScreen(Screen):
     # --- the sweep, in a thread; answers go into the probe session ---------------------------------
     def condition_for(self, country: str, condition_name: str | None = None) -> tuple[Condition, object]:
         name = condition_name or self.condition_name
-        language = primary_languages()[country] if name == "aligned" else name
-        persona = national_persona(country)
-        condition = Condition(model=self.probe.backend.identity, instrument=self.instrument.key, language=language, persona=persona.key)
-        return condition, persona
+        if (country, name) not in self._conditions:  # built once: the sweep asks for them per answer
+            language = primary_languages()[country] if name == "aligned" else name
+            persona = national_persona(country)
+            condition = Condition(model=self.probe.backend.identity, instrument=self.instrument.key, language=language, persona=persona.key)
+            self._conditions[(country, name)] = condition, persona
+        return self._conditions[(country, name)]
 
     def answers_for(self, country: str) -> dict[str, float]:
         condition, _ = self.condition_for(country)
