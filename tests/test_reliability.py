@@ -25,7 +25,8 @@ from probe_tui.core.rescore import read_responses, score_likert
 
 
 def start_run(*args):
-    return subprocess.Popen([sys.executable, "-m", "probe_tui", "run", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    """A sweep that really asks the model (no cache), so there is time to interrupt it."""
+    return subprocess.Popen([sys.executable, "-m", "probe_tui", "run", "--no-cache", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def journaled(output: Path) -> int:
@@ -56,7 +57,7 @@ def test_kill_9_then_resume_gives_every_item_exactly_once(tmp_path):
     kept = journaled(out)
     assert 4 <= kept < 12
     before = {r[0]: r[1] for r in sqlite3.connect(journal_path(out)).execute("SELECT item_id, row FROM answers")}
-    resumed = subprocess.run([sys.executable, "-m", "probe_tui", "run", *args, "--resume"], capture_output=True, text=True, timeout=600)
+    resumed = subprocess.run([sys.executable, "-m", "probe_tui", "run", "--no-cache", *args, "--resume"], capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr
     frame = pd.read_csv(out)
     assert frame["item_id"].tolist() == [f"mfq2_{i:02d}" for i in range(1, 13)]  # each once, in order
