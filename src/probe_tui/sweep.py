@@ -148,7 +148,7 @@ def run_sweep(args, backend) -> int:
     todo = [(position, job) for position, job in enumerate(jobs) if job.key not in done]
     console = Console(stderr=True)
     interrupted, failure = False, None
-    label = (f"{instrument.key} {len(jobs) // max(1, len(select_items(instrument, args)))} countries, {args.condition}" if by_country
+    label = (f"{instrument.key} {len({job.country for job in jobs})} countries, {args.condition}" if by_country
              else f"{instrument.key} {first.language} persona={first.persona}")
     try:
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as progress:

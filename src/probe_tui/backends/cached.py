@@ -26,6 +26,7 @@ class CachedBackend:
         self._on_progress = None
         self._start_lock = threading.Lock()
         self._model_key: str | None = None
+        self._params: dict | None = None
 
     # the protocol, delegated
     capabilities = property(lambda self: self.inner.capabilities)
@@ -46,7 +47,10 @@ class CachedBackend:
         return self._model_key
 
     def params(self) -> dict:
-        return getattr(self.inner, "cache_params", {})
+        """The inner backend's scoring parameters, read once (the llama.cpp ones ask the build)."""
+        if self._params is None:
+            self._params = getattr(self.inner, "cache_params", {})
+        return self._params
 
     def start(self, on_progress=None) -> ModelInfo:
         self._on_progress = on_progress

@@ -86,6 +86,7 @@ def alignment_rows(frame: pd.DataFrame, path, constants) -> pd.DataFrame:
     _require(frame, ["model", "country", "item_id", "response"], path)
     by = ["model"] + (["condition"] if "condition" in frame.columns else [])
     rows = []
+    frame = frame.assign(country=frame["country"].map(lambda name: canonical(str(name))))
     for key, group in frame.groupby(by, sort=False):
         key = key if isinstance(key, tuple) else (key,)
         alignment = alignment_from_rows(group, "response", constants)
@@ -98,7 +99,7 @@ def alignment_rows(frame: pd.DataFrame, path, constants) -> pd.DataFrame:
             rows.append((key[0], language, condition_label, note, target, metric, value, np.nan, np.nan, np.nan))
 
         for country in alignment.indices.index:
-            mine = group[group["country"].map(lambda name: canonical(str(name))) == country]
+            mine = group[group["country"] == country]
             language = "/".join(sorted(mine["language"].astype(str).unique())) if "language" in mine else ""
             row(country, "deviation_ratio", alignment.deviation_ratio[country], language)
             for dim in alignment.indices.columns:
