@@ -191,7 +191,7 @@ class CountriesScreen(Screen):
 
     def _draw_chart(self, answered: dict[str, dict]) -> None:
         chart = self.query_one("#chart", OptionList)
-        width = max(10, (chart.content_region.width or 60) - 28)
+        width = max(6, (chart.content_region.width or 60) - 30)  # name, language and the number come first
         ratios = self.alignment.deviation_ratio.to_dict() if self.alignment is not None else {}
         order = sorted(self.countries, key=lambda c: -ratios[c] if c in ratios else float("inf"))
         top = max([2.0] + [r for r in ratios.values() if math.isfinite(r)])
@@ -200,7 +200,9 @@ class CountriesScreen(Screen):
             language = primary_languages()[country] if self.condition_name == "aligned" else self.condition_name
             label = Text.assemble((f"{country[:16]:<16} ", "bold"), (f"{language:<3}", "dim"))
             if country in ratios:
-                label.append_text(_bar(float(ratios[country]), top, width))
+                ratio = float(ratios[country])
+                label.append(f"{ratio:5.2f} " if ratio != float("inf") else "  inf ", style="bold")
+                label.append_text(_bar(ratio, top, width))
             else:
                 label.append(f"{len(answered[country])}/{len(self.instrument.items)} items", style="dim italic")
             options.append(Option(label, id=country))
@@ -285,7 +287,6 @@ def _bar(ratio: float, top: float, width: int) -> Text:
             bar.append("│" if cell == " " else "┃", style="bold white")
         else:
             bar.append(cell, style=style)
-    bar.append(f" {ratio:5.2f}" if ratio != float("inf") else "   inf", style="bold")
     return bar
 
 
