@@ -11,6 +11,9 @@ import math
 import os
 from pathlib import Path
 
+# llama.cpp's libraries load before numpy's: a CUDA build loaded after numpy 2.5 crashed in
+# init_tokenizer (seen on an H100 with CUDA 13, 2026-11-26).
+import llama_cpp  # noqa: F401  isort: skip
 import numpy as np
 from scipy.special import log_softmax, logsumexp
 
@@ -31,6 +34,15 @@ def gpu_offload_supported() -> bool:
 def default_gpu_layers() -> int:
     """Offload every layer when this llama.cpp build has a GPU backend, none otherwise."""
     return -1 if gpu_offload_supported() else 0
+
+
+def _placement(n_gpu_layers: int, n_layers: int) -> str:
+    """Where the layers run, in words: "CPU", "GPU (all 30 layers)" or "GPU 12/30 layers"."""
+    if not gpu_offload_supported() or n_gpu_layers == 0:
+        return "CPU"
+    if n_gpu_layers < 0 or (n_layers and n_gpu_layers >= n_layers):
+        return f"GPU (all {n_layers} layers)" if n_layers else "GPU (all layers)"
+    return f"GPU {n_gpu_layers}/{n_layers} layers" if n_layers else f"GPU {n_gpu_layers} layers"
 
 
 class LlamaScorer:
@@ -67,7 +79,7 @@ class LlamaScorer:
         arch = meta.get("general.architecture", "")
         bos = self.llm.token_bos()
         eos = self.llm.token_eos()
-        where = f"GPU layers {self.n_gpu_layers}" if gpu_offload_supported() else "CPU"
+        where = _placement(self.n_gpu_layers, int(meta.get(f"{arch}.block_count", 0) or 0))
         size = os.path.getsize(self.model_path)
         quantisation = _file_type_name(meta.get("general.file_type"))
         return {
