@@ -21,8 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from probe_tui.backends.llama_cpp import LlamaCppBackend  # noqa: E402
-from probe_tui.backends.llama_scorer import gpu_offload_supported  # noqa: E402
+from probe_tui.backends.llama_cpp import LlamaCppBackend, gpu_build_available  # noqa: E402
 from probe_tui.core import paths  # noqa: E402
 from probe_tui.core.items import get_instrument  # noqa: E402
 from probe_tui.core.personas import get_persona, load_personas  # noqa: E402
@@ -87,7 +86,7 @@ def main() -> int:
     parser.add_argument("model", nargs="?", type=Path)
     parser.add_argument("--json", type=Path, help="also write the full result here")
     args = parser.parse_args()
-    if not gpu_offload_supported():
+    if not gpu_build_available():
         print("This llama-cpp-python has no GPU backend: build it with CMAKE_ARGS=\"-DGGML_CUDA=on\".")
         return 2
     model = args.model or default_model()

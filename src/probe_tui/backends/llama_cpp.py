@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import socket
 import subprocess
 import sys
@@ -13,12 +14,15 @@ from ..core import paths
 from ..core.errors import ProbeError
 from ..core.prompts import CHAT, COMPLETION, ChatTemplate, Prompt
 from ..core.scoring import OptionLogprobs
-from .base import Capabilities, ModelInfo
+from .base import MAX_FREE_TEXT_TOKENS, Capabilities, Generation, ModelInfo
 from .models import check_fits_in_memory, check_gguf
 
 
+SCORING_VERSION = 1  # bump when a change to the scoring in llama_scorer.py changes any number: it keys the response cache
+
+
 class LlamaCppBackend:
-    capabilities = Capabilities(logprobs=True, cancel=True, stream=False)
+    capabilities = Capabilities(logprobs=True, cancel=True, stream=True)
     max_concurrency = 1
 
     def __init__(self, model_path: str | Path, n_gpu_layers: int | None = None, n_ctx: int = 4096, n_threads: int | None = None):
@@ -34,7 +38,7 @@ class LlamaCppBackend:
         """Spawn the worker and load the model. on_progress(fraction) is called as loading proceeds."""
         check_gguf(self.model_path)
         gpu_layers = self.options["n_gpu_layers"]
-        check_fits_in_memory(self.model_path, offloads_to_gpu=gpu_layers != 0 and _gpu_build())
+        check_fits_in_memory(self.model_path, offloads_to_gpu=gpu_layers != 0 and gpu_build_available())
         ours, theirs = socket.socketpair()
         with paths.log_file().open("ab") as log:
             # A session of its own: the terminal's Ctrl+C goes to the app, which decides when to stop it.
@@ -70,9 +74,7 @@ class LlamaCppBackend:
         """What besides the file and the prompt decides the numbers, for the response cache."""
         from importlib.metadata import version
 
-        from .llama_scorer import SCORING_VERSION
-
-        gpu = self.options["n_gpu_layers"] != 0 and _gpu_build()
+        gpu = self.options["n_gpu_layers"] != 0 and gpu_build_available()
         return {"backend": "llama.cpp", "llama-cpp-python": version("llama-cpp-python"), "scoring": SCORING_VERSION,
                 "device": "gpu" if gpu else "cpu"}
 
@@ -89,6 +91,30 @@ class LlamaCppBackend:
         if kind == "error":
             raise ProbeError(f"the model could not score this prompt: {payload}")
         return payload
+
+    def generate(self, prompt: Prompt, on_text, cancel, max_tokens: int = MAX_FREE_TEXT_TOKENS) -> Generation:
+        """Greedy free text from the worker, piece by piece. A cancel is honoured between tokens:
+        llama.cpp cannot stop while it reads the prompt, so a cancel waits for that to finish."""
+        if self._conn is None:
+            raise ProbeError("the model is not loaded")
+        pieces: list[str] = []
+        with self._lock:
+            self._conn.send(("generate", prompt.text, max_tokens))
+            stop_sent = False
+            while True:
+                if cancel.is_set() and not stop_sent:
+                    self._conn.send(("stop",))
+                    stop_sent = True
+                if not self._conn.poll(0.05):
+                    continue
+                kind, payload = self._receive("writing")
+                if kind == "text":
+                    pieces.append(payload)
+                    on_text(payload)
+                elif kind == "done":
+                    return Generation("".join(pieces), payload)
+                else:
+                    raise ProbeError(f"the model could not write an answer: {payload}")
 
     def cancel_load(self) -> None:
         """Stop a load in progress (or the worker, whatever it is doing)."""
@@ -125,10 +151,16 @@ class LlamaCppBackend:
         self._process = None
 
 
-def _gpu_build() -> bool:
-    from .llama_scorer import gpu_offload_supported
-
-    return gpu_offload_supported()
+@functools.cache
+def gpu_build_available() -> bool:
+    """Whether this llama.cpp can offload to a GPU here. Asked in a child process: a GPU build prints
+    its device lines on fds 1 and 2 as it loads, which in the app would land on the screen."""
+    code = "import llama_cpp; print('gpu-offload', int(llama_cpp.llama_supports_gpu_offload()))"
+    try:
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return "gpu-offload 1" in done.stdout
 
 
 def _model_info(details: dict) -> ModelInfo:

@@ -22,8 +22,6 @@ from ..core.scoring import OptionLogprobs
 TOP_TOKENS_SHOWN = 8
 
 
-SCORING_VERSION = 1  # bump when a change to the scoring here changes any number: it keys the response cache
-
 
 def gpu_offload_supported() -> bool:
     import llama_cpp
