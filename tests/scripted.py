@@ -7,13 +7,15 @@ from __future__ import annotations
 import hashlib
 import math
 
-from probe_tui.backends.base import Capabilities, ModelInfo
+import time
+
+from probe_tui.backends.base import Capabilities, Generation, ModelInfo
 from probe_tui.core.prompts import COMPLETION
 from probe_tui.core.scoring import OptionLogprobs
 
 
 class ScriptedBackend:
-    capabilities = Capabilities(logprobs=True, cancel=True, stream=False)
+    capabilities = Capabilities(logprobs=True, cancel=True, stream=True)
     display_name = "scripted"
     identity = "scripted://test"
     max_concurrency = 1
@@ -34,6 +36,21 @@ class ScriptedBackend:
         weights = [1 + digest[i] for i in range(len(prompt.labels))]
         total = sum(weights) * 1.25  # a fifth of the mass lands off the options
         return OptionLogprobs({label: math.log(w / total) for label, w in zip(prompt.labels, weights)}, "scripted")
+
+    def generate(self, prompt, on_text, cancel, max_tokens: int = 256, pause: float = 0.0) -> Generation:
+        """Writes the words of a fixed sentence, one by one (pause seconds apart), until cancelled."""
+        words = f"Scripted free text for a prompt of {len(prompt.text)} characters, written word by word.".split()
+        written = []
+        for word in words[:max_tokens]:
+            if cancel.is_set():
+                return Generation(" ".join(written), "cancelled")
+            time.sleep(self.pause if pause == 0.0 else pause)
+            piece = (" " if written else "") + word
+            written.append(word)
+            on_text(piece)
+        return Generation(" ".join(written), "stop")
+
+    pause = 0.0
 
     def close(self) -> None:
         pass

@@ -25,6 +25,17 @@ class ModelInfo:
     prompt_style: str = COMPLETION  # CHAT (local template), MESSAGES (chat API) or COMPLETION
 
 
+@dataclass(frozen=True)
+class Generation:
+    """A free-text answer: greedy (temperature 0) continuation of the exact prompt."""
+
+    text: str
+    finish: str  # "stop" (the model ended it), "length" (max_tokens reached) or "cancelled"
+
+
+MAX_FREE_TEXT_TOKENS = 256
+
+
 class Backend(Protocol):
     capabilities: Capabilities
     info: ModelInfo | None  # set by start()
@@ -38,6 +49,11 @@ class Backend(Protocol):
 
     def score(self, prompt: Prompt) -> OptionLogprobs:
         """Log-probability of each of prompt.labels as the model's answer, and how it was obtained."""
+        ...
+
+    def generate(self, prompt: Prompt, on_text, cancel, max_tokens: int = MAX_FREE_TEXT_TOKENS) -> Generation:
+        """Stream the model's own answer to the prompt: on_text(piece) per piece, until it ends,
+        max_tokens, or cancel (a threading.Event) is set. Only where capabilities.stream."""
         ...
 
     def close(self) -> None: ...

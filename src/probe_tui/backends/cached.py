@@ -83,6 +83,11 @@ class CachedBackend:
         self.misses += 1
         return result
 
+    def generate(self, prompt: Prompt, on_text, cancel, **options):
+        """Free text is never cached: it is written live by the model."""
+        self._start_inner()
+        return self.inner.generate(prompt, on_text, cancel, **options)
+
     def __getattr__(self, name):  # cancel_load and the like
         return getattr(self.inner, name)
 

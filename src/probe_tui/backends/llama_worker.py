@@ -16,6 +16,21 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
+def _generate(scorer, conn: Connection, text: str, max_tokens: int) -> str:
+    """Stream a greedy continuation as ("text", piece) messages; stop early on ("stop",)."""
+    finish = "stop"
+    chunks = scorer.llm.create_completion(scorer.prompt_tokens(text), max_tokens=max_tokens, temperature=0.0, stream=True)
+    for chunk in chunks:
+        choice = chunk["choices"][0]
+        if choice["text"]:
+            conn.send(("text", choice["text"]))
+        finish = choice.get("finish_reason") or finish
+        if conn.poll() and conn.recv()[0] == "stop":
+            chunks.close()
+            return "cancelled"
+    return finish
+
+
 def worker_main(conn: Connection) -> None:
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
     log = logging.getLogger("probe_tui.worker")
@@ -37,6 +52,13 @@ def worker_main(conn: Connection) -> None:
         kind = message[0]
         if kind == "close":
             return
+        if kind == "generate":
+            _, text, max_tokens = message
+            try:
+                conn.send(("done", _generate(scorer, conn, text, max_tokens)))
+            except Exception as exc:  # noqa: BLE001
+                log.error("generation failed:\n%s", traceback.format_exc())
+                conn.send(("error", _one_line(exc)))
         if kind == "score":
             _, text, labels = message
             try:

@@ -24,7 +24,7 @@ from ..core.errors import ProbeError
 from ..core.parsing import parse_answer
 from ..core.prompts import COMPLETION, MESSAGES, Prompt
 from ..core.scoring import OptionLogprobs, logprobs_from_samples, logprobs_from_top_k
-from .base import Capabilities, ModelInfo
+from .base import MAX_FREE_TEXT_TOKENS, Capabilities, Generation, ModelInfo
 
 log = logging.getLogger(__name__)
 logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -141,7 +141,7 @@ def _require_json(response: httpx.Response) -> None:
 class RemoteBackend:
     """Shared HTTP plumbing: retries with backoff and jitter, Retry-After, timeouts, clear errors."""
 
-    capabilities = Capabilities(logprobs=True, cancel=True, stream=False)
+    capabilities = Capabilities(logprobs=True, cancel=True, stream=True)
 
     def __init__(self, config: EndpointConfig):
         self.config = config
@@ -194,21 +194,62 @@ class RemoteBackend:
         url = f"{self.config.base_url.rstrip('/')}{path}"
         try:
             response = self._client.request(method, path, **kwargs)
-        except httpx.TimeoutException:
-            raise ProbeError(f"no answer from {url} within {self.config.timeout:g}s (after {self.config.max_retries} retries)") from None
-        except httpx.ConnectError as exc:
-            reason = "connection refused" if "refused" in str(exc).lower() else self._redact(str(exc))
-            raise ProbeError(f"cannot connect to {url}: {reason}") from None
-        except MalformedResponse as exc:
-            raise ProbeError(f"malformed response from {url} after {self.config.max_retries} retries: {exc}") from None
-        except httpx.HTTPError as exc:
-            raise ProbeError(f"request to {url} failed: {self._redact(type(exc).__name__ + ': ' + str(exc))}") from None
+        except (httpx.HTTPError, MalformedResponse) as exc:
+            raise self._failure(exc, url) from None
         if response.is_success:
             try:
                 return response.json()
             except ValueError:  # the retry layer hands back the last response as it is
                 raise ProbeError(f"malformed response from {url} after {self.config.max_retries} retries: body is not JSON") from None
         raise ProbeError(self._redact(self._http_error(response, url)))
+
+    def _failure(self, exc: Exception, url: str) -> ProbeError:
+        """A transport failure as a one-line error."""
+        if isinstance(exc, httpx.TimeoutException):
+            return ProbeError(f"no answer from {url} within {self.config.timeout:g}s (after {self.config.max_retries} retries)")
+        if isinstance(exc, httpx.ConnectError):
+            reason = "connection refused" if "refused" in str(exc).lower() else self._redact(str(exc))
+            return ProbeError(f"cannot connect to {url}: {reason}")
+        if isinstance(exc, MalformedResponse):
+            return ProbeError(f"malformed response from {url} after {self.config.max_retries} retries: {exc}")
+        return ProbeError(f"request to {url} failed: {self._redact(type(exc).__name__ + ': ' + str(exc))}")
+
+    def stream(self, path: str, body: dict, read_event, on_text, cancel) -> Generation:
+        """POST with stream=true and read the server-sent events. read_event(event) gives
+        (text piece, finish reason or None). Closing the stream is the cancel: no more is read."""
+        url = f"{self.config.base_url.rstrip('/')}{path}"
+        pieces, finish = [], "stop"
+        try:
+            with self._stream_client().stream("POST", path, json={**body, "stream": True}) as response:
+                if not response.is_success:
+                    response.read()
+                    raise ProbeError(self._redact(self._http_error(response, url)))
+                for line in response.iter_lines():
+                    if cancel.is_set():
+                        return Generation("".join(pieces), "cancelled")
+                    data = line[len("data:"):].strip() if line.startswith("data:") else ""
+                    if not data:
+                        continue
+                    if data == "[DONE]":
+                        break
+                    try:
+                        piece, reason = read_event(json.loads(data))
+                    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+                        raise ProbeError(f"malformed event in the stream from {url}: {data[:80]}") from None
+                    if piece:
+                        pieces.append(piece)
+                        on_text(piece)
+                    finish = reason or finish
+        except httpx.HTTPError as exc:
+            raise self._failure(exc, url) from None
+        return Generation("".join(pieces), finish)
+
+    def _stream_client(self) -> httpx.Client:
+        """A client without the retry layer (a stream is not retried once it has begun)."""
+        if getattr(self, "_streaming", None) is None:
+            self._streaming = httpx.Client(base_url=self.config.base_url.rstrip("/"), headers=self._headers(),
+                                           timeout=httpx.Timeout(self.config.timeout))
+        return self._streaming
 
     def _http_error(self, response: httpx.Response, url: str) -> str:
         status = response.status_code
@@ -281,6 +322,8 @@ class RemoteBackend:
 
     def close(self) -> None:
         self._client.close()
+        if getattr(self, "_streaming", None) is not None:
+            self._streaming.close()
 
 
 def _with_samples_error(answers, prompt, method, texts) -> OptionLogprobs:
@@ -350,6 +393,13 @@ class OpenAIChatBackend(RemoteBackend):
         data = self.post("/chat/completions", self._body(prompt, max_tokens=self.config.max_tokens, temperature=temperature))
         return data["choices"][0]["message"].get("content") or ""
 
+    def generate(self, prompt: Prompt, on_text, cancel, max_tokens: int = MAX_FREE_TEXT_TOKENS) -> Generation:
+        def read(event):
+            choice = event["choices"][0] if event.get("choices") else {}
+            return (choice.get("delta") or {}).get("content") or "", choice.get("finish_reason")
+
+        return self.stream("/chat/completions", self._body(prompt, max_tokens=max_tokens, temperature=0.0), read, on_text, cancel)
+
 
 class OpenAICompletionsBackend(RemoteBackend):
     """POST /completions with the raw prompt (ending in the answer prefix) and logprobs=k: for base models."""
@@ -372,11 +422,19 @@ class OpenAICompletionsBackend(RemoteBackend):
         data = self.post("/completions", {"model": self.config.model, "prompt": prompt.text, "max_tokens": self.config.max_tokens, "temperature": temperature})
         return data["choices"][0].get("text") or ""
 
+    def generate(self, prompt: Prompt, on_text, cancel, max_tokens: int = MAX_FREE_TEXT_TOKENS) -> Generation:
+        def read(event):
+            choice = event["choices"][0] if event.get("choices") else {}
+            return choice.get("text") or "", choice.get("finish_reason")
+
+        body = {"model": self.config.model, "prompt": prompt.text, "max_tokens": max_tokens, "temperature": 0.0}
+        return self.stream("/completions", body, read, on_text, cancel)
+
 
 class AnthropicBackend(RemoteBackend):
     """Anthropic's Messages API has no logprobs: answers are sampled and parsed."""
 
-    capabilities = Capabilities(logprobs=False, cancel=True, stream=False)
+    capabilities = Capabilities(logprobs=False, cancel=True, stream=True)
 
     def _headers(self) -> dict:
         headers = {"anthropic-version": ANTHROPIC_VERSION}
@@ -389,13 +447,29 @@ class AnthropicBackend(RemoteBackend):
             raise ProbeError("the Anthropic API gives no logprobs; use --mode sampled or parsed")
         return self._score_parsed(prompt) if self.config.mode == "parsed" else self._score_sampled(prompt)
 
-    def _one_answer(self, prompt: Prompt, temperature: float) -> str:
+    def _messages_body(self, prompt: Prompt, max_tokens: int, temperature: float) -> dict:
         system = [m["content"] for m in prompt.messages if m["role"] == "system"]
         messages = [m for m in prompt.messages if m["role"] != "system"]
-        body = {"model": self.config.model, "max_tokens": self.config.max_tokens, "temperature": temperature, "messages": messages}
+        body = {"model": self.config.model, "max_tokens": max_tokens, "temperature": temperature, "messages": messages}
         if system:
             body["system"] = "\n\n".join(system)
-        data = self.post("/v1/messages", body)
+        return body
+
+    def generate(self, prompt: Prompt, on_text, cancel, max_tokens: int = MAX_FREE_TEXT_TOKENS) -> Generation:
+        def read(event):
+            if event.get("type") == "content_block_delta":
+                return event["delta"].get("text") or "", None
+            if event.get("type") == "message_delta":
+                reason = event["delta"].get("stop_reason")
+                return "", {"max_tokens": "length"}.get(reason, "stop") if reason else None
+            if event.get("type") == "error":
+                raise ProbeError(f"the Messages API stream failed: {event.get('error', {}).get('message', event)}")
+            return "", None
+
+        return self.stream("/v1/messages", self._messages_body(prompt, max_tokens, 0.0), read, on_text, cancel)
+
+    def _one_answer(self, prompt: Prompt, temperature: float) -> str:
+        data = self.post("/v1/messages", self._messages_body(prompt, self.config.max_tokens, temperature))
         try:
             return "".join(block.get("text", "") for block in data["content"] if block.get("type") == "text")
         except (KeyError, TypeError, AttributeError):
