@@ -67,15 +67,19 @@ def prompt_frames() -> dict:
     return item_bank().frames
 
 
-def survey_body(instrument: Instrument, item: Item, language: str) -> str:
-    """The question, the options, the instruction and the statement, in one language."""
+def survey_body(instrument: Instrument, item: Item, language: str, reverse_options: bool = False) -> str:
+    """The question, the options, the instruction and the statement, in one language.
+
+    reverse_options: the labels keep their order but their meanings are reversed (1 = the last
+    anchor), to see whether an answer follows the meaning or the position."""
     frames = prompt_frames()
     if language not in frames:
         raise unknown_choice("prompt language", language, frames)
     frame = frames[language]
     labels = item.scale.labels
+    anchors = item.scale.anchors_in(language)
     options = "\n".join(
-        f"{label} = {anchor}" for label, anchor in zip(labels, item.scale.anchors_in(language)) if anchor
+        f"{label} = {anchor}" for label, anchor in zip(labels, anchors[::-1] if reverse_options else anchors) if anchor
     )
     instruction = frame["instruction"].format(first=labels[0], last=labels[-1])
     if language not in item.question:
@@ -93,13 +97,15 @@ def build_prompt(
     persona: Persona,
     chat_template: ChatTemplate | None,
     style: str | None = None,
+    reverse_options: bool = False,
 ) -> Prompt:
     """style defaults to CHAT when there is a chat template, COMPLETION when there is none."""
     instrument.check_language(language)
     style = style or (CHAT if chat_template is not None else COMPLETION)
-    body = survey_body(instrument, item, language)
+    body = survey_body(instrument, item, language, reverse_options)
     persona_text = persona.text_in(language)
-    common = {"labels": item.scale.labels, "language": language, "anchors": item.scale.anchors_in(language)}
+    anchors = item.scale.anchors_in(language)
+    common = {"labels": item.scale.labels, "language": language, "anchors": anchors[::-1] if reverse_options else anchors}
     if style in (CHAT, MESSAGES):
         messages = ([{"role": "system", "content": persona_text}] if persona_text else []) + [{"role": "user", "content": body}]
         if style == MESSAGES:

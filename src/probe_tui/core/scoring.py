@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 
@@ -48,6 +48,13 @@ class Distribution:
     @property
     def max_entropy_bits(self) -> float:
         return math.log2(len(self.labels))
+
+    def mirrored(self) -> "Distribution":
+        """The same answer read on a mirrored scale: label i takes the probability of label k+1-i.
+        For an answer given with the options' meanings reversed, this puts it back on the real scale."""
+        k = len(self.labels)
+        probs = {label: self.probs[self.labels[k - 1 - i]] for i, label in enumerate(self.labels)}
+        return replace(self, probs=probs, expected=k + 1 - self.expected, answer=self.labels[k - 1 - self.labels.index(self.answer)])
 
 
 def distribution_from_logprobs(raw: OptionLogprobs, labels: list[str] | tuple[str, ...]) -> Distribution:

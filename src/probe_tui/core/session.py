@@ -27,7 +27,8 @@ class Answer:
     condition: Condition
     item: Item
     prompt: Prompt
-    distribution: Distribution
+    distribution: Distribution  # on the real scale (mirrored back when the options were reversed)
+    options_reversed: bool = False
 
     @property
     def score(self) -> float:
@@ -41,13 +42,26 @@ class Answer:
         return len(d.labels) + 1 - value if self.item.reverse else value
 
 
-def ask(backend, instrument: Instrument | CountryPairs, item, condition: Condition, persona: Persona) -> Answer:
-    """Condition -> Prompt -> Backend -> Distribution, for one item (backend: a started Backend)."""
+def prompt_for(backend, instrument: Instrument | CountryPairs, item, condition: Condition, persona: Persona,
+               reverse_options: bool = False) -> Prompt:
+    """The exact prompt this backend is given for the item under the condition."""
     info = backend.info
-    build = build_pair_prompt if isinstance(instrument, CountryPairs) else build_prompt
-    prompt = build(instrument, item, condition.language, persona, info.chat_template, info.prompt_style)
-    raw = backend.score(prompt)
-    return Answer(condition=condition, item=item, prompt=prompt, distribution=distribution_from_logprobs(raw, prompt.labels))
+    if isinstance(instrument, CountryPairs):
+        return build_pair_prompt(instrument, item, condition.language, persona, info.chat_template, info.prompt_style)
+    return build_prompt(instrument, item, condition.language, persona, info.chat_template, info.prompt_style, reverse_options)
+
+
+def ask(backend, instrument: Instrument | CountryPairs, item, condition: Condition, persona: Persona,
+        reverse_options: bool = False) -> Answer:
+    """Condition -> Prompt -> Backend -> Distribution, for one item (backend: a started Backend).
+
+    reverse_options: ask with the options' meanings reversed (the order check); the distribution
+    returned is mirrored back onto the real scale."""
+    prompt = prompt_for(backend, instrument, item, condition, persona, reverse_options)
+    distribution = distribution_from_logprobs(backend.score(prompt), prompt.labels)
+    if reverse_options:
+        distribution = distribution.mirrored()
+    return Answer(condition=condition, item=item, prompt=prompt, distribution=distribution, options_reversed=reverse_options)
 
 
 class ProbeSession:
@@ -57,6 +71,7 @@ class ProbeSession:
         self.baseline = baseline(instrument.key) if has_baseline(instrument.key) else None
         self.vsm_constant = vsm_constant
         self._answers: dict[tuple[str, Condition], Answer] = {}
+        self._order_checks: dict[tuple[str, Condition], Answer] = {}
         self.engine = GaugeEngine(instrument.key, instrument.dimensions, self.baseline, vsm_constant)
 
     def human(self, country: str) -> dict[str, float]:
@@ -79,12 +94,28 @@ class ProbeSession:
             self.engine.add(condition, item.code, item.dimension, len(item.scale.labels) + 1 - score if item.reverse else score)
 
     def record(self, answer: Answer) -> None:
+        if answer.options_reversed:
+            self._order_checks[(answer.item.id, answer.condition)] = answer
+            return
         self._answers[(answer.item.id, answer.condition)] = answer
         if self.baseline is not None:
             self.engine.add(answer.condition, answer.item.code, answer.item.dimension, answer.score_by(self.score_method))
 
     def answer_for(self, item: Item, condition: Condition) -> Answer | None:
         return self._answers.get((item.id, condition))
+
+    def order_check_for(self, item: Item, condition: Condition) -> Answer | None:
+        """The same item asked with the options' meanings reversed, if it was."""
+        return self._order_checks.get((item.id, condition))
+
+    def all_answers(self) -> list[Answer]:
+        return list(self._answers.values())
+
+    def flags_for(self, answer: Answer) -> list:
+        from .flags import answer_flags
+
+        others = [a for (item_id, _), a in self._answers.items() if item_id == answer.item.id and a is not answer]
+        return answer_flags(answer, self.order_check_for(answer.item, answer.condition), others)
 
     def answers_under(self, condition: Condition) -> list[Answer]:
         return [a for (_, c), a in self._answers.items() if c == condition]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import replace
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -19,7 +21,7 @@ from ..core.groups import load_group_baselines
 from ..core.items import item_bank
 from ..core.personas import get_persona, national_persona, persona_bank
 from ..core.prompts import CHAT, COMPLETION, MESSAGES
-from ..core.session import Answer, Condition, ProbeSession, ask
+from ..core.session import Answer, Condition, ProbeSession, ask, prompt_for
 from ..widgets.distribution import DistributionView
 from ..widgets.gauge import GaugeView
 from ..widgets.script import ScriptText
@@ -41,10 +43,14 @@ class ProbeScreen(Screen):
         Binding("b", "previous_item", "Back", show=False),
         Binding("l", "cycle_language", "Lang"),
         Binding("p", "pick_persona", "Persona"),
-        Binding("t", "toggle_prompt", "Prompt"),
-        Binding("c", "countries", "Countries"),
+        Binding("t", "toggle_prompt", "Prompt", show=False),
+        Binding("o", "order_check", "Order"),
+        Binding("f", "free_text", "Free text"),
+        Binding("escape", "cancel_free_text", "Stop", show=False),
+        Binding("a", "session_answers", "Answers"),
+        Binding("c", "countries", "Countries", show=False),
         Binding("question_mark", "help", "Help"),
-        Binding("q", "quit", "Quit"),
+        Binding("q", "quit", "Quit", show=False),
     ]
     DEFAULT_CSS = """
     #main { height: 1fr; }
@@ -52,6 +58,10 @@ class ProbeScreen(Screen):
     #right { width: 38; padding: 0 1; border-left: solid $primary; }
     #item-header { color: $text-muted; }
     #item-text { text-style: bold; margin: 1 0; }
+    #flags { color: $warning; height: auto; }
+    #change { color: $text-muted; height: auto; }
+    #free-text-box { height: auto; max-height: 14; border: round $accent; display: none; }
+    #free-text-box.shown { display: block; }
     #prompt-box { height: auto; max-height: 16; border: round $secondary; display: none; }
     #prompt-box.shown { display: block; }
     #status { height: auto; padding: 0 1; color: $text-muted; }
@@ -74,6 +84,10 @@ class ProbeScreen(Screen):
         self.in_flight: tuple | None = None
         self.groups = None
         self.pending: tuple | None = None
+        self.previous_condition: Condition | None = None
+        self.free_text_cancel: threading.Event | None = None
+        self.free_text = ""
+        self.free_text_for: tuple | None = None
 
     # --- layout --------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -83,6 +97,10 @@ class ProbeScreen(Screen):
                 yield ScriptText(id="item-header")
                 yield ScriptText(id="item-text")
                 yield DistributionView(id="distribution")
+                yield Static("", id="flags")
+                yield ScriptText(id="change")
+                with VerticalScroll(id="free-text-box"):
+                    yield ScriptText(id="free-text")
                 with VerticalScroll(id="prompt-box"):
                     yield ScriptText(id="prompt-text")
             with VerticalScroll(id="right"):
@@ -147,9 +165,10 @@ class ProbeScreen(Screen):
         self.show_item()
 
     # --- asking ----------------------------------------------------------------------------------
-    def request_answer(self) -> None:
-        key = (self.item, self.condition())
-        if self.session.answer_for(*key) or not self.model_ready:
+    def request_answer(self, reverse_options: bool = False) -> None:
+        key = (self.item, self.condition(), reverse_options)
+        done = self.session.order_check_for if reverse_options else self.session.answer_for
+        if done(*key[:2]) or not self.model_ready:
             return
         if self.in_flight is not None:
             if self.in_flight != key:
@@ -161,10 +180,10 @@ class ProbeScreen(Screen):
         self.score_item(*key)
 
     @work(thread=True, group="score")
-    def score_item(self, item, condition: Condition) -> None:
+    def score_item(self, item, condition: Condition, reverse_options: bool = False) -> None:
         persona = get_persona(condition.persona, self.personas)
         try:
-            answer = ask(self.backend, self.instrument, item, condition, persona)
+            answer = ask(self.backend, self.instrument, item, condition, persona, reverse_options)
         except ProbeError as exc:
             log.exception("scoring failed")
             self.app.call_from_thread(self._answer_failed, str(exc))
@@ -174,7 +193,9 @@ class ProbeScreen(Screen):
     def _answer_arrived(self, answer: Answer) -> None:
         self.session.record(answer)
         self.in_flight = None
-        self.set_status(f"Answered: {PROMPT_STYLES.get(answer.prompt.style, answer.prompt.style)}, {answer.distribution.method}.")
+        how = f"{PROMPT_STYLES.get(answer.prompt.style, answer.prompt.style)}, {answer.distribution.method}"
+        self.set_status(f"Order check answered ({how}): the options' meanings were reversed." if answer.options_reversed
+                        else f"Answered: {how}.")
         self.show_item()
         self._ask_pending()
 
@@ -185,8 +206,11 @@ class ProbeScreen(Screen):
         self._ask_pending()
 
     def _ask_pending(self) -> None:
-        self.pending = None
-        self.request_answer()
+        pending, self.pending = self.pending, None
+        if pending and pending[2] and pending[:2] == (self.item, self.condition()):
+            self.request_answer(reverse_options=True)
+        else:
+            self.request_answer()
 
     # --- display ---------------------------------------------------------------------------------
     def show_item(self) -> None:
@@ -202,12 +226,33 @@ class ProbeScreen(Screen):
         anchors = item.scale.anchors_in(self.language)
         placeholder = "waiting for the model…" if self.model_ready else "loading the model…"
         self.query_one(DistributionView).show(answer.distribution if answer else None, anchors, placeholder)
+        self._show_flags_and_change(answer)
+        if self.free_text_cancel is None and self.free_text_for != (item, condition):
+            self.query_one("#free-text-box").remove_class("shown")
         self.query_one("#prompt-text", ScriptText).set_text(answer.prompt.text if answer else "(the prompt appears once the item is asked)")
         caption = f"Gauge · {language_label(self.language)} · {persona.name_in(self.language)}"
         self.query_one(GaugeView).show(self.session.gauge(condition), self.session.dimension_labels(), self.human, caption,
                                        self.session.baseline, self.session.nearest_countries(condition),
                                        self.session.group_comparison(condition, self.groups), self._gauge_waiting(condition))
         self.request_answer()
+
+    def _show_flags_and_change(self, answer: Answer | None) -> None:
+        # low valid_mass is already shown under the bars, with the model's top tokens
+        lines = [f"⚑ {flag}" for flag in self.session.flags_for(answer) if flag.kind != "low-mass"] if answer else []
+        check = self.session.order_check_for(self.item, self.condition())
+        if answer and check and not any(line.startswith("⚑ order-flip") for line in lines):
+            lines.append(f"order check: E[x] {check.distribution.expected:.2f} with the meanings reversed (consistent)")
+        self.query_one("#flags", Static).update(Text("\n".join(lines)))
+        change = ""
+        before = self.session.answer_for(self.item, self.previous_condition) if self.previous_condition else None
+        if answer and before and before is not answer:
+            a, b = before.distribution, answer.distribution
+            change = (f"Change from {self._condition_label(self.previous_condition)}: E[x] {a.expected:.2f} → {b.expected:.2f} "
+                      f"({b.expected - a.expected:+.2f}), argmax {a.answer} → {b.answer}")
+        self.query_one("#change", ScriptText).set_text(change)
+
+    def _condition_label(self, condition: Condition) -> str:
+        return f"{language_label(condition.language)} · {get_persona(condition.persona, self.personas).name_in(self.language)}"
 
     def _gauge_waiting(self, condition) -> str:
         answered = len(self.session.answers_under(condition))
@@ -226,12 +271,14 @@ class ProbeScreen(Screen):
 
     def action_cycle_language(self) -> None:
         languages = self.instrument.languages
+        self.previous_condition = self.condition()
         self.language = languages[(languages.index(self.language) + 1) % len(languages)]
         self.show_item()
 
     def action_pick_persona(self) -> None:
         def chosen(key: str | None) -> None:
             if key and key != self.persona:
+                self.previous_condition = self.condition()
                 self.persona = key
                 self.show_item()
 
@@ -243,6 +290,77 @@ class ProbeScreen(Screen):
         if self.persona not in choices:
             choices[self.persona] = get_persona(self.persona, self.personas)
         self.app.push_screen(PersonaPicker(choices, self.language, self.persona), chosen)
+
+    def action_order_check(self) -> None:
+        """Ask the current item again with the options' meanings reversed."""
+        if not self.session.answer_for(self.item, self.condition()):
+            self.notify("Wait for the answer first: the order check compares against it.", severity="warning")
+            return
+        self.set_status("Asking again with the options' meanings reversed…")
+        self.request_answer(reverse_options=True)
+
+    def action_free_text(self) -> None:
+        """Stream the model's own words for the current prompt, beside the distribution."""
+        if not self.model_ready or self.free_text_cancel is not None:
+            return
+        if not self.backend.capabilities.stream:
+            self.notify("This backend cannot write free text.", severity="warning")
+            return
+        box = self.query_one("#free-text-box")
+        box.add_class("shown")
+        self.free_text_cancel = threading.Event()
+        self.free_text = ""
+        self.free_text_for = (self.item, self.condition())
+        self._show_free_text("waiting for the model…")
+        self.write_free_text(self.item, self.condition(), self.free_text_cancel)
+
+    @work(thread=True, group="free-text")
+    def write_free_text(self, item, condition: Condition, cancel: threading.Event) -> None:
+        persona = get_persona(condition.persona, self.personas)
+        try:
+            prompt = prompt_for(self.backend, self.instrument, item, condition, persona)
+            result = self.backend.generate(prompt, lambda piece: self.app.call_from_thread(self._free_text_piece, piece), cancel)
+        except ProbeError as exc:
+            log.exception("free text failed")
+            self.app.call_from_thread(self._free_text_done, f"✗ {exc}")
+            return
+        ending = {"stop": "the model ended its answer", "length": "stopped at the length limit",
+                  "cancelled": "cancelled"}.get(result.finish, result.finish)
+        self.app.call_from_thread(self._free_text_done, ending)
+
+    def _free_text_piece(self, piece: str) -> None:
+        self.free_text += piece
+        self._show_free_text("writing… (Esc stops)")
+
+    def _free_text_done(self, ending: str) -> None:
+        self.free_text_cancel = None
+        self._show_free_text(ending)
+        self.set_status(f"Free text: {ending}.")
+
+    def _show_free_text(self, state: str) -> None:
+        self.query_one("#free-text", ScriptText).set_text(
+            f"Free text (greedy continuation of the exact prompt) · {state}\n\n{self.free_text}")
+
+    def action_cancel_free_text(self) -> None:
+        if self.free_text_cancel is None:
+            self.query_one("#free-text-box").remove_class("shown")
+            return
+        self.free_text_cancel.set()
+        waiting = " (llama.cpp finishes reading the prompt first)" if not self.free_text else ""
+        self._show_free_text(f"stopping…{waiting}")
+
+    def action_session_answers(self) -> None:
+        from .answers import AnswersScreen
+
+        self.app.push_screen(AnswersScreen(self))
+
+    def open_answer(self, answer: Answer) -> None:
+        """Show an answer from the session: its item, under its condition."""
+        self.index = self.instrument.items.index(answer.item)
+        if answer.condition != self.condition():
+            self.previous_condition = self.condition()
+        self.language, self.persona = answer.condition.language, answer.condition.persona
+        self.show_item()
 
     def action_toggle_prompt(self) -> None:
         self.query_one("#prompt-box").toggle_class("shown")

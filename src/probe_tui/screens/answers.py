@@ -1,0 +1,122 @@
+"""The session's answers in one table: every item answered so far under every condition.
+
+It can show only the odd answers (flagged), be sorted by any column, and open an answer on the probe
+screen."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from ..core.personas import get_persona
+
+COLUMNS = ("item", "construct", "lang", "persona", "E[x]", "answer", "flags", "valid_mass", "entropy", "method")
+
+
+class AnswersScreen(Screen):
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("f", "toggle_odd", "Odd only"),
+        Binding("s", "next_sort", "Sort"),
+        Binding("enter", "open_answer", "Open", show=False),
+    ]
+    DEFAULT_CSS = """
+    #answers-caption { height: auto; padding: 0 1; color: $text-muted; }
+    #answers-table { height: 1fr; }
+    """
+
+    def __init__(self, probe_screen):
+        super().__init__()
+        self.probe = probe_screen
+        self.odd_only = False
+        self.sort_column = "item"
+        self.rows: dict[str, object] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="answers-caption")
+        yield DataTable(id="answers-table", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for column in COLUMNS:
+            table.add_column(Text(column), key=column)
+        self.fill()
+        table.focus()
+
+    def _row(self, answer, flags) -> tuple:
+        d = answer.distribution
+        language = answer.condition.language
+        persona = get_persona(answer.condition.persona, self.probe.personas).name_in(language)
+        mass = f"{d.samples - d.unparsed}/{d.samples}" if d.samples else f"{d.valid_mass:.3f}"
+        return (answer.item.code, answer.item.construct or answer.item.dimension, answer.condition.language,
+                persona if len(persona) <= 24 else persona[:23] + "…", round(d.expected, 2), d.answer,
+                Text(", ".join(f.kind for f in flags), style="yellow"), mass, round(d.entropy_bits, 2), d.method)
+
+    def fill(self) -> None:
+        table = self.query_one(DataTable)
+        table.clear()
+        session = self.probe.session
+        answers = session.all_answers()
+        shown = 0
+        self.rows = {}
+        items = self.probe.instrument.items
+        for number, answer in enumerate(sorted(answers, key=lambda a: (items.index(a.item), a.condition.language, a.condition.persona))):
+            flags = session.flags_for(answer)
+            if self.odd_only and not flags:
+                continue
+            key = f"answer-{number}"
+            self.rows[key] = answer
+            table.add_row(*self._row(answer, flags), key=key)
+            shown += 1
+        if self.sort_column != "item":
+            table.sort(self.sort_column, key=_sort_key, reverse=self.sort_column in ("flags", "entropy"))
+        odd = sum(1 for a in answers if session.flags_for(a))
+        self.query_one("#answers-caption", Static).update(
+            f"{shown} of {len(answers)} answers shown · {odd} flagged odd · sorted by {self.sort_column}"
+            f"{' · odd answers only (f: all)' if self.odd_only else ' (f: odd only)'} · Enter opens an answer")
+
+    def action_toggle_odd(self) -> None:
+        self.odd_only = not self.odd_only
+        self.fill()
+
+    def action_next_sort(self) -> None:
+        order = ("item", "E[x]", "valid_mass", "entropy", "flags")
+        self.sort_column = order[(order.index(self.sort_column) + 1) % len(order)] if self.sort_column in order else "item"
+        self.fill()
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        self.sort_column = str(event.column_key.value)
+        self.fill()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self._open(event.row_key.value)
+
+    def action_open_answer(self) -> None:
+        table = self.query_one(DataTable)
+        if table.row_count:
+            self._open(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+    def _open(self, key: str | None) -> None:
+        answer = self.rows.get(key)
+        if answer is not None:
+            self.app.pop_screen()
+            self.probe.open_answer(answer)
+
+
+def _sort_key(value):
+    """Numbers as numbers, "0.812" and "7/10" too; the flags by how many; other text as text."""
+    if isinstance(value, Text):  # the flags column
+        return (0, float(len([kind for kind in value.plain.split(", ") if kind])), "")
+    text = value
+    if isinstance(text, str):
+        try:
+            numerator, _, denominator = text.partition("/")
+            return (0, float(numerator) / float(denominator) if denominator else float(numerator), "")
+        except ValueError:
+            return (1, 0.0, text)
+    return (0, float(text), "")
