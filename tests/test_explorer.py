@@ -128,3 +128,75 @@ def test_free_text_streams_from_a_real_openai_compatible_server(llama_server, mf
         assert stopped.finish == "cancelled" and stopped.text == pieces[0]  # greedy: the same first piece
     finally:
         backend.close()
+
+
+async def test_command_palette_switches_language_and_opens_views():
+    app = ProbeApp(ScriptedBackend())
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await probe_screen(app, pilot)
+        await wait_for(pilot, answered(screen), 10)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"language: zh")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.language == "zh", 10)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"view: answers")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "AnswersScreen", 10)
+
+
+async def test_compare_keeps_both_sides_in_step_and_shows_the_difference():
+    from probe_tui.core.compare import difference
+
+    app = ProbeApp(ScriptedBackend())
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await probe_screen(app, pilot)
+        await wait_for(pilot, answered(screen), 10)
+        await pilot.press("v")
+        compare = app.screen
+        assert compare.condition_a.language == "en" and compare.condition_b.language == "zh"
+
+        def both_answered():
+            return all(screen.session.answer_for(screen.item, c) for c in (compare.condition_a, compare.condition_b))
+
+        await wait_for(pilot, both_answered, 10)
+        a, b = (screen.session.answer_for(screen.item, c) for c in (compare.condition_a, compare.condition_b))
+        assert str(compare.query_one("#difference").render()) == difference(a, b).describe(a, b)
+        await pilot.press("n")
+        assert screen.index == 1
+        await wait_for(pilot, both_answered, 10)
+        await pilot.press("l")  # B: EN → ZH → FR
+        assert compare.condition_b.language == "fr"
+        await wait_for(pilot, both_answered, 10)
+        await pilot.press("x")
+        assert compare.condition_a.language == "fr" and compare.condition_b.language == "en"
+        await pilot.press("escape")
+        assert app.screen is screen and screen.index == 1
+
+
+async def test_models_view_lists_the_embedded_models_and_loads_one(smollm2_path):
+    app = ProbeApp(ScriptedBackend())
+    async with app.run_test(size=(160, 40)) as pilot:
+        screen = await probe_screen(app, pilot)
+        await wait_for(pilot, answered(screen), 10)
+        scripted_answer = screen.session.answer_for(screen.item, screen.condition())
+        await pilot.press("m")
+        models = app.screen
+        table = models.query_one("DataTable")
+        assert {"embedded:smollm2-135m-instruct", "embedded:gemma3-270m"} <= set(models.choices)
+        row = lambda key: [str(cell) for cell in table.get_row(key)]  # noqa: E731
+        await wait_for(pilot, lambda: row("embedded:gemma3-270m")[3] != "…", 30)
+        assert row("embedded:smollm2-135m-instruct")[3:8] == ["98 MB", "Q4_1", "8,192", "30", "yes"]
+        assert row("embedded:gemma3-270m")[4] == "Q4_K_M" and row("embedded:gemma3-270m")[7] == "no (base model)"
+
+        table.move_cursor(row=table.get_row_index("embedded:smollm2-135m-instruct"))
+        await pilot.press("enter")
+        assert app.screen is screen
+        await wait_for(pilot, lambda: screen.model_ready and screen.backend.identity == str(smollm2_path), 60)
+        await wait_for(pilot, answered(screen), 60)
+        real_answer = screen.session.answer_for(screen.item, screen.condition())
+        assert real_answer.distribution.method == "logprobs" and scripted_answer.distribution.method == "scripted"
+        assert screen.session.answer_for(screen.item, scripted_answer.condition) is scripted_answer  # nothing lost
+        assert app.backend is screen.backend

@@ -58,11 +58,20 @@ nearest baseline countries.
 - `n` next item, `b` back
 - `l` cycle the prompt language (EN → ZH → FR; VSM 2013 has 20 languages)
 - `p` pick a persona
+- `o` order check: the item again with the options' meanings reversed
+- `f` free text: the model's own words for this prompt (`Esc` stops it)
+- `a` every answer so far (`f` odd ones only, `s` sort, `Enter` open)
+- `v` compare two conditions side by side
+- `m` models: load another model or endpoint (`Esc` cancels a load)
 - `t` show or hide the exact prompt
 - `c` the countries view (VSM 2013): every item asked for 20 countries, each in its own language
   with its national persona (`m` switches to all-English or all-Chinese), and the deviation ratio
   per country against Hofstede's scores: DR > 1 means closer than one global-average answer
+- `Ctrl+P` the command palette
 - `?` this help (Esc closes it), `q` quit
+
+Flags: `low-mass`, `high-entropy`, `order-flip` (after `o`), `jump` (a big change when only the
+language, persona or model changes).
 
 Full log: `{log}`
 """

@@ -25,6 +25,7 @@ from ..core.session import Answer, Condition, ProbeSession, ask, prompt_for
 from ..widgets.distribution import DistributionView
 from ..widgets.gauge import GaugeView
 from ..widgets.script import ScriptText
+from .commands import ProbeCommands
 from .countries import CountriesScreen
 from .dialogs import HelpScreen, PersonaPicker
 
@@ -38,16 +39,19 @@ def language_label(language: str) -> str:
 
 
 class ProbeScreen(Screen):
+    COMMANDS = {ProbeCommands}
     BINDINGS = [
         Binding("n", "next_item", "Next"),
         Binding("b", "previous_item", "Back", show=False),
         Binding("l", "cycle_language", "Lang"),
         Binding("p", "pick_persona", "Persona"),
         Binding("t", "toggle_prompt", "Prompt", show=False),
-        Binding("o", "order_check", "Order"),
+        Binding("o", "order_check", "Order", show=False),
         Binding("f", "free_text", "Free text"),
         Binding("escape", "cancel_free_text", "Stop", show=False),
         Binding("a", "session_answers", "Answers"),
+        Binding("v", "compare", "Compare", show=False),
+        Binding("m", "models", "Models"),
         Binding("c", "countries", "Countries", show=False),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit", show=False),
@@ -81,6 +85,7 @@ class ProbeScreen(Screen):
         self.language = instrument.check_language(language)
         self.persona = persona
         self.model_ready = False
+        self.model_loading = False
         self.in_flight: tuple | None = None
         self.groups = None
         self.pending: tuple | None = None
@@ -136,28 +141,39 @@ class ProbeScreen(Screen):
         status.set_class(error, "error")
 
     # --- model loading (in a thread; the model itself lives in a worker process) ---------------
-    @work(thread=True, exclusive=True, group="load")
     def load_model(self) -> None:
-        self.app.call_from_thread(self.set_status, f"Loading {self.backend.display_name}…")
+        self.model_loading = True
+        self._load_in_thread()
+
+    @work(thread=True, exclusive=True, group="load")
+    def _load_in_thread(self) -> None:
+        backend = self.backend
+        self.app.call_from_thread(self.set_status, f"Loading {backend.display_name}… (Esc cancels)")
         try:
-            info = self.backend.start(on_progress=lambda p: self.app.call_from_thread(self._show_load_progress, p))
+            info = backend.start(on_progress=lambda p: self.app.call_from_thread(self._show_load_progress, p))
         except ProbeError as exc:
             log.exception("model load failed")
-            self.app.call_from_thread(self._load_failed, str(exc))
+            self.app.call_from_thread(self._load_failed, str(exc), backend)
             return
-        self.app.call_from_thread(self._model_loaded, info)
+        self.app.call_from_thread(self._model_loaded, info, backend)
 
     def _show_load_progress(self, fraction: float) -> None:
         self.query_one("#load-progress", ProgressBar).update(progress=100 * fraction)
-        self.set_status(f"Loading {self.backend.display_name}… {100 * fraction:.0f}%")
+        self.set_status(f"Loading {self.backend.display_name}… {100 * fraction:.0f}% (Esc cancels)")
 
-    def _load_failed(self, message: str) -> None:
+    def _load_failed(self, message: str, backend=None) -> None:
+        if backend is not None and backend is not self.backend:
+            return  # a load given up for another model
+        self.model_loading = False
         self.query_one("#load-progress").add_class("hidden")
-        self.set_status(f"✗ {message}. Press q to quit; details in {paths.log_file()}", error=True)
+        self.set_status(f"✗ {message}. m picks another model, q quits; details in {paths.log_file()}", error=True)
         self.query_one(DistributionView).show(None, placeholder="no model loaded")
         self.notify(message, title="Model not loaded", severity="error", timeout=10)
 
-    def _model_loaded(self, info) -> None:
+    def _model_loaded(self, info, backend=None) -> None:
+        if backend is not None and backend is not self.backend:
+            return
+        self.model_loading = False
         self.model_ready = True
         self.query_one("#load-progress").add_class("hidden")
         self.app.sub_title = f"{info.name} · {PROMPT_STYLES.get(info.prompt_style, info.prompt_style)}"
@@ -271,17 +287,33 @@ class ProbeScreen(Screen):
 
     def action_cycle_language(self) -> None:
         languages = self.instrument.languages
-        self.previous_condition = self.condition()
-        self.language = languages[(languages.index(self.language) + 1) % len(languages)]
-        self.show_item()
+        self.set_language(languages[(languages.index(self.language) + 1) % len(languages)])
+
+    def set_language(self, language: str) -> None:
+        if language != self.language:
+            self.previous_condition = self.condition()
+            self.language = language
+            self.show_item()
+
+    def set_persona(self, key: str) -> None:
+        if key != self.persona:
+            self.previous_condition = self.condition()
+            self.persona = key
+            self.show_item()
+
+    @staticmethod
+    def language_name(language: str) -> str:
+        return language_label(language) if language not in ("en", "zh", "fr") else {"en": "EN English", "zh": "ZH 中文", "fr": "FR Français"}[language]
 
     def action_pick_persona(self) -> None:
         def chosen(key: str | None) -> None:
-            if key and key != self.persona:
-                self.previous_condition = self.condition()
-                self.persona = key
-                self.show_item()
+            if key:
+                self.set_persona(key)
 
+        self.app.push_screen(PersonaPicker(self.persona_choices(), self.language, self.persona), chosen)
+
+    def persona_choices(self) -> dict:
+        """The personas on offer: the saved ones, then a national one per baseline country."""
         choices = dict(self.personas)
         if self.session.baseline is not None:
             for country in sorted(self.session.baseline.table.index):
@@ -289,7 +321,7 @@ class ProbeScreen(Screen):
                 choices[national.key] = national
         if self.persona not in choices:
             choices[self.persona] = get_persona(self.persona, self.personas)
-        self.app.push_screen(PersonaPicker(choices, self.language, self.persona), chosen)
+        return choices
 
     def action_order_check(self) -> None:
         """Ask the current item again with the options' meanings reversed."""
@@ -342,12 +374,60 @@ class ProbeScreen(Screen):
             f"Free text (greedy continuation of the exact prompt) · {state}\n\n{self.free_text}")
 
     def action_cancel_free_text(self) -> None:
+        if self.model_loading:
+            self.cancel_load()
+            return
         if self.free_text_cancel is None:
             self.query_one("#free-text-box").remove_class("shown")
             return
         self.free_text_cancel.set()
         waiting = " (llama.cpp finishes reading the prompt first)" if not self.free_text else ""
         self._show_free_text(f"stopping…{waiting}")
+
+    def action_models(self) -> None:
+        from .models import ModelsScreen
+
+        self.app.push_screen(ModelsScreen(self))
+
+    def switch_model(self, kind: str, spec: str) -> None:
+        """Load another model; the answers so far stay, each under its own model's condition."""
+        from ..backends.choice import backend_for
+
+        try:
+            backend = backend_for(kind, spec, like=self.backend)
+        except ProbeError as exc:
+            self.notify(str(exc), title="Model not loaded", severity="error")
+            return
+        if backend.identity == self.backend.identity:
+            self.notify("That model is already loaded.")
+            return
+        if self.model_loading:
+            self.cancel_load()
+        old, self.backend = self.backend, backend
+        self.app.backend = backend
+        self.previous_condition = self.condition() if self.model_ready else self.previous_condition
+        self.model_ready = False
+        self.close_backend(old)
+        self.query_one("#load-progress").remove_class("hidden")
+        self.show_item()
+        self.load_model()
+
+    @work(thread=True, group="close")
+    def close_backend(self, backend) -> None:
+        backend.close()
+
+    def cancel_load(self) -> None:
+        cancel = getattr(self.backend, "cancel_load", None)
+        if cancel is None:
+            self.notify("This backend's start cannot be cancelled; it gives up after its timeout.", severity="warning")
+            return
+        self.set_status("Cancelling the load…")
+        cancel()
+
+    def action_compare(self) -> None:
+        from .compare import CompareScreen
+
+        self.app.push_screen(CompareScreen(self))
 
     def action_session_answers(self) -> None:
         from .answers import AnswersScreen

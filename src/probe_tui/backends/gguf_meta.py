@@ -1,0 +1,87 @@
+"""A GGUF file's metadata (its key-value header) without loading the model.
+
+gguf's GGUFReader parses every array in the header, the vocabulary too (seconds for a 49k-token
+vocabulary); listing models needs a handful of scalars, so arrays are skipped, not read. Names of
+file types come from gguf's LlamaFileType."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+from ..core.errors import ProbeError
+
+SCALARS = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}
+STRING, ARRAY = 8, 9
+
+
+def _read(handle, fmt: str):
+    size = struct.calcsize("<" + fmt)
+    data = handle.read(size)
+    if len(data) != size:
+        raise ProbeError(f"{Path(handle.name).name} ends inside its GGUF header")
+    return struct.unpack("<" + fmt, data)[0]
+
+
+def _string(handle) -> str:
+    return handle.read(_read(handle, "Q")).decode("utf-8", "replace")
+
+
+def _value(handle, kind: int):
+    if kind in SCALARS:
+        return _read(handle, SCALARS[kind])
+    if kind == STRING:
+        return _string(handle)
+    if kind == ARRAY:
+        element, count = _read(handle, "I"), _read(handle, "Q")
+        if element in SCALARS:
+            handle.seek(count * struct.calcsize("<" + SCALARS[element]), 1)
+        else:
+            for _ in range(count):
+                _value(handle, element)
+        return f"[{count} values]"
+    raise ProbeError(f"{Path(handle.name).name} has a GGUF value of unknown type {kind}")
+
+
+def read_metadata(path: Path) -> dict:
+    """The header's key-value pairs; arrays are given as "[N values]"."""
+    with Path(path).open("rb") as handle:
+        if handle.read(4) != b"GGUF":
+            raise ProbeError(f"{Path(path).name} is not a GGUF model file (it does not start with 'GGUF')")
+        version = _read(handle, "I")
+        if version < 2:
+            raise ProbeError(f"{Path(path).name} is GGUF version {version}; only version 2 and later are read")
+        _read(handle, "Q")  # tensors
+        pairs = _read(handle, "Q")
+        metadata = {}
+        for _ in range(pairs):
+            key = _string(handle)
+            metadata[key] = _value(handle, _read(handle, "I"))
+    return metadata
+
+
+def file_type_name(value) -> str:
+    """llama.cpp's name for a general.file_type number, e.g. 3 -> Q4_1."""
+    from gguf import LlamaFileType
+
+    if value is None:
+        return "unknown"
+    try:
+        return LlamaFileType(int(value)).name.removeprefix("MOSTLY_")
+    except ValueError:
+        return f"type {value}"
+
+
+def describe_file(path: Path) -> dict:
+    """What the models view shows for a file: size, quantisation, context length, chat template."""
+    meta = read_metadata(path)
+    arch = meta.get("general.architecture", "")
+    return {
+        "name": meta.get("general.name") or Path(path).stem,
+        "size_bytes": Path(path).stat().st_size,
+        "architecture": arch,
+        "quantisation": file_type_name(meta.get("general.file_type")),
+        "context_length": int(meta.get(f"{arch}.context_length", 0) or 0),
+        "layers": int(meta.get(f"{arch}.block_count", 0) or 0),
+        "chat_template": bool(meta.get("tokenizer.chat_template")),
+    }

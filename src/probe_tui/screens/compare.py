@@ -1,0 +1,142 @@
+"""Compare: the same item under two conditions side by side, the difference highlighted. Stepping
+moves both sides together; the answers are shared with the probe screen's session."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from ..core.compare import difference
+from ..core.errors import ProbeError
+from ..core.personas import get_persona
+from ..core.session import Condition, ask
+from ..widgets.distribution import DistributionView
+from ..widgets.script import ScriptText
+from .dialogs import PersonaPicker
+
+log = logging.getLogger(__name__)
+
+
+class CompareScreen(Screen):
+    BINDINGS = [
+        Binding("n", "step(1)", "Next"),
+        Binding("b", "step(-1)", "Back"),
+        Binding("l", "cycle_language", "B lang"),
+        Binding("p", "pick_persona", "B persona"),
+        Binding("x", "swap", "Swap"),
+        Binding("escape", "app.pop_screen", "Close"),
+    ]
+    DEFAULT_CSS = """
+    #compare-item { height: auto; padding: 0 1; }
+    #sides { height: auto; }
+    .side { width: 1fr; height: auto; padding: 0 1; }
+    #side-b { border-left: solid $primary; }
+    .side-title { text-style: bold; }
+    #difference { height: auto; padding: 0 1; margin-top: 1; }
+    #difference.changed { color: $warning; text-style: bold; }
+    """
+
+    def __init__(self, probe_screen):
+        super().__init__()
+        self.probe = probe_screen
+        self.condition_a = probe_screen.condition()
+        languages = probe_screen.instrument.languages
+        other = next((language for language in ("zh", "en") if language != self.condition_a.language and language in languages),
+                     self.condition_a.language)
+        self.condition_b = replace(self.condition_a, language=other)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll():
+            yield ScriptText(id="compare-item")
+            with Horizontal(id="sides"):
+                for side in ("a", "b"):
+                    with Vertical(id=f"side-{side}", classes="side"):
+                        yield ScriptText(id=f"title-{side}", classes="side-title")
+                        yield ScriptText(id=f"text-{side}")
+                        yield DistributionView(id=f"distribution-{side}")
+            yield Static("", id="difference")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.show()
+
+    # --- display ------------------------------------------------------------------------------
+    def _label(self, condition: Condition) -> str:
+        persona = get_persona(condition.persona, self.probe.personas)
+        return f"{self.probe.language_name(condition.language)} · {persona.name_in(condition.language)}"
+
+    def show(self) -> None:
+        probe, item = self.probe, self.probe.item
+        self.query_one("#compare-item", ScriptText).set_text(
+            f"{probe.instrument.name} · item {probe.index + 1}/{len(probe.instrument.items)} · official no. {item.code}")
+        answers = {}
+        for side, condition in (("a", self.condition_a), ("b", self.condition_b)):
+            answer = answers[side] = probe.session.answer_for(item, condition)
+            self.query_one(f"#title-{side}", ScriptText).set_text(f"{side.upper()}: {self._label(condition)}")
+            self.query_one(f"#text-{side}", ScriptText).set_text(item.text_in(condition.language))
+            self.query_one(f"#distribution-{side}", DistributionView).show(
+                answer.distribution if answer else None, item.scale.anchors_in(condition.language), "waiting for the model…")
+        box = self.query_one("#difference", Static)
+        if answers["a"] and answers["b"]:
+            diff = difference(answers["a"], answers["b"])
+            box.update(Text(diff.describe(answers["a"], answers["b"])))
+            box.set_class(diff.answer_changed or abs(diff.expected_shift) >= 1.0, "changed")
+        else:
+            box.update(Text("the difference appears once both sides are answered", style="dim"))
+            box.remove_class("changed")
+        if probe.model_ready and not (answers["a"] and answers["b"]):
+            self.answer_both(item, self.condition_a, self.condition_b)
+
+    @work(thread=True, exclusive=True, group="compare")
+    def answer_both(self, item, *conditions: Condition) -> None:
+        for condition in conditions:
+            if self.probe.session.answer_for(item, condition):
+                continue
+            persona = get_persona(condition.persona, self.probe.personas)
+            try:
+                answer = ask(self.probe.backend, self.probe.instrument, item, condition, persona)
+            except ProbeError as exc:
+                log.exception("scoring failed")
+                self.app.call_from_thread(self.notify, str(exc), title="Scoring failed", severity="error")
+                return
+            self.app.call_from_thread(self._arrived, answer)
+
+    def _arrived(self, answer) -> None:
+        self.probe.session.record(answer)
+        self.show()
+
+    # --- actions --------------------------------------------------------------------------------
+    def action_step(self, by: int) -> None:
+        probe = self.probe
+        probe.index = min(max(probe.index + by, 0), len(probe.instrument.items) - 1)
+        self.show()
+
+    def action_cycle_language(self) -> None:
+        languages = self.probe.instrument.languages
+        language = languages[(languages.index(self.condition_b.language) + 1) % len(languages)]
+        self.condition_b = replace(self.condition_b, language=language)
+        self.show()
+
+    def action_pick_persona(self) -> None:
+        def chosen(key: str | None) -> None:
+            if key:
+                self.condition_b = replace(self.condition_b, persona=key)
+                self.show()
+
+        self.app.push_screen(PersonaPicker(self.probe.persona_choices(), self.condition_b.language, self.condition_b.persona), chosen)
+
+    def action_swap(self) -> None:
+        self.condition_a, self.condition_b = self.condition_b, self.condition_a
+        self.show()
+
+    def on_screen_resume(self) -> None:
+        self.show()

@@ -1,0 +1,112 @@
+"""Models: the embedded models, the .gguf files in models/ and the data directory, and the configured
+remote endpoints. Enter loads the highlighted one; the probe screen shows the load and Esc cancels it."""
+
+from __future__ import annotations
+
+import logging
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from ..backends.gguf_meta import describe_file
+from ..backends.models import EMBEDDED, user_model_files
+from ..core import paths
+from ..core.errors import ProbeError
+
+log = logging.getLogger(__name__)
+COLUMNS = ("", "model", "kind", "size", "quant", "context", "layers", "chat template", "where")
+
+
+class ModelsScreen(Screen):
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("enter", "load", "Load", show=False),
+    ]
+    DEFAULT_CSS = """
+    #models-caption { height: auto; padding: 0 1; color: $text-muted; }
+    #models-table { height: 1fr; }
+    """
+
+    def __init__(self, probe_screen):
+        super().__init__()
+        self.probe = probe_screen
+        self.choices: dict[str, tuple] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        folders = " and ".join(str(d) for d in paths.model_dirs())
+        yield Static(f"Enter loads a model · Esc goes back · put your own .gguf files in {folders}", id="models-caption")
+        yield DataTable(id="models-table", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for column in COLUMNS:
+            table.add_column(column, key=column or "current")
+        current = self.probe.backend.identity
+        for name, (_, note) in EMBEDDED.items():
+            self._add(table, f"embedded:{name}", ("file", name), name, "embedded", note, current)
+        for path in user_model_files():
+            self._add(table, f"file:{path}", ("file", str(path)), path.name, "file", str(path.parent), current)
+        try:
+            from ..backends.remote import load_endpoints
+
+            endpoints = load_endpoints()
+        except ProbeError as exc:
+            self.notify(str(exc), title="Endpoints not read", severity="warning")
+            endpoints = {}
+        for name, config in endpoints.items():
+            key = f"endpoint:{name}"
+            self.choices[key] = ("endpoint", name)
+            marker = "●" if f"{config.base_url.rstrip('/')}#{config.model}" == current else ""
+            table.add_row(marker, name, f"{config.kind} endpoint", "–", "–", "–", "–", "server's", f"{config.model} @ {config.base_url}", key=key)
+        table.focus()
+        self.read_details()
+
+    def _add(self, table, key, choice, name, kind, where, current) -> None:
+        self.choices[key] = choice
+        table.add_row("", name, kind, "…", "…", "…", "…", "…", where, key=key)
+
+    @work(thread=True)
+    def read_details(self) -> None:
+        """Each file's header is read off the UI thread (a big vocabulary takes a moment)."""
+        from ..backends.models import resolve_model
+
+        for key, (kind, spec) in list(self.choices.items()):
+            if kind != "file":
+                continue
+            try:
+                path = resolve_model(spec)
+                details = describe_file(path)
+            except ProbeError as exc:
+                self.app.call_from_thread(self._show_problem, key, str(exc))
+                continue
+            self.app.call_from_thread(self._show_details, key, str(path), details)
+
+    def _show_details(self, key: str, path: str, d: dict) -> None:
+        table = self.query_one(DataTable)
+        values = {"size": f"{d['size_bytes'] / 1e6:.0f} MB", "quant": d["quantisation"], "context": f"{d['context_length']:,}",
+                  "layers": str(d["layers"] or "–"), "chat template": "yes" if d["chat_template"] else "no (base model)",
+                  "current": "●" if path == self.probe.backend.identity else ""}
+        for column, value in values.items():
+            table.update_cell(key, column, value, update_width=True)
+
+    def _show_problem(self, key: str, message: str) -> None:
+        table = self.query_one(DataTable)
+        table.update_cell(key, "size", Text("✗", style="red"), update_width=True)
+        table.update_cell(key, "where", Text(message, style="red"), update_width=True)
+
+    def action_load(self) -> None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        self.app.pop_screen()
+        self.probe.switch_model(*self.choices[key])
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_load()
