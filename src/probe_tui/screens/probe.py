@@ -268,7 +268,7 @@ class ProbeScreen(Screen):
         self.query_one("#change", ScriptText).set_text(change)
 
     def _condition_label(self, condition: Condition) -> str:
-        return f"{language_label(condition.language)} · {get_persona(condition.persona, self.personas).name_in(self.language)}"
+        return f"{language_label(condition.language)} · {get_persona(condition.persona, self.personas).name_in(condition.language)}"
 
     def _gauge_waiting(self, condition) -> str:
         answered = len(self.session.answers_under(condition))

@@ -86,4 +86,6 @@ def describe_method(d: Distribution) -> str:
         return f"{drawn}, {d.unparsed} named no option; shares of the parsed answers"
     if d.floored:
         return f"top-k next-token probabilities; floored, not in the top k: {', '.join(d.floored)}"
-    return "next-token probabilities, renormalised over the options"
+    if d.method.startswith("logprobs"):
+        return "next-token probabilities, renormalised over the options"
+    return "not a model's probabilities: a test backend's fixed figures" if d.method == "scripted" else "renormalised over the options"

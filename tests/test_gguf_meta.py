@@ -1,0 +1,38 @@
+"""The models view reads GGUF headers itself (arrays skipped): it must agree with llama.cpp."""
+
+import pytest
+
+from probe_tui.backends.gguf_meta import describe_file, read_metadata
+from probe_tui.core.errors import ProbeError
+
+
+@pytest.mark.parametrize("model", ["smollm2", "gemma"])
+def test_header_scalars_match_what_llama_cpp_reads(model, smollm2_path, gemma_path, scorer):
+    from probe_tui.backends.llama_scorer import LlamaScorer
+
+    path = smollm2_path if model == "smollm2" else gemma_path
+    llama_meta = (scorer if model == "smollm2" else LlamaScorer(gemma_path, n_ctx=512)).llm.metadata
+    ours = read_metadata(path)
+    scalars = {k: v for k, v in ours.items() if not (isinstance(v, str) and v.endswith(" values]"))}
+    assert len(scalars) > 10
+    for key, value in scalars.items():
+        expected = llama_meta[key]
+        if isinstance(value, float):
+            assert value == pytest.approx(float(expected), rel=1e-5), key
+        elif isinstance(value, bool):
+            assert str(value).lower() == expected, key
+        else:
+            assert str(value) == expected, key
+    described = describe_file(path)
+    assert described["chat_template"] == ("tokenizer.chat_template" in llama_meta)
+
+
+def test_a_truncated_or_foreign_file_is_a_one_line_error(tmp_path, smollm2_path):
+    truncated = tmp_path / "cut.gguf"
+    truncated.write_bytes(smollm2_path.read_bytes()[:2000])
+    with pytest.raises(ProbeError, match="ends inside its GGUF header"):
+        read_metadata(truncated)
+    foreign = tmp_path / "notes.gguf"
+    foreign.write_text("hello")
+    with pytest.raises(ProbeError, match="not a GGUF model file"):
+        read_metadata(foreign)
