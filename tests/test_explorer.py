@@ -9,6 +9,7 @@ from probe_tui.core.personas import get_persona
 from probe_tui.core.session import Condition, prompt_for
 from scripted import ScriptedBackend
 from test_app import answered, probe_screen, wait_for
+from test_countries_view import plain
 
 
 async def test_order_check_flags_and_the_change_from_the_previous_condition():
@@ -200,3 +201,28 @@ async def test_models_view_lists_the_embedded_models_and_loads_one(smollm2_path)
         assert real_answer.distribution.method == "logprobs" and scripted_answer.distribution.method == "scripted"
         assert screen.session.answer_for(screen.item, scripted_answer.condition) is scripted_answer  # nothing lost
         assert app.backend is screen.backend
+
+
+async def test_gauge_screen_keeps_a_track_per_condition_and_ranks_with_intervals():
+    app = ProbeApp(ScriptedBackend())
+    async with app.run_test(size=(120, 60)) as pilot:
+        screen = await probe_screen(app, pilot)
+        for _ in range(5):
+            await wait_for(pilot, answered(screen), 10)
+            await pilot.press("n")
+        await wait_for(pilot, answered(screen), 10)
+        await pilot.press("l")
+        await wait_for(pilot, answered(screen), 10)
+        await pilot.press("g")
+        gauge = app.screen
+        assert len(gauge.tracks()) == 2 and gauge.selected == screen.condition()
+        await pilot.press("t")
+        english = gauge.selected
+        assert english.language == "en"
+        ranking = screen.session.engine.ranking_with_intervals(english)
+        assert list(ranking["country"]) == list(screen.session.engine.ranking(english)["country"])
+        top = ranking.iloc[0]
+        assert top.low <= top.rmse <= top.high and top.high > top.low  # six items: a real interval
+        shown = plain(gauge.query_one("#ranking").content)
+        assert f"{top.low:.2f}–{top.high:.2f}" in shown and top.country in shown
+        assert "▶ EN" in plain(gauge.query_one("#tracks").content)

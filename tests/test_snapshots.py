@@ -53,3 +53,7 @@ def test_help_screen(snap_compare, monkeypatch):
 
     monkeypatch.setattr("probe_tui.core.paths.log_file", lambda: Path("~/.local/state/probe-tui/log/probe-tui.log"))
     assert snap_compare(ProbeApp(ScriptedBackend()), run_before=after("question_mark"), terminal_size=(100, 40))
+
+
+def test_gauge_screen(snap_compare):
+    assert snap_compare(ProbeApp(ScriptedBackend()), run_before=after("n", "n", "n", "l", "g"), terminal_size=(100, 50))

@@ -7,6 +7,7 @@ read their figures from here.
 
 from __future__ import annotations
 
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -61,6 +62,21 @@ class GaugeEngine:
 
     def ranking(self, track) -> pd.DataFrame:
         return rank_countries(self.profile(track), self.baseline.table[list(self.dimensions)], self.baseline.scale_free)
+
+    def ranking_with_intervals(self, track, n_resamples: int = 1000, level: float = 0.95) -> pd.DataFrame:
+        """ranking() plus a bootstrap interval (items resampled) for each country's RMSE, or profile r
+        where the comparison is scale-free: columns low and high (NaN where there is none)."""
+        ranking = self.ranking(track)
+        resampled = self.bootstrap(track, n_resamples)
+        if resampled is None or not len(ranking):
+            return ranking.assign(low=np.nan, high=np.nan)
+        values = resampled["profile_r" if self.baseline.scale_free else "rmse"]
+        tail = 100 * (1 - level) / 2
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a country with no finite resample
+            low, high = np.nanpercentile(values, [tail, 100 - tail], axis=0) if len(values) else (np.nan, np.nan)
+        intervals = pd.DataFrame({"country": resampled["countries"], "low": low, "high": high})
+        return ranking.merge(intervals, on="country", how="left")
 
     def _pairs_bootstrap(self, scores, position, human_all, picks) -> dict[str, np.ndarray]:
         """One item per dimension (WVS): resample (model, human) item pairs and correlate them."""

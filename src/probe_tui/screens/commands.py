@@ -27,6 +27,8 @@ class ProbeCommands(Provider):
         yield "check: order", "ask again with the options' meanings reversed", screen.action_order_check
         yield "free text: write", "stream the model's own words for this prompt", screen.action_free_text
         yield "view: answers", "every answer so far, odd ones flagged", screen.action_session_answers
+        yield "view: gauge", "the gauge full screen: tracks, nearest countries, dimensions", screen.action_gauge
+        yield "view: models", "load another model or endpoint", screen.action_models
         yield "view: compare", "this item under two conditions side by side", screen.action_compare
         yield "view: countries", "VSM 2013 across 20 countries", screen.action_countries
         yield "view: prompt", "show or hide the exact prompt", screen.action_toggle_prompt

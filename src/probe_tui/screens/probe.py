@@ -52,6 +52,7 @@ class ProbeScreen(Screen):
         Binding("a", "session_answers", "Answers"),
         Binding("v", "compare", "Compare", show=False),
         Binding("m", "models", "Models"),
+        Binding("g", "gauge", "Gauge"),
         Binding("c", "countries", "Countries", show=False),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit", show=False),
@@ -383,6 +384,14 @@ class ProbeScreen(Screen):
         self.free_text_cancel.set()
         waiting = " (llama.cpp finishes reading the prompt first)" if not self.free_text else ""
         self._show_free_text(f"stopping…{waiting}")
+
+    def action_gauge(self) -> None:
+        if self.session.baseline is None:
+            self.notify("This instrument has no human baseline to gauge against.", severity="warning")
+            return
+        from .gauge import GaugeScreen
+
+        self.app.push_screen(GaugeScreen(self))
 
     def action_models(self) -> None:
         from .models import ModelsScreen

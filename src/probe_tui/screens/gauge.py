@@ -1,0 +1,148 @@
+"""The full-screen gauge: a US↔CN needle per condition (each its own track), the nearest countries
+ranked with bootstrap intervals, and per-dimension bars for the model against selected countries."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from ..core.metrics import CN, US
+from ..core.personas import get_persona
+from ..widgets.gauge import GaugeView
+
+RANKED = 10
+
+
+class GaugeScreen(Screen):
+    BINDINGS = [
+        Binding("t", "next_track", "Next track"),
+        Binding("escape", "app.pop_screen", "Back"),
+    ]
+    DEFAULT_CSS = """
+    .gauge-part { height: auto; padding: 0 1; margin-bottom: 1; }
+    """
+
+    def __init__(self, probe_screen):
+        super().__init__()
+        self.probe = probe_screen
+        self.selected = probe_screen.condition()
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll():
+            yield Static(id="tracks", classes="gauge-part")
+            yield Static(id="ranking", classes="gauge-part")
+            yield Static(id="dimensions", classes="gauge-part")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.show()
+
+    def on_screen_resume(self) -> None:
+        self.show()
+
+    # --- parts ---------------------------------------------------------------------------------
+    def tracks(self) -> list:
+        engine = self.probe.session.engine
+        return [t for t in engine.tracks if engine.reading(t) is not None]
+
+    def label(self, condition) -> str:
+        model = condition.model.rsplit("#", 1)[-1] if "#" in condition.model else Path(condition.model).stem
+        persona = get_persona(condition.persona, self.probe.personas).name_in("en")
+        return f"{condition.language.upper()} · {persona} · {model}"
+
+    def show(self) -> None:
+        tracks = self.tracks()
+        if tracks and self.selected not in tracks:
+            self.selected = tracks[0]
+        self.query_one("#tracks", Static).update(self._tracks_part(tracks))
+        if not tracks:
+            self.query_one("#ranking", Static).update("")
+            self.query_one("#dimensions", Static).update("")
+            return
+        ranking = self.probe.session.engine.ranking_with_intervals(self.selected)
+        self.query_one("#ranking", Static).update(self._ranking_part(ranking))
+        self.query_one("#dimensions", Static).update(self._dimensions_part(ranking))
+
+    def _tracks_part(self, tracks):
+        engine = self.probe.session.engine
+        width = max(24, min(self.size.width - 4, 60))
+        rows = [Text("US ↔ CN, one track per condition (t selects; ▶ is shown below)", style="bold")]
+        if not tracks:
+            rows.append(Text("no answers yet: answer some items on the probe screen first", style="dim italic"))
+        for track in tracks:
+            reading = engine.reading(track)
+            marker = "▶ " if track == self.selected else "  "
+            rows.append(Text(marker + self.label(track), style="bold" if track == self.selected else ""))
+            rows.append(Text.assemble("  ", GaugeView._needle(reading, width)))
+            rows.append(Text.assemble("  ", GaugeView._verdict(reading)))
+        return Group(*rows)
+
+    def _ranking_part(self, ranking):
+        scale_free = self.probe.session.baseline.scale_free
+        metric = "profile r" if scale_free else "RMSE"
+        title = Text(f"Nearest countries for ▶ (by {metric}; 95% interval from 1000 item resamples)", style="bold")
+        table = Table(box=None, padding=(0, 1))
+        table.add_column("#", justify="right")
+        table.add_column("country")
+        table.add_column(metric, justify="right")
+        table.add_column("95% interval", justify="right")
+        if not scale_free:
+            table.add_column("profile r", justify="right")
+        for position, row in enumerate(ranking.head(RANKED).itertuples(), start=1):
+            value = row.profile_r if scale_free else row.rmse
+            interval = "–" if math.isnan(row.low) else f"{row.low:.2f}–{row.high:.2f}"
+            cells = [str(position), row.country, _fmt(value), interval]
+            if not scale_free:
+                cells.append(_fmt(row.profile_r, signed=True))
+            table.add_row(*cells, style="bold" if row.country in (US, CN) else None)
+        return Group(title, table)
+
+    def _dimensions_part(self, ranking):
+        session = self.probe.session
+        reading = session.engine.reading(self.selected)
+        nearest = [c for c in ranking["country"].head(2) if c not in (US, CN)]
+        countries = [US, CN] + nearest
+        human = {c: session.human(c) for c in countries}
+        values = [v for v in reading.model_means.values()] + [v for c in countries for v in human[c].values() if v == v]
+        low, high = self._scale_range(values)
+        width = max(10, min(self.size.width - 34, 40))
+        labels = session.dimension_labels()
+        rows = [Text(f"Per dimension: the model (▶) against {', '.join(countries)}", style="bold")]
+        for dimension in session.instrument.dimensions:
+            rows.append(Text(labels.get(dimension, dimension), style="underline"))
+            for who, value, style in [("model", reading.model_means.get(dimension), "green")] + [
+                    (c, human[c].get(dimension), "blue" if c == US else "red" if c == CN else "magenta") for c in countries]:
+                if value is None or value != value:
+                    rows.append(Text(f"  {who[:14]:<14} –", style="dim"))
+                    continue
+                filled = round((value - low) / (high - low) * width) if high > low else 0
+                rows.append(Text.assemble(f"  {who[:14]:<14} ", ("█" * filled, style), ("·" * (width - filled), "dim"), f" {_fmt(value)}"))
+        return Group(*rows)
+
+    def _scale_range(self, values) -> tuple[float, float]:
+        """The item scale (1..k) where there is one; VSM indices span whatever the figures span."""
+        if self.probe.instrument.key != "vsm2013":
+            return 1.0, float(len(self.probe.instrument.scale.labels))
+        return min(values + [0.0]), max(values + [0.0])
+
+    def action_next_track(self) -> None:
+        tracks = self.tracks()
+        if tracks:
+            self.selected = tracks[(tracks.index(self.selected) + 1) % len(tracks)] if self.selected in tracks else tracks[0]
+            self.show()
+
+
+def _fmt(value, signed: bool = False) -> str:
+    if value is None or value != value:
+        return "–"
+    return f"{value:+.2f}" if signed else f"{value:.2f}"
