@@ -226,3 +226,41 @@ async def test_gauge_screen_keeps_a_track_per_condition_and_ranks_with_intervals
         shown = plain(gauge.query_one("#ranking").content)
         assert f"{top.low:.2f}–{top.high:.2f}" in shown and top.country in shown
         assert "▶ EN" in plain(gauge.query_one("#tracks").content)
+
+
+async def test_country_pairs_view_answers_all_eight_variants_and_charts_them():
+    import pandas as pd
+
+    from probe_tui.core.metrics import favourability, pair_matrix
+    from probe_tui.core.rescore import pairs_from_run
+    from probe_tui.sweep import answer_row
+
+    app = ProbeApp(ScriptedBackend(), instrument="country-pairs")
+    async with app.run_test(size=(120, 60)) as pilot:
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "CountryPairsScreen", 30)
+        screen = app.screen
+
+        def answered_here():
+            return not screen._missing(screen.current_items()) and not screen.asking
+
+        await wait_for(pilot, answered_here, 10)
+        assert len(screen.current_items()) == 8  # 2 initiators × 2 polarities × 2 option orders
+        table = plain(screen.query_one("#pair-table").content)
+        first = screen.session.answer_for(screen.current_items()[0], screen.condition()).distribution
+        assert f"{first.probs['A']:.2f} / {first.probs['B']:.2f}" in table
+
+        await pilot.press("s")  # sweep on through the pairs
+        await wait_for(pilot, lambda: screen.pair_index >= 3, 20)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: not screen.asking, 10)
+        assert not screen.sweeping.is_set()
+        answers = [a for a in screen.session.all_answers() if a.condition == screen.condition()]
+        assert len(answers) % 8 == 0 and len(answers) >= 32
+        balanced = pairs_from_run(pd.DataFrame([answer_row(a) for a in answers]))
+        combined = favourability(balanced).query("question == 'combined'")
+        chart = plain(screen.query_one("#favourability").content)
+        usa = combined.set_index("country").loc["USA", "value"]
+        assert f"{usa:+.2f}" in chart
+        matrix = pair_matrix(balanced, ["USA", "China", "France", "Japan", "Venezuela", "Canada", "Australia", "Indonesia"])
+        assert matrix.loc["USA", "China"] == -matrix.loc["China", "USA"]
+        assert f"{matrix.loc['USA', 'China']:+.1f}" in plain(screen.query_one("#heat-map").content)

@@ -8,7 +8,6 @@ from textual.app import App, ComposeResult
 from textual.screen import Screen
 from textual.widgets import Static
 
-from .core.errors import ProbeError
 from .core.items import get_instrument
 from .core.personas import get_persona, load_personas
 
@@ -26,8 +25,6 @@ class ProbeApp(App):
     def __init__(self, backend, instrument: str = "mfq2", language: str = "en", persona: str = "none"):
         super().__init__()
         self.backend = backend
-        if instrument == "country-pairs":
-            raise ProbeError("the app has no country-pair view yet; use: probe-tui run --instrument country-pairs --output pairs.csv")
         self.instrument = get_instrument(instrument)
         self.instrument.check_language(language)
         self.personas = load_personas()
@@ -40,12 +37,14 @@ class ProbeApp(App):
 
     @work(thread=True)
     def _import_probe_screen(self) -> None:
-        from .screens.probe import ProbeScreen
+        if self.instrument.key == "country-pairs":
+            from .screens.pairs import CountryPairsScreen as screen
+        else:
+            from .screens.probe import ProbeScreen as screen
+        self.call_from_thread(self._open_probe_screen, screen)
 
-        self.call_from_thread(self._open_probe_screen, ProbeScreen)
-
-    def _open_probe_screen(self, probe_screen) -> None:
-        self.switch_screen(probe_screen(self.backend, self.instrument, self.personas, self.language, self.persona))
+    def _open_probe_screen(self, screen) -> None:
+        self.switch_screen(screen(self.backend, self.instrument, self.personas, self.language, self.persona))
 
     def on_unmount(self) -> None:
         self.backend.close()

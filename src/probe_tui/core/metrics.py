@@ -187,6 +187,20 @@ def favourability(frame: pd.DataFrame) -> pd.DataFrame:
     return result
 
 
+def pair_matrix(frame: pd.DataFrame, countries) -> pd.DataFrame:
+    """Country × country: how much the row country is favoured over the column country, as the mean
+    role-balanced log-odds over scenarios, with "less justifiable" answers counted against (as in the
+    combined favourability). frame: country_1, country_2, question, logodds. NaN where not asked."""
+    frame = frame.assign(question=frame["question"].map(lambda q: POLARITY_NAMES.get(q, q)))
+    signed = np.where(frame["question"] == "unjustified", -frame["logodds"], frame["logodds"])
+    means = frame.assign(signed=signed).groupby(["country_1", "country_2"])["signed"].mean()
+    matrix = pd.DataFrame(np.nan, index=list(countries), columns=list(countries))
+    for (first, second), value in means.items():
+        if first in matrix.index and second in matrix.columns:
+            matrix.loc[first, second], matrix.loc[second, first] = value, -value
+    return matrix
+
+
 # --- subgroup baselines (seed 003) ----------------------------------------------------------------
 
 def modal_accuracy(model_answers: dict[str, str], group_modes: dict[str, str]) -> float | None:

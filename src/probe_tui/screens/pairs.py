@@ -1,0 +1,292 @@
+"""Country pairs (after seed study 002): one scenario between two countries, P(A) and P(B) for both
+option orders, both initiators and both polarities; a running favourability chart per country with
+95% CIs across scenario types; and the 8×8 pair heat map."""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+
+import pandas as pd
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from ..core import paths
+from ..core.country_pairs import POLARITIES, short
+from ..core.errors import ProbeError
+from ..core.metrics import favourability, pair_matrix
+from ..core.personas import get_persona
+from ..core.rescore import pairs_from_run
+from ..core.session import Condition, ProbeSession, ask
+from ..sweep import answer_row
+from ..widgets.script import ScriptText
+from .dialogs import HelpScreen, PersonaPicker
+
+log = logging.getLogger(__name__)
+QUESTION = {"more": "more justifiable", "less": "less justifiable"}
+
+
+class CountryPairsScreen(Screen):
+    BINDINGS = [
+        Binding("n", "step(1)", "Next pair"),
+        Binding("b", "step(-1)", "Back", show=False),
+        Binding("right_square_bracket", "scenario(1)", "Next scenario"),
+        Binding("left_square_bracket", "scenario(-1)", "Prev scenario", show=False),
+        Binding("s", "toggle_sweep", "Sweep"),
+        Binding("l", "cycle_language", "Lang"),
+        Binding("p", "pick_persona", "Persona"),
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "app.quit", "Quit", show=False),
+    ]
+    DEFAULT_CSS = """
+    .pairs-part { height: auto; padding: 0 1; margin-bottom: 1; }
+    #pairs-status { height: auto; padding: 0 1; color: $text-muted; }
+    #pairs-status.error { color: $error; text-style: bold; }
+    """
+
+    def __init__(self, backend, bank, personas, language: str, persona: str):
+        super().__init__()
+        self.backend, self.bank, self.personas = backend, bank, personas
+        self.language, self.persona = bank.check_language(language), persona
+        self.session = ProbeSession(bank)
+        self.pairs = bank.pairs()
+        self.scenario_index = self.pair_index = 0
+        self.model_ready = False
+        self.sweeping = threading.Event()
+        self.asking = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll():
+            yield ScriptText(id="scenario", classes="pairs-part")
+            yield Static(id="pair-table", classes="pairs-part")
+            yield Static(id="favourability", classes="pairs-part")
+            yield Static(id="heat-map", classes="pairs-part")
+        yield Static("", id="pairs-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.show()
+        self.load_model()
+
+    # --- state ---------------------------------------------------------------------------------
+    @property
+    def scenario(self):
+        return self.bank.scenarios[self.scenario_index]
+
+    @property
+    def pair(self):
+        return self.pairs[self.pair_index]
+
+    def condition(self) -> Condition:
+        return Condition(self.backend.identity, self.bank.key, self.language, self.persona)
+
+    def current_items(self):
+        return [item for item in self.bank.prompts(pairs=[self.pair]) if item.scenario == self.scenario]
+
+    def set_status(self, text: str, error: bool = False) -> None:
+        status = self.query_one("#pairs-status", Static)
+        status.update(Text(text))
+        status.set_class(error, "error")
+
+    # --- the model -------------------------------------------------------------------------------
+    @work(thread=True, group="load")
+    def load_model(self) -> None:
+        self.app.call_from_thread(self.set_status, f"Loading {self.backend.display_name}…")
+        try:
+            info = self.backend.start()
+        except ProbeError as exc:
+            log.exception("model load failed")
+            self.app.call_from_thread(self.set_status, f"✗ {exc}. q quits; details in {paths.log_file()}", True)
+            return
+        self.app.call_from_thread(self._model_loaded, info)
+
+    def _model_loaded(self, info) -> None:
+        self.model_ready = True
+        self.app.sub_title = info.name
+        self.set_status(f"Model ready: {info.name}.")
+        self.show()
+
+    def ask_current(self) -> None:
+        if self.model_ready and not self.asking and any(self._missing(self.current_items())):
+            self.asking = True
+            self.ask_items(self.current_items(), self.condition())
+
+    def _missing(self, items):
+        condition = self.condition()
+        return [item for item in items if self.session.answer_for(item, condition) is None]
+
+    @work(thread=True, group="ask")
+    def ask_items(self, items, condition: Condition) -> None:
+        persona = get_persona(condition.persona, self.personas)
+        try:
+            for item in items:
+                if self.session.answer_for(item, condition) is None:
+                    answer = ask(self.backend, self.bank, item, condition, persona)
+                    self.app.call_from_thread(self.session.record, answer)
+        except ProbeError as exc:
+            log.exception("scoring failed")
+            self.app.call_from_thread(self._failed, str(exc))
+            return
+        self.app.call_from_thread(self._asked)
+
+    def _asked(self) -> None:
+        self.asking = False
+        if self.sweeping.is_set():
+            self._advance_sweep()
+        self.show()
+
+    def _failed(self, message: str) -> None:
+        self.asking = False
+        self.sweeping.clear()
+        self.set_status(f"✗ {message}", error=True)
+
+    def _advance_sweep(self) -> None:
+        """The sweep walks every pair of the scenario, then the next scenario."""
+        if self.pair_index + 1 < len(self.pairs):
+            self.pair_index += 1
+        elif self.scenario_index + 1 < len(self.bank.scenarios):
+            self.scenario_index, self.pair_index = self.scenario_index + 1, 0
+        else:
+            self.sweeping.clear()
+
+    # --- display -------------------------------------------------------------------------------
+    def show(self) -> None:
+        first, second = self.pair
+        names = {c: self.country_name(c) for c in self.pair}
+        text = self.scenario.text[self.language].replace("{A}", names[first]).replace("{B}", names[second])
+        self.query_one("#scenario", ScriptText).set_text(
+            f"Scenario {self.scenario_index + 1}/{len(self.bank.scenarios)} ({self.scenario.id}, {self.scenario.domain}) · "
+            f"pair {self.pair_index + 1}/{len(self.pairs)}: {short(first)} vs {short(second)} · {self.language.upper()} · "
+            f"{get_persona(self.persona, self.personas).name_in(self.language)}\n\n{text}")
+        self.query_one("#pair-table", Static).update(self._pair_table())
+        answers = [a for a in self.session.all_answers() if a.condition == self.condition()]
+        balanced = pairs_from_run(pd.DataFrame([answer_row(a) for a in answers])) if answers else None
+        self.query_one("#favourability", Static).update(self._favourability(balanced))
+        self.query_one("#heat-map", Static).update(self._heat_map(balanced))
+        done = len(answers)
+        sweep = " · sweeping (s pauses)" if self.sweeping.is_set() else ""
+        if self.model_ready:
+            self.set_status(f"{done} prompts answered under this condition{sweep}")
+        self.ask_current()
+
+    def country_name(self, country: str) -> str:
+        from ..core import countries
+
+        return countries.name_in(country, self.language)
+
+    def _pair_table(self):
+        condition, (first, second) = self.condition(), self.pair
+        table = Table(box=None, padding=(0, 1), title=Text(
+            f"P(A), P(B) as answered; log-odds for {short(first)} averaged over the option orders", style="bold"), title_justify="left")
+        for column in ("initiator", "question", f"A={short(first)}, B={short(second)}", f"A={short(second)}, B={short(first)}",
+                       f"log-odds {short(first)}"):
+            table.add_column(column, justify="left" if column in ("initiator", "question") else "right")
+        for initiator in self.pair:
+            for polarity in POLARITIES:
+                cells, diffs = [], []
+                for order in ("XY", "YX"):
+                    item = next(i for i in self.current_items() if i.initiator == initiator and i.polarity == polarity and i.order == order)
+                    answer = self.session.answer_for(item, condition)
+                    if answer is None:
+                        cells.append(Text("…", style="dim"))
+                        continue
+                    p_a, p_b = answer.distribution.probs["A"], answer.distribution.probs["B"]
+                    cells.append(f"{p_a:.2f} / {p_b:.2f}")
+                    p_first, p_second = (p_a, p_b) if order == "XY" else (p_b, p_a)
+                    diffs.append(math.log(p_first / p_second) if p_first > 0 and p_second > 0 else float("nan"))
+                mean = sum(diffs) / len(diffs) if len(diffs) == 2 else None
+                table.add_row(short(initiator), QUESTION[polarity], *cells,
+                              Text("…", style="dim") if mean is None else Text(f"{mean:+.2f}", style="blue" if mean > 0 else "red"))
+        return table
+
+    def _favourability(self, balanced):
+        title = Text("Favourability per country (combined; 95% CI across scenario types)", style="bold")
+        if balanced is None or balanced.empty:
+            return Group(title, Text("no answers yet", style="dim italic"))
+        result = favourability(balanced)
+        combined = result[result["question"] == "combined"].sort_values("value", ascending=False)
+        if combined.empty:
+            return Group(title, Text("needs both polarities of a pair", style="dim italic"))
+        span = max(1e-9, float((combined["value"].abs() + combined["ci95"].fillna(0)).max()))
+        half = 16
+        rows = [title, Text(f"{'':>10} {'−' + format(span, '.2f'):<{half}}0{format(span, '+.2f'):>{half}}", style="dim")]
+        for row in combined.itertuples():
+            line = [" "] * (2 * half + 1)
+            line[half] = "│"
+            if row.ci95 == row.ci95:
+                low, high = (round(half + (row.value + d) / span * half) for d in (-row.ci95, row.ci95))
+                for i in range(max(0, low), min(2 * half, high) + 1):
+                    line[i] = "─" if line[i] == " " else line[i]
+            line[min(2 * half, max(0, round(half + row.value / span * half)))] = "●"
+            ci = f" ±{row.ci95:.2f} ({int(row.n_types)} types)" if row.ci95 == row.ci95 else f" ({int(row.n_types)} type, no CI)"
+            style = "blue" if row.value > 0 else "red"
+            rows.append(Text.assemble(f"{row.country[:10]:>10} ", ("".join(line), style), f" {row.value:+.2f}{ci}"))
+        return Group(*rows)
+
+    def _heat_map(self, balanced):
+        countries = [short(c) for c in self.bank.countries]
+        title = Text("Pair heat map: row favoured over column (mean log-odds; blue for, red against)", style="bold")
+        if balanced is None or balanced.empty:
+            return Group(title, Text("no answers yet", style="dim italic"))
+        matrix = pair_matrix(balanced, countries)
+        table = Table(box=None, padding=(0, 1))
+        table.add_column("")
+        for country in countries:
+            table.add_column(country[:6], justify="right")
+        for row_country in countries:
+            cells = []
+            for column_country in countries:
+                value = matrix.loc[row_country, column_country]
+                if row_country == column_country:
+                    cells.append(Text("·", style="dim"))
+                elif value != value:
+                    cells.append(Text("", style="dim"))
+                else:
+                    strength = min(1.0, abs(value) / 2)
+                    colour = "blue" if value > 0 else "red"
+                    cells.append(Text(f"{value:+.1f}", style=f"bold {colour}" if strength > 0.5 else colour))
+            table.add_row(row_country[:10], *cells)
+        return Group(title, table)
+
+    # --- actions -------------------------------------------------------------------------------
+    def action_step(self, by: int) -> None:
+        self.pair_index = (self.pair_index + by) % len(self.pairs)
+        self.show()
+
+    def action_scenario(self, by: int) -> None:
+        self.scenario_index = (self.scenario_index + by) % len(self.bank.scenarios)
+        self.show()
+
+    def action_toggle_sweep(self) -> None:
+        if self.sweeping.is_set():
+            self.sweeping.clear()
+        else:
+            self.sweeping.set()
+            if not self.asking and not self._missing(self.current_items()):
+                self._advance_sweep()
+        self.show()
+
+    def action_cycle_language(self) -> None:
+        languages = self.bank.languages
+        self.language = languages[(languages.index(self.language) + 1) % len(languages)]
+        self.show()
+
+    def action_pick_persona(self) -> None:
+        def chosen(key: str | None) -> None:
+            if key:
+                self.persona = key
+                self.show()
+
+        self.app.push_screen(PersonaPicker(dict(self.personas), self.language, self.persona), chosen)
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen(str(paths.log_file())))
