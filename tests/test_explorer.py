@@ -264,3 +264,36 @@ async def test_country_pairs_view_answers_all_eight_variants_and_charts_them():
         matrix = pair_matrix(balanced, ["USA", "China", "France", "Japan", "Venezuela", "Canada", "Australia", "Indonesia"])
         assert matrix.loc["USA", "China"] == -matrix.loc["China", "USA"]
         assert f"{matrix.loc['USA', 'China']:+.1f}" in plain(screen.query_one("#heat-map").content)
+
+
+async def test_persona_composer_builds_a_subgroup_and_saves_a_custom_persona(tmp_path):
+    from textual.widgets import Input, Select
+
+    from probe_tui.core.personas import load_persona_bank, user_personas_dir
+
+    app = ProbeApp(ScriptedBackend())
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await probe_screen(app, pilot)
+        await wait_for(pilot, answered(screen), 10)
+        await pilot.press("p", "end", "enter")  # the picker's last option: compose
+        composer = app.screen
+        composer.query_one("#attribute-country", Select).value = "singapore"
+        composer.query_one("#attribute-ethnicity", Select).value = "malay"
+        await pilot.pause(0.1)
+        assert "Singapore" in str(composer.query_one("#preview").render())
+        await pilot.click("#use-subgroup")
+        await wait_for(pilot, lambda: screen.persona == "subgroup:ethnicity=malay,country=singapore", 10)
+        await wait_for(pilot, answered(screen), 10)
+        prompt = screen.session.answer_for(screen.item, screen.condition()).prompt.text
+        assert "Ethnicity: Malay" in prompt and "Country: Singapore" in prompt
+
+        await pilot.press("p", "end", "enter")
+        composer = app.screen
+        composer.query_one("#custom-name", Input).value = "Retired farmer"
+        composer.query_one("#custom-text", Input).value = "Answer as a retired farmer from Normandy would answer."
+        await pilot.click("#save-custom")
+        await wait_for(pilot, lambda: screen.persona == "retired_farmer", 10)
+        await wait_for(pilot, answered(screen), 10)
+        assert "retired farmer from Normandy" in screen.session.answer_for(screen.item, screen.condition()).prompt.text
+        saved = load_persona_bank(user_personas_dir()).personas["retired_farmer"]  # there for the next session
+        assert saved.text_in("zh") == "Answer as a retired farmer from Normandy would answer."

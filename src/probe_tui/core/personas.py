@@ -112,6 +112,41 @@ def national_persona(country: str, bank: PersonaBank | None = None) -> Persona:
     return Persona(key=f"country:{countries.slug(name)}", name=fill(bank.national["name"]), text=fill(bank.national["text"]))
 
 
+def save_persona(name: str, text: str, user_dir: Path | None = None) -> Persona:
+    """Write a custom persona (the same text in every language) to the user's personas folder, as a
+    file of its own, and make it part of the persona bank. Returns it under its new key."""
+    import re
+
+    import yaml
+
+    name, text = name.strip(), text.strip()
+    if not name or not text:
+        raise ProbeError("a custom persona needs a name and a text")
+    key = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "custom"
+    user_dir = user_dir if user_dir is not None else user_personas_dir()
+    user_dir.mkdir(parents=True, exist_ok=True)
+    path = user_dir / f"{key}.yaml"
+    path.write_text(yaml.safe_dump({"personas": {key: {"name": {"en": name}, "text": text}}}, allow_unicode=True, sort_keys=False),
+                    encoding="utf-8")
+    _cached_bank.cache_clear()
+    return Persona(key=key, name={"en": name}, text={ANY_LANGUAGE: text})
+
+
+def subgroup_attributes(bank: PersonaBank | None = None) -> dict[str, dict[str, str]]:
+    """attribute -> {value key: value shown in English}, for composing a subgroup (countries included)."""
+    bank = bank or persona_bank()
+    result = {}
+    for attribute, spec in bank.subgroup["attributes"].items():
+        if attribute in META_KEYS:
+            continue
+        values = spec["values"]
+        if values == "countries":
+            result[attribute] = {countries.slug(c): c for c in countries.countries()}
+        else:
+            result[attribute] = {key: _strip(shown)["en"] for key, shown in values.items() if key not in META_KEYS}
+    return result
+
+
 def subgroup_persona(spec: str, bank: PersonaBank | None = None) -> Persona:
     """spec: "country=singapore,ethnicity=malay,..." (attributes in the order given)."""
     bank = bank or persona_bank()

@@ -20,7 +20,7 @@ from ..core.personas import get_persona
 from ..core.session import Condition, ask
 from ..widgets.distribution import DistributionView
 from ..widgets.script import ScriptText
-from .dialogs import PersonaPicker
+from .dialogs import pick_persona
 
 log = logging.getLogger(__name__)
 
@@ -127,12 +127,11 @@ class CompareScreen(Screen):
         self.show()
 
     def action_pick_persona(self) -> None:
-        def chosen(key: str | None) -> None:
-            if key:
-                self.condition_b = replace(self.condition_b, persona=key)
-                self.show()
+        def chosen(key: str) -> None:
+            self.condition_b = replace(self.condition_b, persona=key)
+            self.show()
 
-        self.app.push_screen(PersonaPicker(self.probe.persona_choices(), self.condition_b.language, self.condition_b.persona), chosen)
+        pick_persona(self.app, self.probe.persona_choices(), self.condition_b.language, self.condition_b.persona, self.probe.personas, chosen)
 
     def action_swap(self) -> None:
         self.condition_a, self.condition_b = self.condition_b, self.condition_a

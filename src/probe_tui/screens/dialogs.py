@@ -5,13 +5,16 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Markdown, OptionList, Static
+from textual.widgets import Button, Input, Label, Markdown, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
-from ..core.personas import Persona
+from ..core.errors import ProbeError
+from ..core.personas import Persona, save_persona, subgroup_attributes, subgroup_persona
 from ..widgets.script import visual
+
+COMPOSE = "__compose__"
 
 
 class PersonaPicker(ModalScreen[str | None]):
@@ -29,7 +32,7 @@ class PersonaPicker(ModalScreen[str | None]):
         options = [
             Option(Text(("● " if key == self.current else "  ") + visual(p.name_in(self.language))), id=key)
             for key, p in self.personas.items()
-        ]
+        ] + [Option(Text("＋ compose a subgroup, or write your own…", style="italic"), id=COMPOSE)]
         with Vertical():
             yield Static("[b]Answer as…[/b]  (Enter to choose, Esc to close)")
             yield OptionList(*options, id="persona-options")
@@ -75,6 +78,87 @@ language, persona or model changes).
 
 Full log: `{log}`
 """
+
+
+def pick_persona(app, choices: dict[str, Persona], language: str, current: str, personas: dict[str, Persona], on_chosen) -> None:
+    """The persona picker, and the composer behind its last option. on_chosen(key) gets the key
+    chosen; a composed or saved persona is added to personas (the app's) first."""
+
+    def composed(persona: Persona | None) -> None:
+        if persona is not None:
+            personas.setdefault(persona.key, persona)
+            on_chosen(persona.key)
+
+    def chosen(key: str | None) -> None:
+        if key == COMPOSE:
+            app.push_screen(PersonaComposer(language), composed)
+        elif key:
+            on_chosen(key)
+
+    app.push_screen(PersonaPicker(choices, language, current), chosen)
+
+
+class PersonaComposer(ModalScreen[Persona | None]):
+    """Compose a demographic-subgroup persona from its attributes, or write and save a custom one."""
+
+    BINDINGS = [Binding("escape", "dismiss_none", "Close")]
+    DEFAULT_CSS = """
+    PersonaComposer { align: center middle; }
+    PersonaComposer > VerticalScroll { width: 76; max-width: 98%; height: auto; max-height: 95%; border: thick $accent; background: $surface; padding: 0 1; }
+    PersonaComposer .attribute { height: auto; }
+    PersonaComposer .attribute Label { width: 12; }
+    PersonaComposer Select { width: 1fr; }
+    PersonaComposer #preview { color: $text-muted; margin: 1 0; height: auto; }
+    PersonaComposer Button { margin-right: 1; }
+    PersonaComposer Input { margin-bottom: 1; }
+    PersonaComposer #composer-error { color: $error; height: auto; }
+    """
+
+    def __init__(self, language: str):
+        super().__init__()
+        self.language = language
+        self.attributes = subgroup_attributes()
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static("[b]A demographic subgroup[/b] (leave an attribute blank to leave it out)")
+            for attribute, values in self.attributes.items():
+                with Horizontal(classes="attribute"):
+                    yield Label(attribute)
+                    yield Select([(shown, key) for key, shown in values.items()], prompt="—", id=f"attribute-{attribute}", compact=True)
+            yield Static("", id="preview")
+            yield Button("Use this subgroup", id="use-subgroup", variant="primary", compact=True)
+            yield Static("\n[b]Or your own persona[/b], saved for next time (the same text in every language)")
+            yield Input(placeholder="name, e.g. Retired farmer from Normandy", id="custom-name", compact=True)
+            yield Input(placeholder="text, e.g. Answer as a retired farmer from Normandy would answer.", id="custom-text", compact=True)
+            yield Button("Save and use", id="save-custom", compact=True)
+            yield Static("", id="composer-error")
+
+    def on_mount(self) -> None:
+        self.query(Select).first().focus()
+
+    def spec(self) -> str:
+        selects = [(attribute, self.query_one(f"#attribute-{attribute}", Select)) for attribute in self.attributes]
+        return ",".join(f"{attribute}={select.value}" for attribute, select in selects if not select.is_blank())
+
+    def on_select_changed(self) -> None:
+        spec = self.spec()
+        preview = subgroup_persona(spec).text_in(self.language) if spec else "(choose at least one attribute)"
+        self.query_one("#preview", Static).update(Text(visual(preview)))
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        try:
+            if event.button.id == "use-subgroup":
+                if not self.spec():
+                    raise ProbeError("choose at least one attribute")
+                self.dismiss(subgroup_persona(self.spec()))
+            elif event.button.id == "save-custom":
+                self.dismiss(save_persona(self.query_one("#custom-name", Input).value, self.query_one("#custom-text", Input).value))
+        except ProbeError as exc:
+            self.query_one("#composer-error", Static).update(Text(f"✗ {exc}"))
+
+    def action_dismiss_none(self) -> None:
+        self.dismiss(None)
 
 
 class HelpScreen(ModalScreen[None]):

@@ -28,7 +28,7 @@ from ..core.rescore import pairs_from_run
 from ..core.session import Condition, ProbeSession, ask
 from ..sweep import answer_row
 from ..widgets.script import ScriptText
-from .dialogs import HelpScreen, PersonaPicker
+from .dialogs import HelpScreen, pick_persona
 
 log = logging.getLogger(__name__)
 QUESTION = {"more": "more justifiable", "less": "less justifiable"}
@@ -281,12 +281,11 @@ class CountryPairsScreen(Screen):
         self.show()
 
     def action_pick_persona(self) -> None:
-        def chosen(key: str | None) -> None:
-            if key:
-                self.persona = key
-                self.show()
+        def chosen(key: str) -> None:
+            self.persona = key
+            self.show()
 
-        self.app.push_screen(PersonaPicker(dict(self.personas), self.language, self.persona), chosen)
+        pick_persona(self.app, dict(self.personas), self.language, self.persona, self.personas, chosen)
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen(str(paths.log_file())))

@@ -27,7 +27,7 @@ from ..widgets.gauge import GaugeView
 from ..widgets.script import ScriptText
 from .commands import ProbeCommands
 from .countries import CountriesScreen
-from .dialogs import HelpScreen, PersonaPicker
+from .dialogs import HelpScreen, pick_persona
 
 log = logging.getLogger(__name__)
 PROMPT_STYLES = {CHAT: "chat template", MESSAGES: "chat API", COMPLETION: "completion prompt"}
@@ -307,11 +307,7 @@ class ProbeScreen(Screen):
         return language_label(language) if language not in ("en", "zh", "fr") else {"en": "EN English", "zh": "ZH 中文", "fr": "FR Français"}[language]
 
     def action_pick_persona(self) -> None:
-        def chosen(key: str | None) -> None:
-            if key:
-                self.set_persona(key)
-
-        self.app.push_screen(PersonaPicker(self.persona_choices(), self.language, self.persona), chosen)
+        pick_persona(self.app, self.persona_choices(), self.language, self.persona, self.personas, self.set_persona)
 
     def persona_choices(self) -> dict:
         """The personas on offer: the saved ones, then a national one per baseline country."""
