@@ -23,8 +23,10 @@ class ScriptedBackend:
     def __init__(self):
         self.info = None
         self.calls = 0
+        self.starts = 0
 
     def start(self, on_progress=None) -> ModelInfo:
+        self.starts += 1
         if on_progress:
             on_progress(1.0)
         self.info = ModelInfo("scripted", self.identity, None, {"summary": "scripted test backend"}, COMPLETION)

@@ -297,3 +297,30 @@ async def test_persona_composer_builds_a_subgroup_and_saves_a_custom_persona(tmp
         assert "retired farmer from Normandy" in screen.session.answer_for(screen.item, screen.condition()).prompt.text
         saved = load_persona_bank(user_personas_dir()).personas["retired_farmer"]  # there for the next session
         assert saved.text_in("zh") == "Answer as a retired farmer from Normandy would answer."
+
+
+async def test_instrument_picker_switches_and_keeps_each_instruments_answers():
+    backend = ScriptedBackend()
+    app = ProbeApp(backend)
+    async with app.run_test(size=(120, 40)) as pilot:
+        mfq = await probe_screen(app, pilot)
+        await wait_for(pilot, answered(mfq), 10)
+        first = mfq.session.all_answers()
+        await pilot.press("i")
+        picker = app.screen
+        picker.query_one("OptionList").highlighted = picker.keys.index("wvs")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: getattr(app.screen, "instrument", None) is not None and app.screen.instrument.key == "wvs", 10)
+        wvs = app.screen
+        await wait_for(pilot, answered(wvs), 10)
+        assert wvs.session.all_answers()[0].item.scale.labels[-1] == "10"
+        await pilot.press("i")
+        app.screen.query_one("OptionList").highlighted = app.screen.keys.index("country-pairs")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "CountryPairsScreen", 10)
+        await pilot.press("i")
+        app.screen.query_one("OptionList").highlighted = app.screen.keys.index("mfq2")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen is mfq, 10)
+        assert mfq.session.all_answers() == first  # nothing lost
+        assert backend.starts == 1  # one model, started once, shared by every instrument

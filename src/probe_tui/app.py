@@ -44,7 +44,29 @@ class ProbeApp(App):
         self.call_from_thread(self._open_probe_screen, screen)
 
     def _open_probe_screen(self, screen) -> None:
-        self.switch_screen(screen(self.backend, self.instrument, self.personas, self.language, self.persona))
+        self.install_screen(screen(self.backend, self.instrument, self.personas, self.language, self.persona), self.instrument.key)
+        self.switch_screen(self.instrument.key)
+
+    def action_pick_instrument(self) -> None:
+        from .screens.dialogs import InstrumentPicker
+
+        self.push_screen(InstrumentPicker(self.instrument.key), self.open_instrument)
+
+    def open_instrument(self, key: str | None) -> None:
+        """Another instrument, on the same model; each instrument's screen (and answers) is kept."""
+        if not key or key == self.instrument.key:
+            return
+        current = self.screen
+        language = getattr(current, "language", self.language)
+        self.instrument = get_instrument(key)
+        if not self.is_screen_installed(key):
+            if key == "country-pairs":
+                from .screens.pairs import CountryPairsScreen as screen
+            else:
+                from .screens.probe import ProbeScreen as screen
+            language = language if language in self.instrument.languages else "en"
+            self.install_screen(screen(self.backend, self.instrument, self.personas, language, getattr(current, "persona", "none")), key)
+        self.switch_screen(key)
 
     def on_unmount(self) -> None:
         self.backend.close()

@@ -26,6 +26,7 @@ class ProbeCommands(Provider):
                 yield f"persona: {persona.name_in(screen.language)}", "the national persona", partial(screen.set_persona, persona.key)
         yield "check: order", "ask again with the options' meanings reversed", screen.action_order_check
         yield "free text: write", "stream the model's own words for this prompt", screen.action_free_text
+        yield "instrument: choose", "MFQ-2, WVS, VSM 2013 or the country pairs", screen.app.action_pick_instrument
         yield "view: answers", "every answer so far, odd ones flagged", screen.action_session_answers
         yield "view: gauge", "the gauge full screen: tracks, nearest countries, dimensions", screen.action_gauge
         yield "view: models", "load another model or endpoint", screen.action_models

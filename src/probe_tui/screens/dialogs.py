@@ -98,6 +98,41 @@ def pick_persona(app, choices: dict[str, Persona], language: str, current: str, 
     app.push_screen(PersonaPicker(choices, language, current), chosen)
 
 
+class InstrumentPicker(ModalScreen[str | None]):
+    BINDINGS = [Binding("escape", "dismiss_none", "Close")]
+    DEFAULT_CSS = """
+    InstrumentPicker { align: center middle; }
+    InstrumentPicker > Vertical { width: 70; max-width: 95%; height: auto; border: thick $accent; background: $surface; padding: 0 1; }
+    """
+
+    def __init__(self, current: str):
+        super().__init__()
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        from ..core.country_pairs import KEY, load_country_pairs
+        from ..core.items import available_instruments
+
+        choices = {key: f"{instrument.name} ({len(instrument.items)} items)" for key, instrument in available_instruments().items()}
+        pairs = load_country_pairs()
+        choices[KEY] = f"{pairs.name} ({len(pairs.scenarios)} scenarios × {len(pairs.pairs())} pairs)"
+        self.keys = list(choices)
+        with Vertical():
+            yield Static("[b]Instrument[/b]  (Enter to choose, Esc to close; answers so far are kept)")
+            yield OptionList(*[Option(("● " if key == self.current else "  ") + text, id=key) for key, text in choices.items()])
+
+    def on_mount(self) -> None:
+        options = self.query_one(OptionList)
+        options.highlighted = self.keys.index(self.current) if self.current in self.keys else 0
+        options.focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_dismiss_none(self) -> None:
+        self.dismiss(None)
+
+
 class PersonaComposer(ModalScreen[Persona | None]):
     """Compose a demographic-subgroup persona from its attributes, or write and save a custom one."""
 

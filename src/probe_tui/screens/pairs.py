@@ -43,6 +43,7 @@ class CountryPairsScreen(Screen):
         Binding("s", "toggle_sweep", "Sweep"),
         Binding("l", "cycle_language", "Lang"),
         Binding("p", "pick_persona", "Persona"),
+        Binding("i", "app.pick_instrument", "Instrument"),
         Binding("question_mark", "help", "Help"),
         Binding("q", "app.quit", "Quit", show=False),
     ]
@@ -98,8 +99,20 @@ class CountryPairsScreen(Screen):
         status.set_class(error, "error")
 
     # --- the model -------------------------------------------------------------------------------
-    @work(thread=True, group="load")
     def load_model(self) -> None:
+        if self.backend.info is not None:  # started already, for another instrument's screen
+            self._model_loaded(self.backend.info)
+        else:
+            self._load_in_thread()
+
+    def on_screen_resume(self) -> None:
+        if self.backend is not self.app.backend:
+            self.backend, self.model_ready = self.app.backend, False
+            self.load_model()
+        self.show()
+
+    @work(thread=True, group="load")
+    def _load_in_thread(self) -> None:
         self.app.call_from_thread(self.set_status, f"Loading {self.backend.display_name}…")
         try:
             info = self.backend.start()

@@ -53,6 +53,7 @@ class ProbeScreen(Screen):
         Binding("v", "compare", "Compare", show=False),
         Binding("m", "models", "Models"),
         Binding("g", "gauge", "Gauge"),
+        Binding("i", "app.pick_instrument", "Instrument", show=False),
         Binding("c", "countries", "Countries", show=False),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit", show=False),
@@ -143,8 +144,18 @@ class ProbeScreen(Screen):
 
     # --- model loading (in a thread; the model itself lives in a worker process) ---------------
     def load_model(self) -> None:
+        if self.backend.info is not None:  # started already, for another instrument's screen
+            self._model_loaded(self.backend.info, self.backend)
+            return
         self.model_loading = True
         self._load_in_thread()
+
+    def on_screen_resume(self) -> None:
+        if self.backend is not self.app.backend:  # the model was switched on another screen
+            self.backend = self.app.backend
+            self.model_ready = False
+            self.load_model()
+        self.show_item()
 
     @work(thread=True, exclusive=True, group="load")
     def _load_in_thread(self) -> None:
