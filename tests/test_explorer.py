@@ -266,10 +266,12 @@ async def test_country_pairs_view_answers_all_eight_variants_and_charts_them():
         assert f"{matrix.loc['USA', 'China']:+.1f}" in plain(screen.query_one("#heat-map").content)
 
 
-async def test_persona_composer_builds_a_subgroup_and_saves_a_custom_persona(tmp_path):
+async def test_persona_composer_builds_a_subgroup_and_saves_a_custom_persona(tmp_path, monkeypatch):
     from textual.widgets import Input, Select
 
-    from probe_tui.core.personas import load_persona_bank, user_personas_dir
+    from probe_tui.core.personas import load_persona_bank
+
+    monkeypatch.setattr("probe_tui.core.personas.user_personas_dir", lambda: tmp_path)
 
     app = ProbeApp(ScriptedBackend())
     async with app.run_test(size=(100, 40)) as pilot:
@@ -295,7 +297,7 @@ async def test_persona_composer_builds_a_subgroup_and_saves_a_custom_persona(tmp
         await wait_for(pilot, lambda: screen.persona == "retired_farmer", 10)
         await wait_for(pilot, answered(screen), 10)
         assert "retired farmer from Normandy" in screen.session.answer_for(screen.item, screen.condition()).prompt.text
-        saved = load_persona_bank(user_personas_dir()).personas["retired_farmer"]  # there for the next session
+        saved = load_persona_bank(tmp_path).personas["retired_farmer"]  # there for the next session
         assert saved.text_in("zh") == "Answer as a retired farmer from Normandy would answer."
 
 
@@ -324,3 +326,29 @@ async def test_instrument_picker_switches_and_keeps_each_instruments_answers():
         await wait_for(pilot, lambda: app.screen is mfq, 10)
         assert mfq.session.all_answers() == first  # nothing lost
         assert backend.starts == 1  # one model, started once, shared by every instrument
+
+
+async def test_compare_base_and_chat_models_side_by_side(smollm2_path, gemma_path):
+    """The real SmolLM2 (chat) as A and the real Gemma-3-270M (base) as B on the same item."""
+    app = ProbeApp(LlamaCppBackend(smollm2_path, n_ctx=2048))
+    async with app.run_test(size=(140, 50)) as pilot:
+        screen = await probe_screen(app, pilot)
+        await wait_for(pilot, answered(screen), 60)
+        await pilot.press("v")
+        compare = app.screen
+        compare.condition_b = compare.condition_a  # same language and persona: only the model differs
+        await pilot.press("m")
+        models = app.screen
+        table = models.query_one("DataTable")
+        table.move_cursor(row=table.get_row_index("embedded:gemma3-270m"))
+        await pilot.press("enter")
+        assert app.screen is compare and compare.condition_b.model == str(gemma_path)
+        b = lambda: screen.session.answer_for(screen.item, compare.condition_b)  # noqa: E731
+        await wait_for(pilot, lambda: b() is not None, 120)
+        a = screen.session.answer_for(screen.item, compare.condition_a)
+        assert a.prompt.style == "chat" and b().prompt.style == "completion"
+        assert b().distribution.method == "logprobs" and b().distribution.probs != a.distribution.probs
+        assert "gemma" in compare.query_one("#title-b").logical.lower()
+        assert "B − A: E[x]" in str(compare.query_one("#difference").render())
+    # the second model's worker is closed with the app
+    assert all(backend._process is None for backend in screen.other_backends.values())

@@ -27,9 +27,10 @@ class ProbeApp(App):
         self.backend = backend
         self.instrument = get_instrument(instrument)
         self.instrument.check_language(language)
-        self.personas = load_personas()
+        self.personas = dict(load_personas())  # the app's own: composed personas are added to it
         get_persona(persona, self.personas)
         self.language, self.persona = language, persona
+        self.instrument_screens: dict[str, Screen] = {}
 
     def on_mount(self) -> None:
         self.push_screen(StartScreen())
@@ -44,8 +45,12 @@ class ProbeApp(App):
         self.call_from_thread(self._open_probe_screen, screen)
 
     def _open_probe_screen(self, screen) -> None:
-        self.install_screen(screen(self.backend, self.instrument, self.personas, self.language, self.persona), self.instrument.key)
+        self._install(self.instrument.key, screen(self.backend, self.instrument, self.personas, self.language, self.persona))
         self.switch_screen(self.instrument.key)
+
+    def _install(self, key: str, screen) -> None:
+        self.instrument_screens[key] = screen
+        self.install_screen(screen, key)
 
     def action_pick_instrument(self) -> None:
         from .screens.dialogs import InstrumentPicker
@@ -65,8 +70,11 @@ class ProbeApp(App):
             else:
                 from .screens.probe import ProbeScreen as screen
             language = language if language in self.instrument.languages else "en"
-            self.install_screen(screen(self.backend, self.instrument, self.personas, language, getattr(current, "persona", "none")), key)
+            self._install(key, screen(self.backend, self.instrument, self.personas, language, getattr(current, "persona", "none")))
         self.switch_screen(key)
 
     def on_unmount(self) -> None:
         self.backend.close()
+        for screen in self.instrument_screens.values():
+            for backend in getattr(screen, "other_backends", {}).values():
+                backend.close()

@@ -31,6 +31,7 @@ class CompareScreen(Screen):
         Binding("b", "step(-1)", "Back"),
         Binding("l", "cycle_language", "B lang"),
         Binding("p", "pick_persona", "B persona"),
+        Binding("m", "pick_model", "B model"),
         Binding("x", "swap", "Swap"),
         Binding("escape", "app.pop_screen", "Close"),
     ]
@@ -72,7 +73,12 @@ class CompareScreen(Screen):
     # --- display ------------------------------------------------------------------------------
     def _label(self, condition: Condition) -> str:
         persona = get_persona(condition.persona, self.probe.personas)
-        return f"{self.probe.language_name(condition.language)} · {persona.name_in(condition.language)}"
+        label = f"{self.probe.language_name(condition.language)} · {persona.name_in(condition.language)}"
+        if condition.model != self.condition_a.model or condition.model != self.condition_b.model:
+            backend = self.backend_of(condition)
+            name = backend.info.name if backend is not None and backend.info is not None else condition.model.rsplit("/", 1)[-1]
+            label += f" · {name}"
+        return label
 
     def show(self) -> None:
         probe, item = self.probe, self.probe.item
@@ -93,17 +99,25 @@ class CompareScreen(Screen):
         else:
             box.update(Text("the difference appears once both sides are answered", style="dim"))
             box.remove_class("changed")
+        for side, condition in (("a", self.condition_a), ("b", self.condition_b)):
+            backend = self.backend_of(condition)
+            if not answers[side] and (backend is None or backend.info is None):
+                self.query_one(f"#distribution-{side}", DistributionView).show(None, (), "loading this side's model…")
         if probe.model_ready and not (answers["a"] and answers["b"]):
             self.answer_both(item, self.condition_a, self.condition_b)
+
+    def backend_of(self, condition: Condition):
+        return self.probe.backend if condition.model == self.probe.backend.identity else self.probe.other_backends.get(condition.model)
 
     @work(thread=True, exclusive=True, group="compare")
     def answer_both(self, item, *conditions: Condition) -> None:
         for condition in conditions:
-            if self.probe.session.answer_for(item, condition):
+            backend = self.backend_of(condition)
+            if self.probe.session.answer_for(item, condition) or backend is None or backend.info is None:
                 continue
             persona = get_persona(condition.persona, self.probe.personas)
             try:
-                answer = ask(self.probe.backend, self.probe.instrument, item, condition, persona)
+                answer = ask(backend, self.probe.instrument, item, condition, persona)
             except ProbeError as exc:
                 log.exception("scoring failed")
                 self.app.call_from_thread(self.notify, str(exc), title="Scoring failed", severity="error")
@@ -132,6 +146,40 @@ class CompareScreen(Screen):
             self.show()
 
         pick_persona(self.app, self.probe.persona_choices(), self.condition_b.language, self.condition_b.persona, self.probe.personas, chosen)
+
+    def action_pick_model(self) -> None:
+        from .models import ModelsScreen
+
+        self.app.push_screen(ModelsScreen(self.probe, on_choose=self.use_model_b, current=self.condition_b.model))
+
+    def use_model_b(self, kind: str, spec: str) -> None:
+        """B answers with another model (base vs chat, say), loaded beside the probe screen's own."""
+        from ..backends.choice import backend_for
+
+        try:
+            backend = backend_for(kind, spec, like=self.probe.backend)
+        except ProbeError as exc:
+            self.notify(str(exc), title="Model not loaded", severity="error")
+            return
+        if backend.identity == self.probe.backend.identity:
+            self.condition_b = replace(self.condition_b, model=backend.identity)
+            self.show()
+            return
+        backend = self.probe.other_backends.setdefault(backend.identity, backend)
+        self.condition_b = replace(self.condition_b, model=backend.identity)
+        self.notify(f"Loading {backend.display_name} for B…")
+        self.start_model_b(backend)
+
+    @work(thread=True, group="load-b")
+    def start_model_b(self, backend) -> None:
+        try:
+            if backend.info is None:
+                backend.start()
+        except ProbeError as exc:
+            log.exception("model B failed to load")
+            self.app.call_from_thread(self.notify, str(exc), title="Model B not loaded", severity="error")
+            return
+        self.app.call_from_thread(self.show)
 
     def action_swap(self) -> None:
         self.condition_a, self.condition_b = self.condition_b, self.condition_a

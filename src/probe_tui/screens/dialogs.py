@@ -64,8 +64,10 @@ nearest baseline countries.
 - `o` order check: the item again with the options' meanings reversed
 - `f` free text: the model's own words for this prompt (`Esc` stops it)
 - `a` every answer so far (`f` odd ones only, `s` sort, `Enter` open)
-- `v` compare two conditions side by side
+- `v` compare two conditions side by side (B's language `l`, persona `p`, model `m`)
+- `g` the gauge full screen: a track per condition, nearest countries with intervals
 - `m` models: load another model or endpoint (`Esc` cancels a load)
+- `i` another instrument (MFQ-2, WVS, VSM 2013, country pairs) on the same model
 - `t` show or hide the exact prompt
 - `c` the countries view (VSM 2013): every item asked for 20 countries, each in its own language
   with its national persona (`m` switches to all-English or all-Chinese), and the deviation ratio

@@ -31,9 +31,12 @@ class ModelsScreen(Screen):
     #models-table { height: 1fr; }
     """
 
-    def __init__(self, probe_screen):
+    def __init__(self, probe_screen, on_choose=None, current: str | None = None):
+        """on_choose(kind, spec): what Enter does (default: load it on the probe screen)."""
         super().__init__()
         self.probe = probe_screen
+        self.on_choose = on_choose or probe_screen.switch_model
+        self.current = current or probe_screen.backend.identity
         self.choices: dict[str, tuple] = {}
 
     def compose(self) -> ComposeResult:
@@ -47,7 +50,7 @@ class ModelsScreen(Screen):
         table = self.query_one(DataTable)
         for column in COLUMNS:
             table.add_column(column, key=column or "current")
-        current = self.probe.backend.identity
+        current = self.current
         for name, (_, note) in EMBEDDED.items():
             self._add(table, f"embedded:{name}", ("file", name), name, "embedded", note, current)
         for path in user_model_files():
@@ -91,7 +94,7 @@ class ModelsScreen(Screen):
         table = self.query_one(DataTable)
         values = {"size": f"{d['size_bytes'] / 1e6:.0f} MB", "quant": d["quantisation"], "context": f"{d['context_length']:,}",
                   "layers": str(d["layers"] or "–"), "chat template": "yes" if d["chat_template"] else "no (base model)",
-                  "current": "●" if path == self.probe.backend.identity else ""}
+                  "current": "●" if path == self.current else ""}
         for column, value in values.items():
             table.update_cell(key, column, value, update_width=True)
 
@@ -106,7 +109,7 @@ class ModelsScreen(Screen):
             return
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         self.app.pop_screen()
-        self.probe.switch_model(*self.choices[key])
+        self.on_choose(*self.choices[key])
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_load()

@@ -92,6 +92,7 @@ class ProbeScreen(Screen):
         self.groups = None
         self.pending: tuple | None = None
         self.previous_condition: Condition | None = None
+        self.other_backends: dict = {}  # models loaded beside this one, e.g. B in the compare view
         self.free_text_cancel: threading.Event | None = None
         self.free_text = ""
         self.free_text_for: tuple | None = None
