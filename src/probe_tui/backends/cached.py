@@ -40,7 +40,8 @@ class CachedBackend:
         if self._model_key is None:
             path = getattr(self.inner, "model_path", None)
             if path is not None:
-                check_gguf(path)  # a missing or corrupt file is a one-line error, cached or not
+                # a missing, foreign or too-big file is a one-line error, cached or not, before it is hashed
+                getattr(self.inner, "preflight", lambda: check_gguf(path))()
                 self._model_key = f"sha256:{self.cache.file_hash(path)}"
             else:
                 self._model_key = self.inner.identity

@@ -36,9 +36,7 @@ class LlamaCppBackend:
 
     def start(self, on_progress=None) -> ModelInfo:
         """Spawn the worker and load the model. on_progress(fraction) is called as loading proceeds."""
-        check_gguf(self.model_path)
-        gpu_layers = self.options["n_gpu_layers"]
-        check_fits_in_memory(self.model_path, offloads_to_gpu=gpu_layers != 0 and gpu_build_available())
+        self.preflight()
         ours, theirs = socket.socketpair()
         with paths.log_file().open("ab") as log:
             # A session of its own: the terminal's Ctrl+C goes to the app, which decides when to stop it.
@@ -64,6 +62,12 @@ class LlamaCppBackend:
             else:
                 self.close()
                 raise ProbeError(f"could not load {self.model_path.name}: {payload}")
+
+    def preflight(self) -> None:
+        """Refuse, in one line and before anything slow, a missing or foreign file or one too big to load."""
+        check_gguf(self.model_path)
+        gpu_layers = self.options["n_gpu_layers"]
+        check_fits_in_memory(self.model_path, offloads_to_gpu=gpu_layers != 0 and gpu_build_available())
 
     @property
     def display_name(self) -> str:
