@@ -114,7 +114,7 @@ async def test_probe_against_a_remote_server(llama_server):
         distribution = screen.query_one(DistributionView).distribution
         assert distribution.method.startswith("logprobs")
         assert sum(distribution.probs.values()) == pytest.approx(1.0)
-        assert app.sub_title == "smollm2 · chat API"
+        assert app.sub_title == f"smollm2 · chat API · session {app.session_name}"
         await pilot.press("l")
         await wait_for(pilot, answered(screen))
         answer = screen.session.answer_for(screen.item, screen.condition())

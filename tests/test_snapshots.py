@@ -2,8 +2,13 @@
 the Backend protocol so every figure on them is the same on every run. Update after a deliberate
 change of layout with: python -m pytest tests/test_snapshots.py --snapshot-update"""
 
-from probe_tui.app import ProbeApp
+from probe_tui.app import ProbeApp as _ProbeApp
+from probe_tui.core.store import SessionStore
 from scripted import ScriptedBackend
+
+
+def ProbeApp(backend):  # noqa: N802 - a fixed session name and a store of its own: the same picture every run
+    return _ProbeApp(backend, session="snapshot", store=SessionStore(":memory:"))
 from test_app import answered, probe_screen, wait_for
 
 

@@ -3,13 +3,20 @@ it pandas and scipy) in a thread, so the first paint does not wait on them."""
 
 from __future__ import annotations
 
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
 from textual import work
 from textual.app import App, ComposeResult
 from textual.screen import Screen
 from textual.widgets import Static
 
+from .backends.provenance import provenance
 from .core.items import get_instrument
 from .core.personas import get_persona, load_personas
+from .core.store import SessionStore, new_session_name
+
+log = logging.getLogger(__name__)
 
 
 class StartScreen(Screen):
@@ -22,15 +29,91 @@ class StartScreen(Screen):
 class ProbeApp(App):
     TITLE = "probe-tui"
 
-    def __init__(self, backend, instrument: str = "mfq2", language: str = "en", persona: str = "none"):
+    def __init__(self, backend, instrument: str = "mfq2", language: str | None = None, persona: str | None = None,
+                 session: str | None = None, store: SessionStore | None = None):
+        """session: the name to record under (and resume, if it exists); a new dated one by default.
+        language, persona: None means where the session stood (en and none for a new one)."""
         super().__init__()
         self.backend = backend
+        self.store = store if store is not None else SessionStore()
+        self.session_name = session or new_session_name(self.store)
+        self.resumed = self.store.exists(self.session_name)
+        self.saved_state = self.store.open(self.session_name)
         self.instrument = get_instrument(instrument)
+        self.explicit = {"language": language is not None, "persona": persona is not None}
+        language, persona = language or "en", persona or "none"
         self.instrument.check_language(language)
         self.personas = dict(load_personas())  # the app's own: composed personas are added to it
         get_persona(persona, self.personas)
         self.language, self.persona = language, persona
         self.instrument_screens: dict[str, Screen] = {}
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="session-writer")
+        self._provenance: dict[str, dict] = {}
+
+    # --- the session file ------------------------------------------------------------------------
+    def remember(self, answer) -> None:
+        """Store a new answer in the session, off the UI thread, in the order answers arrive."""
+        backend = self.backend_for(answer.condition.model)
+        self._writer.submit(self._store_answer, answer, backend)
+
+    def _store_answer(self, answer, backend) -> None:
+        try:
+            identity = answer.condition.model
+            if identity not in self._provenance:
+                self._provenance[identity] = provenance(backend) if backend is not None else {"model": identity}
+            self.store.add(self.session_name, answer, self._provenance[identity])
+        except Exception:  # noqa: BLE001 - a failed write is logged, and the app goes on
+            log.exception("could not store an answer in session %s", self.session_name)
+            self.call_from_thread(self.notify, f"An answer could not be saved to session {self.session_name}; see the log.",
+                                  severity="error")
+
+    def export(self, suffix: str) -> None:
+        """The session so far, with provenance, into the current folder."""
+        from pathlib import Path
+
+        from .core.errors import ProbeError
+        from .export import export_session
+
+        self._writer.submit(lambda: None).result()  # every answer so far is written first
+        path = Path.cwd() / f"probe-tui-{self.session_name}.{suffix}"
+        try:
+            count = export_session(self.store, self.session_name, path)
+        except ProbeError as exc:
+            self.notify(str(exc), title="Export", severity="error")
+            return
+        self.notify(f"{count} answer(s) with provenance → {path}", title="Exported", timeout=8)
+
+    def screenshot_here(self) -> None:
+        from pathlib import Path
+
+        path = self.save_screenshot(path=str(Path.cwd()))
+        self.notify(f"→ {path}", title="SVG screenshot saved", timeout=8)
+
+    def session_answers(self) -> int:
+        return len(self.store.rows(self.session_name))
+
+    def backend_for(self, identity: str):
+        if self.backend.identity == identity:
+            return self.backend
+        for screen in self.instrument_screens.values():
+            for backend in getattr(screen, "other_backends", {}).values():
+                if backend.identity == identity:
+                    return backend
+        return None
+
+    def restore(self, screen) -> None:
+        """Give a screen the session's stored answers to its instrument, and where it stood."""
+        screen.session.on_record = self.remember
+        for answer in self.store.answers(self.session_name, screen.instrument):
+            screen.session.record(answer, remember=False)
+        return self.saved_state.get("screens", {}).get(screen.instrument.key, {})
+
+    def save_position(self, instrument: str, position: dict) -> None:
+        state = self.saved_state
+        state["instrument"] = instrument
+        state.setdefault("screens", {})[instrument] = position
+        state["model"] = self.backend.identity
+        self.store.save_state(self.session_name, state)
 
     def on_mount(self) -> None:
         self.push_screen(StartScreen())
@@ -74,6 +157,7 @@ class ProbeApp(App):
         self.switch_screen(key)
 
     def on_unmount(self) -> None:
+        self._writer.shutdown(wait=True)  # every answer is in the session file before the app ends
         self.backend.close()
         for screen in self.instrument_screens.values():
             for backend in getattr(screen, "other_backends", {}).values():

@@ -50,9 +50,11 @@ REMOTE_OVERRIDES = {"base_url": "base_url", "api_key_env": "api_key_env", "mode"
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="probe-tui", description="Watch what a language model 'believes', live.")
     _add_model_options(parser)
-    parser.add_argument("--instrument", default="mfq2")
-    parser.add_argument("--lang", default="en", help="prompt language: en, zh or fr")
-    parser.add_argument("--persona", default="none", help="none, us_average, cn_average, country:<name>, subgroup:<attr>=<value>,..., or custom:<text>")
+    parser.add_argument("--instrument", help="mfq2 (default), wvs, vsm2013 or country-pairs")
+    parser.add_argument("--lang", help="prompt language: en (default), zh, fr, ...")
+    parser.add_argument("--persona", help="none (default), us_average, cn_average, country:<name>, subgroup:<attr>=<value>,..., or custom:<text>")
+    parser.add_argument("--session", help="record under this name, or reopen the session of that name where it stopped "
+                        "(default: a new session named by date and time)")
     commands = parser.add_subparsers(dest="command")
 
     run = commands.add_parser("run", help="answer every item headless and write one CSV row per item")
@@ -76,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     score = commands.add_parser("score", help="metrics for recorded responses (yours or another study's), in long format")
     score.add_argument("--instrument", required=True, help="mfq2, wvs, vsm2013 or country-pairs")
-    score.add_argument("--responses", required=True, type=Path, help="CSV of recorded responses")
+    score.add_argument("--responses", required=True, type=Path, help="recorded responses: CSV, Parquet or JSON (a probe-tui run or export, or another study's)")
     score.add_argument("--output", required=True, type=Path, help="CSV to write (long format)")
     score.add_argument("--map", default="", help="rename columns: OLD=NEW,OLD=NEW (e.g. LLM=model,item=item_id,llm_response=response)")
     score.add_argument("--set", default="", help="add constant columns: COLUMN=VALUE,... (e.g. model=qwen2.5-7b,language=en,persona=none)")
@@ -85,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
                        "(default: 0 for profile r; centred on Hofstede's mean for the deviation ratio of a `country` column)")
     score.add_argument("--groups", type=Path, help="a group baseline CSV (see README), besides those in the data directory")
     commands.add_parser("models", help="list the models probe-tui can find")
+    commands.add_parser("sessions", help="list the recorded sessions")
+    export = commands.add_parser("export", help="a session's answers, with provenance, as CSV, Parquet or JSON")
+    export.add_argument("--session", dest="export_session", help="the session (default: the latest)")
+    export.add_argument("--output", "-o", required=True, help="FILE.csv, FILE.parquet or FILE.json (the format follows the suffix)")
+    export.add_argument("--instrument", dest="export_instrument", help="only this instrument's answers")
     endpoints = commands.add_parser("endpoints", help="save a remote endpoint in endpoints.toml (written with mode 0600)")
     endpoints.add_argument("action", choices=["add"])
     endpoints.add_argument("name")
@@ -137,14 +144,46 @@ def _cached(backend, args):
 
 def run_app(args) -> int:
     from .app import ProbeApp
+    from .core.store import SessionStore
 
+    store = SessionStore()
+    state = store.open(args.session) if args.session and store.exists(args.session) else {}
+    if state and not (args.model or args.endpoint or args.backend != "llama") and Path(state.get("model", "")).is_file():
+        args.model = state["model"]  # reopen on the session's own model file
     backend = _backend(args)
-    app = ProbeApp(backend, instrument=args.instrument, language=args.lang, persona=args.persona)
+    app = ProbeApp(backend, instrument=args.instrument or state.get("instrument") or "mfq2", language=args.lang,
+                   persona=args.persona, session=args.session, store=store)
     try:
         app.run()
     finally:
         backend.close()
+    if app.session_answers():
+        print(f"probe-tui: {app.session_answers()} answer(s) in session {app.session_name}; "
+              f"reopen with: probe-tui --session {app.session_name}", file=sys.stderr)
     return app.return_code or 0
+
+
+def sessions_command() -> int:
+    from .core.store import SessionStore, store_file
+
+    sessions = SessionStore().sessions()
+    for entry in sessions:
+        print(f"{entry['name']:<28} {entry['answers']:>6} answers  last used {entry['updated']}")
+    print(f"{len(sessions)} session(s) in {store_file()}", file=sys.stderr)
+    return 0
+
+
+def export_command(args) -> int:
+    from .export import export_session
+    from .core.store import SessionStore
+
+    store = SessionStore()
+    name = args.export_session or next((s["name"] for s in store.sessions() if s["answers"]), None)
+    if name is None or not store.exists(name):
+        raise ProbeError(f"no session {name!r}; list them with: probe-tui sessions" if name else "no session has answers yet")
+    count = export_session(store, name, Path(args.output), args.export_instrument)
+    print(f"wrote {count} answer(s) of session {name} to {args.output}", file=sys.stderr)
+    return 0
 
 
 def list_models_command() -> int:
@@ -172,6 +211,8 @@ def score_command(args) -> int:
     from .core import rescore
 
     frame = rescore.read_responses(args.responses, _pairs(args.map, "--map"), _pairs(args.set, "--set"))
+    if "instrument" in frame.columns and frame["instrument"].nunique() > 1:  # a session export holds several
+        frame = frame[frame["instrument"] == args.instrument]
     if args.instrument == "country-pairs":
         scores = rescore.score_pairs(frame, args.responses)
     else:
@@ -225,6 +266,10 @@ def main(argv=None) -> int:
             return run_sweep(args, _backend(args))
         if args.command == "models":
             return list_models_command()
+        if args.command == "sessions":
+            return sessions_command()
+        if args.command == "export":
+            return export_command(args)
         if args.command == "items":
             return items_check()
         if args.command == "score":

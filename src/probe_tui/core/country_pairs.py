@@ -108,6 +108,12 @@ class CountryPairs:
             raise unknown_choice("country for country-pairs", name, [short(c) for c in self.countries])
         return found
 
+    def find_item(self, key) -> PairItem | None:
+        """A prompt by its id ("airspace-1|USA-China|USA|more|XY")."""
+        if "_by_id" not in self.__dict__:
+            object.__setattr__(self, "_by_id", {item.id: item for item in self.prompts()})
+        return self.__dict__["_by_id"].get(str(key))
+
     @property
     def items(self) -> tuple[PairItem, ...]:
         return tuple(self.prompts())

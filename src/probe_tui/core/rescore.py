@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -35,10 +36,18 @@ OUTPUT = CONDITION + ["question", "target", "metric", "value", "ci95", "p_value"
 
 
 def read_responses(path, rename: dict[str, str] | None = None, constants: dict[str, str] | None = None) -> pd.DataFrame:
+    suffix = Path(str(path)).suffix.lower()
     try:
-        frame = pd.read_csv(path, encoding="utf-8-sig")
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise ProbeError(f"cannot read responses {path}: {exc}") from None
+        if suffix == ".parquet":
+            frame = pd.read_parquet(path)
+        elif suffix == ".json":
+            frame = pd.read_json(path, orient="records", dtype=False)
+        else:
+            frame = pd.read_csv(path, encoding="utf-8-sig")
+    except (OSError, ValueError, UnicodeDecodeError, ImportError) as exc:
+        raise ProbeError(f"cannot read responses {path}: {' '.join(str(exc).split())}") from None
+    if "options_reversed" in frame.columns:  # a session export: order checks are not answers to score
+        frame = frame[~frame["options_reversed"].astype(bool)].drop(columns="options_reversed")
     rename = rename or {}
     missing = [old for old in rename if old not in frame.columns]
     if missing:

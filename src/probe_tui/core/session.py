@@ -65,7 +65,9 @@ def ask(backend, instrument: Instrument | CountryPairs, item, condition: Conditi
 
 
 class ProbeSession:
-    def __init__(self, instrument: Instrument, vsm_constant: float = 0.0, score_by: str = "expected"):
+    def __init__(self, instrument: Instrument, vsm_constant: float = 0.0, score_by: str = "expected", on_record=None):
+        """on_record(answer): called for each new answer (the app stores it in the session file)."""
+        self.on_record = on_record
         self.score_method = score_by
         self.instrument = instrument
         self.baseline = baseline(instrument.key) if has_baseline(instrument.key) else None
@@ -93,7 +95,10 @@ class ProbeSession:
         if self.baseline is not None:
             self.engine.add(condition, item.code, item.dimension, len(item.scale.labels) + 1 - score if item.reverse else score)
 
-    def record(self, answer: Answer) -> None:
+    def record(self, answer: Answer, remember: bool = True) -> None:
+        """remember=False: an answer read back from the session file (it is stored already)."""
+        if remember and self.on_record is not None:
+            self.on_record(answer)
         if answer.options_reversed:
             self._order_checks[(answer.item.id, answer.condition)] = answer
             return

@@ -33,6 +33,9 @@ class ProbeCommands(Provider):
         yield "view: compare", "this item under two conditions side by side", screen.action_compare
         yield "view: countries", "VSM 2013 across 20 countries", screen.action_countries
         yield "view: prompt", "show or hide the exact prompt", screen.action_toggle_prompt
+        for suffix in ("csv", "parquet", "json"):
+            yield f"export: {suffix}", f"this session's answers with provenance, into probe-tui-<session>.{suffix} here", partial(screen.app.export, suffix)
+        yield "picture: screenshot (SVG)", "this screen as an SVG file, here", screen.app.screenshot_here
         yield "help: keys", "the help card", screen.action_help
 
     async def discover(self) -> Hits:

@@ -56,6 +56,7 @@ class CountryPairsScreen(Screen):
     def __init__(self, backend, bank, personas, language: str, persona: str):
         super().__init__()
         self.backend, self.bank, self.personas = backend, bank, personas
+        self.instrument = bank  # as on the probe screen: what the session stores answers under
         self.language, self.persona = bank.check_language(language), persona
         self.session = ProbeSession(bank)
         self.pairs = bank.pairs()
@@ -75,6 +76,13 @@ class CountryPairsScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        position = self.app.restore(self)
+        if position:
+            self.scenario_index = min(int(position.get("scenario", 0)), len(self.bank.scenarios) - 1)
+            self.pair_index = min(int(position.get("pair", 0)), len(self.pairs) - 1)
+            if position.get("language") in self.bank.languages:
+                self.language = position["language"]
+            self.persona = position.get("persona", self.persona)
         self.show()
         self.load_model()
 
@@ -173,6 +181,8 @@ class CountryPairsScreen(Screen):
 
     # --- display -------------------------------------------------------------------------------
     def show(self) -> None:
+        self.app.save_position(self.bank.key, {"scenario": self.scenario_index, "pair": self.pair_index,
+                                               "language": self.language, "persona": self.persona})
         first, second = self.pair
         names = {c: self.country_name(c) for c in self.pair}
         text = self.scenario.text[self.language].replace("{A}", names[first]).replace("{B}", names[second])

@@ -118,8 +118,22 @@ class ProbeScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._restore(self.app.restore(self))
         self.show_item()
         self.load_model()
+
+    def _restore(self, position: dict) -> None:
+        """Where this instrument stood when the session was last open."""
+        if not position:
+            return
+        self.index = min(max(int(position.get("index", 0)), 0), len(self.instrument.items) - 1)
+        if position.get("language") in self.instrument.languages and not self.app.explicit["language"]:
+            self.language = position["language"]
+        try:
+            if not self.app.explicit["persona"]:
+                self.persona = get_persona(position.get("persona", self.persona), self.personas).key
+        except ProbeError:
+            pass  # a persona file since removed: keep the one asked for
         problems = item_bank().problems + persona_bank().problems
         try:
             self.groups = load_group_baselines()
@@ -189,7 +203,7 @@ class ProbeScreen(Screen):
         self.model_loading = False
         self.model_ready = True
         self.query_one("#load-progress").add_class("hidden")
-        self.app.sub_title = f"{info.name} · {PROMPT_STYLES.get(info.prompt_style, info.prompt_style)}"
+        self.app.sub_title = f"{info.name} · {PROMPT_STYLES.get(info.prompt_style, info.prompt_style)} · session {self.app.session_name}"
         self.set_status(f"Model ready: {info.name} ({info.details.get('summary', '')}).")
         self.show_item()
 
@@ -244,6 +258,7 @@ class ProbeScreen(Screen):
     # --- display ---------------------------------------------------------------------------------
     def show_item(self) -> None:
         item, condition = self.item, self.condition()
+        self.app.save_position(self.instrument.key, {"index": self.index, "language": self.language, "persona": self.persona})
         persona = get_persona(self.persona, self.personas)
         self.query_one("#item-header", ScriptText).set_text(
             f"{self.instrument.name} · item {self.index + 1}/{len(self.instrument.items)} · "
