@@ -88,6 +88,16 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--groups", type=Path, help="a group baseline CSV (see README), besides those in the data directory")
     commands.add_parser("models", help="list the models probe-tui can find")
     commands.add_parser("sessions", help="list the recorded sessions")
+    figure = commands.add_parser("figure", help="a picture for slides (PNG or SVG) from recorded responses")
+    figure.add_argument("kind", help="dimensions, gauge (Likert instruments); favourability, heatmap, base-vs-chat (country-pairs)")
+    figure.add_argument("--instrument", required=True, help="mfq2, wvs, vsm2013 or country-pairs")
+    figure.add_argument("--responses", nargs="+", required=True, type=Path, help="runs, session exports or study files (CSV, Parquet, JSON)")
+    figure.add_argument("--labels", help="a model name per responses file, comma-separated (e.g. 'Qwen2.5-7B base,Qwen2.5-7B chat')")
+    figure.add_argument("--map", default="", help="as for score: rename columns OLD=NEW,...")
+    figure.add_argument("--set", default="", help="as for score: constant columns COLUMN=VALUE,...")
+    figure.add_argument("--countries", help="comma-separated: the countries to show beside the model, or the heat map's order")
+    figure.add_argument("--title", help="a title over the whole figure")
+    figure.add_argument("--output", "-o", required=True, type=Path, help="FILE.png or FILE.svg")
     export = commands.add_parser("export", help="a session's answers, with provenance, as CSV, Parquet or JSON")
     export.add_argument("--session", dest="export_session", help="the session (default: the latest)")
     export.add_argument("--output", "-o", required=True, help="FILE.csv, FILE.parquet or FILE.json (the format follows the suffix)")
@@ -161,6 +171,29 @@ def run_app(args) -> int:
         print(f"probe-tui: {app.session_answers()} answer(s) in session {app.session_name}; "
               f"reopen with: probe-tui --session {app.session_name}", file=sys.stderr)
     return app.return_code or 0
+
+
+def figure_command(args) -> int:
+    import pandas as pd
+
+    from .core import rescore
+    from .figures import draw
+
+    labels = [label.strip() for label in args.labels.split(",")] if args.labels else []
+    if labels and len(labels) != len(args.responses):
+        raise ProbeError(f"--labels names {len(labels)} model(s) for {len(args.responses)} responses file(s)")
+    frames = []
+    for number, path in enumerate(args.responses):
+        frame = rescore.read_responses(path, _pairs(args.map, "--map"), _pairs(args.set, "--set"))
+        if labels:
+            frame["model"] = labels[number]
+        frames.append(frame)
+    frame = pd.concat(frames, ignore_index=True)
+    if "instrument" in frame.columns and frame["instrument"].nunique() > 1:
+        frame = frame[frame["instrument"] == args.instrument]
+    countries = [c.strip() for c in args.countries.split(",")] if args.countries else []
+    print(f"wrote {draw(args.kind, frame, args.instrument, args.output, countries, args.title)}", file=sys.stderr)
+    return 0
 
 
 def sessions_command() -> int:
@@ -268,6 +301,8 @@ def main(argv=None) -> int:
             return list_models_command()
         if args.command == "sessions":
             return sessions_command()
+        if args.command == "figure":
+            return figure_command(args)
         if args.command == "export":
             return export_command(args)
         if args.command == "items":

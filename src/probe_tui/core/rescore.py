@@ -121,7 +121,9 @@ def alignment_rows(frame: pd.DataFrame, path, constants) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=OUTPUT)
 
 
-def _score_likert(instrument_key, frame, path, n_resamples, vsm_constant, groups=None) -> pd.DataFrame:
+def likert_engine(instrument_key, frame, path="responses", vsm_constant=0.0):
+    """Recorded Likert responses -> (the gauge engine with a track per (model, language, persona),
+    the instrument, the cleaned frame). The one place responses become scores."""
     if "response" not in frame.columns and "expected" in frame.columns:
         frame = frame.assign(response=frame["expected"])  # probe-tui's own run output
     _require(frame, LIKERT_COLUMNS, path)
@@ -139,6 +141,11 @@ def _score_likert(instrument_key, frame, path, n_resamples, vsm_constant, groups
         item = by_key[row.item_key]
         score = len(item.scale.labels) + 1 - row.response if item.reverse else row.response
         engine.add((row.model, row.language, row.persona), item.code, item.dimension, score)
+    return engine, instrument, frame
+
+
+def _score_likert(instrument_key, frame, path, n_resamples, vsm_constant, groups=None) -> pd.DataFrame:
+    engine, instrument, frame = likert_engine(instrument_key, frame, path, vsm_constant)
     rows = []
     for track in engine.tracks:
         ranking = engine.ranking(track)
@@ -213,13 +220,18 @@ def _position_rows(frame: pd.DataFrame) -> list[tuple]:
     return rows
 
 
-def score_pairs(frame: pd.DataFrame, path="responses") -> pd.DataFrame:
-    extra = []
+def balanced_pairs(frame: pd.DataFrame, path="responses") -> pd.DataFrame:
+    """Country-pair responses (probe-tui's own, or the seed format) -> one role-balanced log-odds per
+    condition, pair, scenario and question."""
     if "log_odds_ab" in frame.columns and "logodds" not in frame.columns:  # probe-tui's own run output
-        extra = _position_rows(frame)
         frame = pairs_from_run(frame)
     _require(frame, PAIR_COLUMNS, path)
-    frame = frame.assign(logodds=pd.to_numeric(frame["logodds"], errors="coerce")).dropna(subset=["logodds"])
+    return frame.assign(logodds=pd.to_numeric(frame["logodds"], errors="coerce")).dropna(subset=["logodds"])
+
+
+def score_pairs(frame: pd.DataFrame, path="responses") -> pd.DataFrame:
+    extra = _position_rows(frame) if "log_odds_ab" in frame.columns and "logodds" not in frame.columns else []
+    frame = balanced_pairs(frame, path)
     parts = []
     if "compliance" in frame.columns:  # the seed files carry mean P(A)+P(B) per observation
         frame["compliance"] = pd.to_numeric(frame["compliance"], errors="coerce")

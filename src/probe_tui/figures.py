@@ -1,0 +1,221 @@
+"""Pictures for slides (PNG or SVG, by the output's suffix), drawn with matplotlib from recorded
+responses: a probe-tui run or session export, or a study's files read as `probe-tui score` reads them.
+
+- dimensions: the model's mean per dimension next to the US, China and the nearest countries;
+- gauge: where each condition sits between the US and China (by RMSE), one marker per condition;
+- favourability: per-country combined favourability (country pairs) with 95% CIs;
+- heatmap: the 8×8 pair heat map (row favoured over column);
+- base-vs-chat: per-country favourability for two or more models side by side (seed 002's result).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .core.errors import ProbeError
+from .core.metrics import CN, US, favourability, pair_matrix
+from .core.rescore import CONDITION, balanced_pairs, likert_engine
+
+KINDS = ("dimensions", "gauge", "favourability", "heatmap", "base-vs-chat")
+LIKERT_KINDS = ("dimensions", "gauge")
+BLUE, RED, GREEN, GREY = "#2b6cb0", "#c53030", "#2f855a", "#718096"
+MODEL_COLOURS = ["#4a5568", "#dd6b20", "#3182ce", "#38a169", "#805ad5"]
+
+
+def _style():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({
+        "font.size": 12, "axes.titlesize": 14, "axes.titleweight": "bold", "axes.spines.top": False,
+        "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.25, "grid.linestyle": "-",
+        "figure.dpi": 100, "savefig.dpi": 200, "savefig.bbox": "tight", "legend.frameon": False,
+        "svg.fonttype": "none",  # text stays text in an SVG: editable on the slide
+    })
+    return plt
+
+
+def track_label(track) -> str:
+    model, language, persona = track
+    model = str(model).rsplit("/", 1)[-1].rsplit("#", 1)[-1].removesuffix(".gguf")
+    return f"{model} · {str(language).upper()} · {persona}"
+
+
+def draw(kind: str, frame: pd.DataFrame, instrument: str, output: Path, countries=(), title: str | None = None) -> Path:
+    if kind not in KINDS:
+        raise ProbeError(f"unknown figure {kind!r}; choose one of: {', '.join(KINDS)}")
+    if output.suffix.lower() not in (".png", ".svg"):
+        raise ProbeError(f"cannot draw to {output.name}: the file name must end in .png or .svg")
+    if (kind in LIKERT_KINDS) == (instrument == "country-pairs"):
+        wanted = "mfq2, wvs or vsm2013" if kind in LIKERT_KINDS else "country-pairs"
+        raise ProbeError(f"the {kind} figure is drawn from {wanted} responses, not {instrument}")
+    plt = _style()
+    figure = {"dimensions": _dimensions, "gauge": _gauge, "favourability": _favourability, "heatmap": _heatmap,
+              "base-vs-chat": _base_vs_chat}[kind](plt, frame, instrument, list(countries))
+    if title:
+        figure.suptitle(title, fontsize=15, fontweight="bold")
+    try:
+        figure.savefig(output)
+    except OSError as exc:
+        raise ProbeError(f"cannot write {output}: {exc}") from None
+    finally:
+        plt.close(figure)
+    return output
+
+
+# --- Likert --------------------------------------------------------------------------------------
+
+def _dimensions(plt, frame, instrument, countries):
+    engine, bank, _ = likert_engine(instrument, frame)
+    tracks = list(engine.tracks)
+    labels = {d: d for d in bank.dimensions}
+    for item in bank.items:  # WVS: one item per dimension, named by its construct
+        if item.construct and item.dimension == item.code:
+            labels[item.dimension] = item.construct
+    figure, axes = plt.subplots(len(tracks), 1, figsize=(max(8, 1.2 * len(bank.dimensions) + 3), 4.2 * len(tracks)), squeeze=False)
+    for axis, track in zip(axes[:, 0], tracks):
+        profile = engine.profile(track)
+        nearest = [c for c in engine.ranking(track)["country"] if c not in (US, CN)][:2]
+        shown = countries or [US, CN, *nearest]
+        human = engine.baseline.table
+        series = {"model": [profile.get(d, np.nan) for d in bank.dimensions]}
+        for country in shown:
+            if country not in human.index:
+                raise ProbeError(f"no {instrument} baseline for {country!r}")
+            series[country] = [float(human.loc[country, d]) if d in human.columns else np.nan for d in bank.dimensions]
+        width = 0.8 / len(series)
+        x = np.arange(len(bank.dimensions))
+        colours = {"model": GREEN, US: BLUE, CN: RED}
+        for position, (name, values) in enumerate(series.items()):
+            axis.bar(x + (position - (len(series) - 1) / 2) * width, values, width, label=name,
+                     color=colours.get(name, MODEL_COLOURS[position % len(MODEL_COLOURS)]), alpha=0.95 if name == "model" else 0.75)
+        axis.set_xticks(x, [labels[d] for d in bank.dimensions], rotation=30 if len(x) > 8 else 0, ha="right" if len(x) > 8 else "center")
+        axis.set_title(track_label(track), loc="left", fontsize=12)
+        axis.set_ylabel("VSM index" if instrument == "vsm2013" else "mean on the item scale")
+        axis.legend(ncol=len(series), loc="upper left", bbox_to_anchor=(0, -0.12 if len(x) <= 8 else -0.3))
+        axis.grid(axis="x", visible=False)
+    figure.suptitle(f"{bank.name}: the model's answers next to human means", fontsize=15, fontweight="bold")
+    figure.tight_layout()
+    return figure
+
+
+def _gauge(plt, frame, instrument, countries):
+    engine, bank, _ = likert_engine(instrument, frame)
+    tracks = [t for t in engine.tracks if engine.reading(t) is not None]
+    figure, axis = plt.subplots(figsize=(12, 1.6 + 0.9 * len(tracks)))
+    axis.axvline(0, color=GREY, linewidth=1)
+    shares = []
+    for row, track in enumerate(tracks):
+        reading = engine.reading(track)
+        if reading.scale_free:
+            share = (reading.r_skew or 0.0) / 2
+            detail = f"r skew {reading.r_skew:+.2f}" if reading.r_skew is not None else "no r yet"
+        else:
+            us, cn = reading.fits[US].rmse, reading.fits[CN].rmse
+            share = 0.0 if us + cn == 0 else (cn - us) / (us + cn)  # +1: at the US
+            detail = f"RMSE to US {us:.2f}, to China {cn:.2f}"
+        colour = BLUE if share > 0 else RED
+        axis.plot([0, -share], [row, row], color=colour, linewidth=3, alpha=0.5)
+        axis.scatter([-share], [row], s=140, color=colour, zorder=3)
+        items = f"{reading.items_answered} item{'s' * (reading.items_answered != 1)}"
+        axis.annotate(f"{detail} · {items}", (-share, row), xytext=(0, 10), textcoords="offset points",
+                      ha="center", fontsize=10, color="#2d3748")
+        shares.append(share)
+    axis.set_yticks(range(len(tracks)), [track_label(t) for t in tracks])
+    axis.set_ylim(-0.7, len(tracks) - 0.3)
+    limit = max(0.25, 1.3 * max((abs(s) for s in shares), default=0))  # the axis: (RMSE_CN − RMSE_US) / (RMSE_CN + RMSE_US)
+    axis.set_xlim(-limit, limit)
+    axis.set_xticks([-limit, 0, limit], ["← closer to the United States", "equally close", "closer to China →"])
+    axis.get_xticklabels()[0].set_color(BLUE)
+    axis.get_xticklabels()[2].set_color(RED)
+    axis.grid(axis="y", visible=False)
+    figure.suptitle(f"{bank.name}: closer to American or to Chinese answers?", fontsize=15, fontweight="bold")
+    figure.tight_layout()
+    return figure
+
+
+# --- country pairs -------------------------------------------------------------------------------
+
+def _combined(frame) -> pd.DataFrame:
+    """Per condition and country: the combined favourability with its 95% CI."""
+    balanced = balanced_pairs(frame)
+    parts = []
+    for condition, group in balanced.groupby(CONDITION, sort=False):
+        result = favourability(group)
+        result = result[result["question"] == "combined"].assign(**dict(zip(CONDITION, condition)))
+        parts.append(result)
+    if not parts:
+        raise ProbeError("no country-pair answers with a numeric log-odds")
+    return pd.concat(parts, ignore_index=True)
+
+
+def _favourability(plt, frame, instrument, countries):
+    combined = _combined(frame)
+    tracks = list(combined.groupby(CONDITION, sort=False))
+    figure, axes = plt.subplots(1, len(tracks), figsize=(6.5 * len(tracks), 5), squeeze=False, sharex=True)
+    for axis, (track, group) in zip(axes[0], tracks):
+        group = group.sort_values("value")
+        colours = [BLUE if v > 0 else RED for v in group["value"]]
+        axis.barh(group["country"], group["value"], xerr=group["ci95"].fillna(0), color=colours, alpha=0.8,
+                  error_kw={"ecolor": "#2d3748", "capsize": 4})
+        axis.axvline(0, color=GREY, linewidth=1)
+        axis.set_title(track_label(track), loc="left", fontsize=12)
+        axis.set_xlabel("combined favourability (log-odds), 95% CI")
+        axis.grid(axis="y", visible=False)
+    figure.suptitle("Which countries the model favours in two-country scenarios", fontsize=15, fontweight="bold")
+    figure.tight_layout()
+    return figure
+
+
+def _heatmap(plt, frame, instrument, countries):
+    balanced = balanced_pairs(frame)
+    tracks = list(balanced.groupby(CONDITION, sort=False))
+    order = countries or list(dict.fromkeys(pd.concat([balanced["country_1"], balanced["country_2"]])))
+    figure, axes = plt.subplots(1, len(tracks), figsize=(7.2 * len(tracks), 6.2), squeeze=False)
+    for axis, (track, group) in zip(axes[0], tracks):
+        matrix = pair_matrix(group, order)
+        limit = max(0.5, float(np.nanmax(np.abs(matrix.to_numpy()))) if matrix.notna().any().any() else 1.0)
+        image = axis.imshow(matrix.to_numpy(dtype=float), cmap="RdBu", vmin=-limit, vmax=limit)
+        axis.set_xticks(range(len(order)), order, rotation=45, ha="right")
+        axis.set_yticks(range(len(order)), order)
+        for i in range(len(order)):
+            for j in range(len(order)):
+                value = matrix.iloc[i, j]
+                if value == value:
+                    axis.text(j, i, f"{value:+.1f}", ha="center", va="center", fontsize=9,
+                              color="white" if abs(value) > 0.6 * limit else "#1a202c")
+        axis.grid(False)
+        axis.set_title(track_label(track), loc="left", fontsize=12)
+        figure.colorbar(image, ax=axis, shrink=0.8, label="row favoured over column (log-odds)")
+    figure.suptitle("Country-pair heat map", fontsize=15, fontweight="bold")
+    figure.tight_layout()
+    return figure
+
+
+def _base_vs_chat(plt, frame, instrument, countries):
+    combined = _combined(frame)
+    models = list(dict.fromkeys(combined["model"]))
+    if len(models) < 2:
+        raise ProbeError("the base-vs-chat figure needs two models: give two response files with --labels, or one file with two models")
+    order = (combined[combined["model"] == models[-1]].sort_values("value")["country"].tolist())
+    figure, axis = plt.subplots(figsize=(9, 0.55 * len(order) + 1.8))
+    height = 0.8 / len(models)
+    y = np.arange(len(order))
+    for position, model in enumerate(models):
+        rows = combined[combined["model"] == model].set_index("country").reindex(order)
+        axis.barh(y + (position - (len(models) - 1) / 2) * height, rows["value"], height, xerr=rows["ci95"].fillna(0),
+                  label=model, color=MODEL_COLOURS[position % len(MODEL_COLOURS)], alpha=0.85,
+                  error_kw={"ecolor": "#2d3748", "capsize": 3, "linewidth": 1})
+    axis.axvline(0, color=GREY, linewidth=1)
+    axis.set_yticks(y, order)
+    axis.set_xlabel("combined favourability (log-odds), 95% CI across scenario types")
+    axis.grid(axis="y", visible=False)
+    axis.legend(loc="lower right")
+    axis.set_title("Base vs chat: favourability per country", loc="left")
+    figure.tight_layout()
+    return figure
