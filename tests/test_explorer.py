@@ -352,3 +352,19 @@ async def test_compare_base_and_chat_models_side_by_side(smollm2_path, gemma_pat
         assert "B − A: E[x]" in str(compare.query_one("#difference").render())
     # the second model's worker is closed with the app
     assert all(backend._process is None for backend in screen.other_backends.values())
+
+
+async def test_every_palette_command_of_both_screens_can_be_listed():
+    from probe_tui.screens.commands import pairs_commands, probe_commands
+
+    app = ProbeApp(ScriptedBackend())
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await probe_screen(app, pilot)
+        names = [name for name, _, callback in probe_commands(screen) if callable(callback)]
+        assert {"picture: gauge (PNG)", "export: parquet", "instrument: choose", "view: compare"} <= set(names)
+        app.open_instrument("country-pairs")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "CountryPairsScreen", 10)
+        names = [name for name, _, callback in pairs_commands(app.screen) if callable(callback)]
+        assert {"picture: heatmap (SVG)", "sweep: start or pause", "export: csv"} <= set(names)
+        await wait_for(pilot, lambda: app.screen.model_ready, 10)
+        await pilot.pause(0.3)

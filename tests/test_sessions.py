@@ -129,3 +129,17 @@ async def test_sessions_and_export_from_the_command_line(tmp_path):
     missing = subprocess.run([sys.executable, "-m", "probe_tui", "export", "--session", "nope", "-o", str(out)],
                              capture_output=True, text=True, timeout=60)
     assert missing.returncode == 2 and missing.stderr.strip() == "probe-tui: error: no session 'nope'; list them with: probe-tui sessions"
+
+
+async def test_palette_exports_and_figures_land_in_the_current_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = ProbeApp(ScriptedBackend(), session="palette", store=SessionStore(tmp_path / "s.sqlite"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await probe_screen(app, pilot)
+        await _answer(pilot, screen, ["n", "n"])
+        app.export("parquet")
+        app.figure("dimensions", "svg")
+        app.screenshot_here()
+    assert len(pd.read_parquet(tmp_path / "probe-tui-palette.parquet")) == 3
+    assert "care" in (tmp_path / "probe-tui-palette-dimensions.svg").read_text()
+    assert list(tmp_path.glob("*.svg"))[0].stat().st_size > 1000 and len(list(tmp_path.glob("*.svg"))) == 2

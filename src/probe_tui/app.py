@@ -83,6 +83,27 @@ class ProbeApp(App):
             return
         self.notify(f"{count} answer(s) with provenance → {path}", title="Exported", timeout=8)
 
+    def figure(self, kind: str, suffix: str) -> None:
+        """A figure for slides from this session's answers to the current instrument, into the current folder."""
+        from pathlib import Path
+
+        from .core.errors import ProbeError
+        from .export import session_frame
+        from .figures import draw
+
+        self._writer.submit(lambda: None).result()
+        instrument = self.instrument.key
+        path = Path.cwd() / f"probe-tui-{self.session_name}-{kind}.{suffix}"
+        try:
+            frame = session_frame(self.store, self.session_name, instrument)
+            if frame.empty:
+                raise ProbeError("no answers to draw yet")
+            draw(kind, frame[~frame["options_reversed"]], instrument, path)
+        except ProbeError as exc:
+            self.notify(str(exc), title="Figure", severity="error")
+            return
+        self.notify(f"→ {path}", title=f"{kind} figure saved", timeout=8)
+
     def screenshot_here(self) -> None:
         from pathlib import Path
 

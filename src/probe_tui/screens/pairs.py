@@ -28,6 +28,7 @@ from ..core.rescore import pairs_from_run
 from ..core.session import Condition, ProbeSession, ask
 from ..sweep import answer_row
 from ..widgets.script import ScriptText
+from .commands import PairsCommands
 from .dialogs import HelpScreen, pick_persona
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ QUESTION = {"more": "more justifiable", "less": "less justifiable"}
 
 
 class CountryPairsScreen(Screen):
+    COMMANDS = {PairsCommands}
     BINDINGS = [
         Binding("n", "step(1)", "Next pair"),
         Binding("b", "step(-1)", "Back", show=False),
@@ -109,7 +111,7 @@ class CountryPairsScreen(Screen):
     # --- the model -------------------------------------------------------------------------------
     def load_model(self) -> None:
         if self.backend.info is not None:  # started already, for another instrument's screen
-            self._model_loaded(self.backend.info)
+            self.call_after_refresh(self._model_loaded, self.backend.info)
         else:
             self._load_in_thread()
 

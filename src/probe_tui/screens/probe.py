@@ -160,7 +160,7 @@ class ProbeScreen(Screen):
     # --- model loading (in a thread; the model itself lives in a worker process) ---------------
     def load_model(self) -> None:
         if self.backend.info is not None:  # started already, for another instrument's screen
-            self._model_loaded(self.backend.info, self.backend)
+            self.call_after_refresh(self._model_loaded, self.backend.info, self.backend)
             return
         self.model_loading = True
         self._load_in_thread()
