@@ -183,3 +183,21 @@ class ProbeApp(App):
         for screen in self.instrument_screens.values():
             for backend in getattr(screen, "other_backends", {}).values():
                 backend.close()
+
+
+class DemoApp(App):
+    """probe-tui demo: the scripted tour, on its own."""
+
+    TITLE = "probe-tui demo"
+
+    def __init__(self, backend, script, recorded=()):
+        super().__init__()
+        self.backend, self.script, self.recorded = backend, script, recorded
+
+    def on_mount(self) -> None:
+        from .screens.demo import DemoScreen
+
+        self.push_screen(DemoScreen(self.backend, self.script, self.recorded))
+
+    def on_unmount(self) -> None:
+        self.backend.close()

@@ -88,6 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--groups", type=Path, help="a group baseline CSV (see README), besides those in the data directory")
     commands.add_parser("models", help="list the models probe-tui can find")
     commands.add_parser("sessions", help="list the recorded sessions")
+    demo = commands.add_parser("demo", help="a scripted tour for talks (YAML), played from the cache or a recorded session")
+    demo.add_argument("script", nargs="?", type=Path, help="the demo script (default: the shipped seed-studies story)")
+    demo.add_argument("--session", dest="demo_session", help="play the answers recorded in this session first")
+    demo.add_argument("--pace", type=float, help="seconds per item (default: the script's)")
+    demo.add_argument("--check", action="store_true", help="only read the script and say what it would show")
     figure = commands.add_parser("figure", help="a picture for slides (PNG or SVG) from recorded responses")
     figure.add_argument("kind", help="dimensions, gauge (Likert instruments); favourability, heatmap, base-vs-chat (country-pairs)")
     figure.add_argument("--instrument", required=True, help="mfq2, wvs, vsm2013 or country-pairs")
@@ -196,6 +201,43 @@ def figure_command(args) -> int:
     return 0
 
 
+def demo_command(args) -> int:
+    from dataclasses import replace
+
+    from .core.items import get_instrument
+    from .core.demo import load_script
+
+    script = load_script(args.script)
+    if args.pace:
+        script = replace(script, pace=args.pace)
+    if args.check:
+        for number, step in enumerate(script.steps, start=1):
+            print(f"step {number}: {len(step.items)} item(s), {step.language}, persona {step.persona}: {step.caption[:70]}")
+        print(f"{script.title}: {len(script.frames())} items at {script.pace:g} s each, about {len(script.frames()) * script.pace / 60:.1f} min")
+        return 0
+    recorded = []
+    if args.demo_session:
+        from .core.store import SessionStore
+
+        store = SessionStore()
+        if not store.exists(args.demo_session):
+            raise ProbeError(f"no session {args.demo_session!r}; list them with: probe-tui sessions")
+        recorded = store.answers(args.demo_session, get_instrument(script.instrument))
+        if not args.model and recorded:
+            args.model = recorded[0].condition.model  # the recorded answers' own model
+    if not args.model and script.model:
+        args.model = script.model
+    from .app import DemoApp
+
+    backend = _backend(args)
+    app = DemoApp(backend, script, recorded)
+    try:
+        app.run()
+    finally:
+        backend.close()
+    return app.return_code or 0
+
+
 def sessions_command() -> int:
     from .core.store import SessionStore, store_file
 
@@ -301,6 +343,8 @@ def main(argv=None) -> int:
             return list_models_command()
         if args.command == "sessions":
             return sessions_command()
+        if args.command == "demo":
+            return demo_command(args)
         if args.command == "figure":
             return figure_command(args)
         if args.command == "export":

@@ -17,7 +17,7 @@ from textual.widgets import Footer, Header, Static
 
 from ..core.metrics import CN, US
 from ..core.personas import get_persona
-from ..widgets.gauge import GaugeView
+from ..widgets.gauge import needles
 
 RANKED = 10
 
@@ -76,16 +76,10 @@ class GaugeScreen(Screen):
     def _tracks_part(self, tracks):
         engine = self.probe.session.engine
         width = max(24, min(self.size.width - 4, 60))
-        rows = [Text("US ↔ CN, one track per condition (t selects; ▶ is shown below)", style="bold")]
+        title = Text("US ↔ CN, one track per condition (t selects; ▶ is shown below)", style="bold")
         if not tracks:
-            rows.append(Text("no answers yet: answer some items on the probe screen first", style="dim italic"))
-        for track in tracks:
-            reading = engine.reading(track)
-            marker = "▶ " if track == self.selected else "  "
-            rows.append(Text(marker + self.label(track), style="bold" if track == self.selected else ""))
-            rows.append(Text.assemble("  ", GaugeView._needle(reading, width)))
-            rows.append(Text.assemble("  ", GaugeView._verdict(reading)))
-        return Group(*rows)
+            return Group(title, Text("no answers yet: answer some items on the probe screen first", style="dim italic"))
+        return Group(title, needles(engine, tracks, self.label, width, self.selected))
 
     def _ranking_part(self, ranking):
         scale_free = self.probe.session.baseline.scale_free

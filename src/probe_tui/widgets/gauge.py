@@ -112,6 +112,25 @@ class GaugeView(Widget):
         return Text.assemble(("leans ", ""), (SHORT[lean], style), (detail, "dim"))
 
 
+def needles(engine, tracks, label, width: int, selected=None, big: bool = False):
+    """One US↔CN needle per condition track, each with its verdict (the gauge screen, the demo)."""
+    from rich.console import Group
+
+    rows = []
+    for track in tracks:
+        reading = engine.reading(track)
+        marker = "▶ " if track == selected else "  "
+        rows.append(Text(marker + label(track), style="bold" if track == selected or big else ""))
+        needle = GaugeView._needle(reading, width)
+        if big:
+            needle.stylize("bold")
+        rows.append(Text.assemble("  ", needle))
+        rows.append(Text.assemble("  ", GaugeView._verdict(reading)))
+        if big:
+            rows.append(Text(""))
+    return Group(*rows)
+
+
 def _number(value) -> Text | str:
     if value is None or value != value:  # None or NaN
         return Text("–", style="dim")

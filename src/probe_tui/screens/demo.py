@@ -1,0 +1,177 @@
+"""The demo: a scripted tour for talks, with captions and a big gauge, at a set pace.
+
+Every answer comes from a recorded session, the response cache, or the model, and the screen says
+which: a talk rehearsed once replays offline and instantly; anything missing is computed live."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from ..core.errors import ProbeError
+from ..core.items import get_instrument
+from ..core.personas import get_persona, load_personas
+from ..core.session import Condition, ProbeSession, ask
+from ..widgets.distribution import DistributionView
+from ..widgets.gauge import needles
+from ..widgets.script import ScriptText
+
+log = logging.getLogger(__name__)
+
+
+class DemoScreen(Screen):
+    BINDINGS = [
+        Binding("space", "toggle_pause", "Pause/play"),
+        Binding("n,right", "step(1)", "Step"),
+        Binding("b,left", "step(-1)", "Back"),
+        Binding("q", "app.quit", "Quit"),
+    ]
+    DEFAULT_CSS = """
+    #demo-caption { height: auto; min-height: 3; padding: 1 2; background: $boost; text-style: bold; color: $text; }
+    #demo-body { height: 1fr; }
+    #demo-left { width: 1fr; padding: 0 1; }
+    #demo-right { width: 1fr; padding: 0 1; border-left: solid $primary; }
+    #demo-item { text-style: bold; margin: 1 0; }
+    #demo-source { height: auto; padding: 0 1; color: $text-muted; }
+    """
+
+    def __init__(self, backend, script, recorded=()):
+        """recorded: answers from a session, played as they were stored."""
+        super().__init__()
+        self.backend, self.script = backend, script
+        self.instrument = get_instrument(script.instrument)
+        self.personas = load_personas()
+        self.frames = script.frames()
+        self.session = ProbeSession(self.instrument)
+        self.recorded = {(a.item.id, a.condition): a for a in recorded if not a.options_reversed}
+        self.position = -1
+        self.paused = False
+        self.shown_at = 0.0
+        self.asking = False
+        self.model_ready = False
+        self.sources: dict[tuple, str] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield ScriptText(id="demo-caption")
+        with Horizontal(id="demo-body"):
+            with Vertical(id="demo-left"):
+                yield ScriptText(id="demo-header")
+                yield ScriptText(id="demo-item")
+                yield DistributionView(id="demo-distribution")
+            with Vertical(id="demo-right"):
+                yield Static(id="demo-gauge")
+        yield Static("", id="demo-source")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.app.sub_title = self.script.title
+        self.query_one("#demo-caption", ScriptText).set_text(f"{self.script.title}\n(starting…)")
+        self.start_model()
+        self.set_interval(0.1, self.tick)
+
+    @work(thread=True, group="start")
+    def start_model(self) -> None:
+        try:
+            self.backend.start()
+        except ProbeError as exc:
+            log.exception("demo model failed to start")
+            self.app.call_from_thread(self.notify, str(exc), title="Model not loaded", severity="error", timeout=15)
+            return
+        self.app.call_from_thread(self._ready)
+
+    def _ready(self) -> None:
+        self.model_ready = True
+        self.go_to(0)
+
+    # --- frames ------------------------------------------------------------------------------------
+    def condition(self, frame) -> Condition:
+        return Condition(self.backend.identity, self.instrument.key, frame.language, frame.persona)
+
+    def tick(self) -> None:
+        if self.paused or self.asking or not self.model_ready or self.position >= len(self.frames) - 1:
+            return
+        if time.monotonic() - self.shown_at >= self.script.pace:
+            self.go_to(self.position + 1)
+
+    def go_to(self, position: int) -> None:
+        self.position = min(max(position, 0), len(self.frames) - 1)
+        frame = self.frames[self.position]
+        condition = self.condition(frame)
+        if self.session.answer_for(frame.item, condition) is None:
+            stored = self.recorded.get((frame.item.id, condition))
+            if stored is not None:
+                self.session.record(stored)
+                self.sources[(frame.item.id, condition)] = "played from the recorded session"
+            else:
+                self.asking = True
+                self.ask_frame(frame, condition)
+        self.show()
+
+    @work(thread=True, group="ask")
+    def ask_frame(self, frame, condition) -> None:
+        try:
+            answer = ask(self.backend, self.instrument, frame.item, condition, get_persona(frame.persona, self.personas))
+        except ProbeError as exc:
+            log.exception("demo scoring failed")
+            self.app.call_from_thread(self._failed, str(exc))
+            return
+        self.app.call_from_thread(self._arrived, answer)
+
+    def _arrived(self, answer) -> None:
+        self.asking = False
+        self.session.record(answer)
+        how = "replayed from the response cache" if answer.distribution.cached else "computed live by the model (it was not in the cache)"
+        self.sources[(answer.item.id, answer.condition)] = how
+        self.show()
+
+    def _failed(self, message: str) -> None:
+        self.asking, self.paused = False, True
+        self.notify(f"{message}. Paused: space goes on.", title="Scoring failed", severity="error", timeout=15)
+
+    # --- display -------------------------------------------------------------------------------------
+    def show(self) -> None:
+        frame = self.frames[self.position]
+        condition = self.condition(frame)
+        persona = get_persona(frame.persona, self.personas)
+        last = self.position == len(self.frames) - 1
+        caption = frame.caption + ("\n\nThe end: b goes back, q quits." if last else "")
+        self.query_one("#demo-caption", ScriptText).set_text(caption)
+        self.query_one("#demo-header", ScriptText).set_text(
+            f"step {frame.step + 1}/{len(self.script.steps)} · item {self.position + 1}/{len(self.frames)} · "
+            f"{self.instrument.name} no. {frame.item.code} · {frame.language.upper()} · {persona.name_in(frame.language)}")
+        self.query_one("#demo-item", ScriptText).set_text(frame.item.text_in(frame.language))
+        answer = self.session.answer_for(frame.item, condition)
+        self.query_one("#demo-distribution", DistributionView).show(
+            answer.distribution if answer else None, frame.item.scale.anchors_in(frame.language), "asking the model…")
+        engine = self.session.engine
+        tracks = [t for t in engine.tracks if engine.reading(t) is not None]
+        width = max(24, min(self.query_one("#demo-right").size.width - 6, 64))
+        gauge = needles(engine, tracks, self._label, width, selected=condition, big=True) if tracks else Text("the gauge fills as the model answers", style="dim italic")
+        self.query_one("#demo-gauge", Static).update(gauge)
+        source = self.sources.get((frame.item.id, condition), "asking the model…")
+        state = "paused (space plays)" if self.paused else f"playing, {self.script.pace:g} s per item (space pauses)"
+        self.query_one("#demo-source", Static).update(Text(f"{source} · {state}"))
+        self.shown_at = time.monotonic()
+
+    def _label(self, condition) -> str:
+        persona = get_persona(condition.persona, self.personas)
+        return f"{condition.language.upper()} · {persona.name_in('en')}"
+
+    # --- keys ----------------------------------------------------------------------------------------
+    def action_toggle_pause(self) -> None:
+        self.paused = not self.paused
+        if self.position >= 0:
+            self.show()
+
+    def action_step(self, by: int) -> None:
+        if self.model_ready and not self.asking:
+            self.go_to(self.position + by)

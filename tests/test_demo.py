@@ -1,0 +1,107 @@
+"""Demo mode: script parsing, playing at a pace with pause, step and back, and the shipped demo run
+to the end offline from the response cache with no model loaded."""
+
+import socket
+import time
+
+import pytest
+
+from probe_tui.app import DemoApp
+from probe_tui.backends.cached import CachedBackend
+from probe_tui.backends.llama_cpp import LlamaCppBackend
+from probe_tui.core.demo import load_script, shipped_demo
+from probe_tui.core.errors import ItemFileError
+from probe_tui.core.personas import get_persona
+from probe_tui.core.session import Condition, ask
+from scripted import ScriptedBackend
+from test_app import wait_for
+
+
+def test_the_shipped_demo_tells_the_seed_story():
+    script = load_script()
+    assert script.path == shipped_demo() and script.instrument == "mfq2"
+    assert [(s.language, s.persona) for s in script.steps] == [("en", "none"), ("zh", "none"), ("zh", "cn_average"), ("en", "cn_average")]
+    assert [item.code for item in script.steps[0].items] == [str(n) for n in range(1, 13)]
+    assert len(script.frames()) == 48 and script.frames()[12].caption == script.steps[1].caption
+
+
+@pytest.mark.parametrize("body, message", [
+    ("steps:\n  - caption: a\n    language: xx\n    items: 1\n", "script.yaml:3: steps[0].language: mfq2 has no language 'xx'"),
+    ("steps:\n  - caption: a\n    items: 12-3\n", "script.yaml:3: steps[0].items: the range 12-3 runs backwards"),
+    ("steps:\n  - caption: a\n    items: 99\n", "script.yaml:3: steps[0].items: mfq2 has no item '99'"),
+    ("steps:\n  - items: 1\n", "script.yaml:2: steps[0].caption: missing"),
+    ("pace: 0\nsteps:\n  - caption: a\n    items: 1\n", "script.yaml:1: pace: expected seconds per item"),
+    ("steps:\n  - caption: a\n    persona: martian\n    items: 1\n", "script.yaml:3: steps[0].persona: unknown persona 'martian'"),
+    ("steps: [\n", "script.yaml"),
+])
+def test_a_malformed_script_is_a_one_line_error(tmp_path, body, message):
+    path = tmp_path / "script.yaml"
+    path.write_text(body, encoding="utf-8")
+    with pytest.raises(ItemFileError) as error:
+        load_script(path)
+    assert message in str(error.value) and "\n" not in str(error.value)
+
+
+def _short_script(tmp_path, pace=0.2):
+    path = tmp_path / "short.yaml"
+    path.write_text(f"title: short\npace: {pace}\nsteps:\n  - caption: English\n    items: 1-3\n"
+                    "  - caption: Chinese\n    language: zh\n    items: 1,2\n", encoding="utf-8")
+    return load_script(path)
+
+
+async def test_the_demo_plays_at_its_pace_and_pauses_steps_and_goes_back(tmp_path):
+    script = _short_script(tmp_path, pace=0.3)
+    app = DemoApp(ScriptedBackend(), script)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "DemoScreen", 10)
+        demo = app.screen
+        await wait_for(pilot, lambda: demo.position == 1, 10)
+        await pilot.press("space")
+        paused_at = demo.position
+        await pilot.pause(1.0)
+        assert demo.position == paused_at and "paused" in str(demo.query_one("#demo-source").render())
+        await pilot.press("n")
+        await wait_for(pilot, lambda: not demo.asking, 10)
+        assert demo.position == paused_at + 1
+        await pilot.press("b")
+        assert demo.position == paused_at
+        await pilot.press("space")
+        await wait_for(pilot, lambda: demo.position == len(demo.frames) - 1 and not demo.asking, 10)
+        assert "The end" in demo.query_one("#demo-caption").logical
+        assert len(demo.session.engine.tracks) == 2  # English and Chinese, each its own track
+
+
+async def test_the_shipped_demo_runs_to_the_end_offline_from_the_cache(smollm2_path, monkeypatch):
+    script = load_script()
+    # a rehearsal fills the cache (the model is asked once per item and condition)
+    rehearsal = CachedBackend(LlamaCppBackend(smollm2_path, n_ctx=2048))
+    rehearsal.start()
+    for frame in script.frames():
+        condition = Condition(rehearsal.identity, "mfq2", frame.language, frame.persona)
+        ask(rehearsal, script_instrument(script), frame.item, condition, get_persona(frame.persona))
+    rehearsal.close()
+
+    def no_network(*args, **kwargs):
+        raise OSError("the network is disabled in this test")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    backend = CachedBackend(LlamaCppBackend(smollm2_path, n_ctx=2048))
+    from dataclasses import replace
+
+    app = DemoApp(backend, replace(script, pace=0.2))
+    started = time.monotonic()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "DemoScreen", 10)
+        demo = app.screen
+        await wait_for(pilot, lambda: demo.position == len(demo.frames) - 1 and not demo.asking, 120)
+        assert set(demo.sources.values()) == {"replayed from the response cache"}
+        assert len(demo.sources) == 48
+    assert not backend._started  # no model was loaded: every answer came from the cache
+    assert time.monotonic() - started < 60
+
+
+def script_instrument(script):
+    from probe_tui.core.items import get_instrument
+
+    return get_instrument(script.instrument)
