@@ -27,10 +27,13 @@ async def main() -> None:
             while screen.session.answer_for(screen.item, screen.condition()) is None or screen.in_flight is not None:
                 await pilot.pause(0.1)
 
-        for key in ["n"] * 5 + ["l", "o"]:
+        for key in ["n"] * 5:
             await answered()
             await pilot.press(key)
         await answered()
+        screen.set_persona("cn_average")  # English text, so the picture reads without CJK fonts
+        await answered()
+        await pilot.press("o")
         while screen.session.order_check_for(screen.item, screen.condition()) is None:
             await pilot.pause(0.1)
         await pilot.pause(0.5)

@@ -1,3 +1,7 @@
+# llama.cpp's libraries load before numpy's: a CUDA build loaded after numpy crashed in
+# init_tokenizer (H100, CUDA 13, numpy 2.5); tests that score in-process need this order there.
+import llama_cpp  # noqa: F401  isort: skip
+
 import os
 import tempfile
 from pathlib import Path
