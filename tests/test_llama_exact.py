@@ -122,3 +122,28 @@ def test_one_pass_per_prefix_chain_gives_the_numbers_of_one_pass_per_prefix(scor
     for prefix in prefixes:
         cold = scorer._evaluate(tokens + list(prefix))
         assert np.abs(np.exp(shared[prefix]) - np.exp(cold)).max() <= 1e-4
+
+
+@pytest.mark.parametrize("model", ["smollm2", "gemma"])
+def test_prefix_reuse_changes_no_probability(model, smollm2_path, gemma_path, mfq2, personas):
+    """Consecutive prompts keep their common prefix in the KV cache; every option log-probability
+    must equal a cold evaluation's (the issue allows 1e-4; reuse is kept only where it gives 0)."""
+    from probe_tui.core.items import get_instrument
+    from probe_tui.core.personas import get_persona
+
+    path = smollm2_path if model == "smollm2" else gemma_path
+    reusing = LlamaScorer(path, n_ctx=2048)
+    cold = LlamaScorer(path, n_ctx=2048)
+    cold.prefix_reuse = False
+    described = reusing.describe()
+    template = ChatTemplate(described["chat_template"], described["bos_token"], described["eos_token"]) if described["chat_template"] else None
+    wvs = get_instrument("wvs")
+    prompts = [build_prompt(instrument, item, language, get_persona(persona, personas), template)
+               for instrument in (mfq2, wvs) for language, persona in (("en", "none"), ("zh", "cn_average"))
+               for item in instrument.items[:8]]
+    for prompt in prompts:
+        mine, theirs = reusing.score(prompt.text, prompt.labels).logprobs, cold.score(prompt.text, prompt.labels).logprobs
+        for label in prompt.labels:
+            assert mine[label] == pytest.approx(theirs[label], abs=1e-4), (prompt.text[-80:], label)
+    assert reusing.prefix_reuse is True and cold.reused_tokens == 0
+    assert reusing.reused_tokens > sum(len(reusing.prompt_tokens(p.text)) for p in prompts) / 3  # most of the work was reused

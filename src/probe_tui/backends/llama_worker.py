@@ -19,6 +19,8 @@ def _one_line(exc: BaseException) -> str:
 def _generate(scorer, conn: Connection, text: str, max_tokens: int) -> str:
     """Stream a greedy continuation as ("text", piece) messages; stop early on ("stop",)."""
     finish = "stop"
+    scorer.llm.reset()  # generate from scratch: its own prefix matching would trust a stale token list
+    scorer.forget_kv()
     chunks = scorer.llm.create_completion(scorer.prompt_tokens(text), max_tokens=max_tokens, temperature=0.0, stream=True)
     for chunk in chunks:
         choice = chunk["choices"][0]
