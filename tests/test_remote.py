@@ -213,7 +213,7 @@ def test_named_endpoint_from_the_config_file(llama_server, tmp_path):
     config_dir = tmp_path / "config" / "probe-tui"
     config_dir.mkdir(parents=True)
     (config_dir / "endpoints.toml").write_text(
-        f'[endpoints.local]\nbackend = "openai"\nbase_url = "{llama_server.url}"\nmodel = "smollm2"\nmode = "sampled"\nsamples = 3\n',
+        f'[endpoints.local]\nbackend = "openai"\nbase_url = "{llama_server.url}"\nmodel = "smollm2"\nmode = "sampled"\nsamples = 3\nseed = 1\n',
         encoding="utf-8",
     )
     env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config")}

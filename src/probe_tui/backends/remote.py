@@ -47,6 +47,7 @@ class EndpointConfig:
     samples: int = 10
     temperature: float = 0.7
     max_tokens: int = 16  # for free-text answers
+    seed: int | None = None  # sampled answers: sample i asks with seed + i (OpenAI-compatible APIs), so a run repeats
     timeout: float = 60.0
     max_retries: int = 5
     backoff: float = 0.5  # seconds, doubled each retry, with jitter
@@ -174,7 +175,7 @@ class RemoteBackend:
         """What besides the model and the prompt decides the numbers, for the response cache (never the key)."""
         c = self.config
         return {"backend": c.kind, "mode": c.mode, "top_logprobs": c.top_logprobs, "samples": c.samples,
-                "temperature": c.temperature, "max_tokens": c.max_tokens}
+                "temperature": c.temperature, "max_tokens": c.max_tokens, **({"seed": c.seed} if c.seed is not None else {})}
 
     @property
     def identity(self) -> str:
@@ -301,13 +302,16 @@ class RemoteBackend:
             raise ProbeError(f"model {self.config.model!r} is not served at {self.config.base_url}; it serves: {', '.join(sorted(ids))}")
 
     # --- sampling fallback, shared ------------------------------------------------------------
-    def _one_answer(self, prompt: Prompt, temperature: float) -> str:
-        """One free-text answer."""
+    def _one_answer(self, prompt: Prompt, temperature: float, sample: int = 0) -> str:
+        """One free-text answer (the sample-th of a set)."""
         raise NotImplementedError
+
+    def _seeded(self, sample: int) -> dict:
+        return {} if self.config.seed is None else {"seed": self.config.seed + sample}
 
     def _sample_answers(self, prompt: Prompt, n: int, temperature: float) -> list[str]:
         with ThreadPoolExecutor(max_workers=min(n, 8)) as pool:
-            return list(pool.map(lambda _: self._one_answer(prompt, temperature), range(n)))
+            return list(pool.map(lambda sample: self._one_answer(prompt, temperature, sample), range(n)))
 
     def _score_sampled(self, prompt: Prompt) -> OptionLogprobs:
         n, temperature = self.config.samples, self.config.temperature
@@ -389,8 +393,9 @@ class OpenAIChatBackend(RemoteBackend):
             return None
         return [(entry["token"], float(entry["logprob"])) for entry in first["top_logprobs"]]
 
-    def _one_answer(self, prompt: Prompt, temperature: float) -> str:
-        data = self.post("/chat/completions", self._body(prompt, max_tokens=self.config.max_tokens, temperature=temperature))
+    def _one_answer(self, prompt: Prompt, temperature: float, sample: int = 0) -> str:
+        data = self.post("/chat/completions", self._body(prompt, max_tokens=self.config.max_tokens, temperature=temperature,
+                                                         **self._seeded(sample)))
         return data["choices"][0]["message"].get("content") or ""
 
     def generate(self, prompt: Prompt, on_text, cancel, max_tokens: int = MAX_FREE_TEXT_TOKENS) -> Generation:
@@ -418,8 +423,9 @@ class OpenAICompletionsBackend(RemoteBackend):
             return self._score_sampled(prompt)
         return logprobs_from_top_k(sorted(top.items(), key=lambda kv: -kv[1]), prompt.labels)
 
-    def _one_answer(self, prompt: Prompt, temperature: float) -> str:
-        data = self.post("/completions", {"model": self.config.model, "prompt": prompt.text, "max_tokens": self.config.max_tokens, "temperature": temperature})
+    def _one_answer(self, prompt: Prompt, temperature: float, sample: int = 0) -> str:
+        data = self.post("/completions", {"model": self.config.model, "prompt": prompt.text, "max_tokens": self.config.max_tokens,
+                                          "temperature": temperature, **self._seeded(sample)})
         return data["choices"][0].get("text") or ""
 
     def generate(self, prompt: Prompt, on_text, cancel, max_tokens: int = MAX_FREE_TEXT_TOKENS) -> Generation:
@@ -468,7 +474,8 @@ class AnthropicBackend(RemoteBackend):
 
         return self.stream("/v1/messages", self._messages_body(prompt, max_tokens, 0.0), read, on_text, cancel)
 
-    def _one_answer(self, prompt: Prompt, temperature: float) -> str:
+    def _one_answer(self, prompt: Prompt, temperature: float, sample: int = 0) -> str:
+        # the Messages API takes no seed: its samples do not repeat
         data = self.post("/v1/messages", self._messages_body(prompt, self.config.max_tokens, temperature))
         try:
             return "".join(block.get("text", "") for block in data["content"] if block.get("type") == "text")
