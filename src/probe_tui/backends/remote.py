@@ -47,7 +47,7 @@ class EndpointConfig:
     samples: int = 10
     temperature: float = 0.7
     max_tokens: int = 16  # for free-text answers
-    seed: int | None = None  # sampled answers: sample i asks with seed + i (OpenAI-compatible APIs), so a run repeats
+    seed: int | None = None  # sampled answers: sample i asks with seed + i (OpenAI-compatible APIs)
     timeout: float = 60.0
     max_retries: int = 5
     backoff: float = 0.5  # seconds, doubled each retry, with jitter
