@@ -37,7 +37,6 @@ class ProbeApp(App):
         self.backend = backend
         self.store = store if store is not None else SessionStore()
         self.session_name = session or new_session_name(self.store)
-        self.resumed = self.store.exists(self.session_name)
         self.saved_state = self.store.open(self.session_name)
         self.instrument = get_instrument(instrument)
         self.explicit = {"language": language is not None, "persona": persona is not None}
@@ -111,7 +110,7 @@ class ProbeApp(App):
         self.notify(f"→ {path}", title="SVG screenshot saved", timeout=8)
 
     def session_answers(self) -> int:
-        return len(self.store.rows(self.session_name))
+        return self.store.count(self.session_name)
 
     def backend_for(self, identity: str):
         if self.backend.identity == identity:
@@ -130,7 +129,11 @@ class ProbeApp(App):
         return self.saved_state.get("screens", {}).get(screen.instrument.key, {})
 
     def save_position(self, instrument: str, position: dict) -> None:
+        """Where a screen stands; written only when it moved (show_item runs on every answer)."""
         state = self.saved_state
+        if (state.get("instrument"), state.get("screens", {}).get(instrument), state.get("model")) == (
+                instrument, position, self.backend.identity):
+            return
         state["instrument"] = instrument
         state.setdefault("screens", {})[instrument] = position
         state["model"] = self.backend.identity

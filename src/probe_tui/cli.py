@@ -172,8 +172,9 @@ def run_app(args) -> int:
         app.run()
     finally:
         backend.close()
-    if app.session_answers():
-        print(f"probe-tui: {app.session_answers()} answer(s) in session {app.session_name}; "
+    answers = app.session_answers()
+    if answers:
+        print(f"probe-tui: {answers} answer(s) in session {app.session_name}; "
               f"reopen with: probe-tui --session {app.session_name}", file=sys.stderr)
     return app.return_code or 0
 

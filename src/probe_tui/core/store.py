@@ -89,6 +89,10 @@ class SessionStore:
             self.db.execute(f"INSERT INTO answers (session, {', '.join(ANSWER_FIELDS)}) VALUES (?{', ?' * len(ANSWER_FIELDS)})",
                             (name, *values))
 
+    def count(self, name: str) -> int:
+        with self._lock:
+            return self.db.execute("SELECT COUNT(*) FROM answers WHERE session = ?", (name,)).fetchone()[0]
+
     def rows(self, name: str) -> list[dict]:
         """The session's answers as stored, oldest first."""
         with self._lock:

@@ -65,8 +65,9 @@ class AnswersScreen(Screen):
         shown = 0
         self.rows = {}
         items = self.probe.instrument.items
+        flagged = {id(answer): session.flags_for(answer) for answer in answers}
         for number, answer in enumerate(sorted(answers, key=lambda a: (items.index(a.item), a.condition.language, a.condition.persona))):
-            flags = session.flags_for(answer)
+            flags = flagged[id(answer)]
             if self.odd_only and not flags:
                 continue
             key = f"answer-{number}"
@@ -75,7 +76,7 @@ class AnswersScreen(Screen):
             shown += 1
         if self.sort_column != "item":
             table.sort(self.sort_column, key=_sort_key, reverse=self.sort_column in ("flags", "entropy"))
-        odd = sum(1 for a in answers if session.flags_for(a))
+        odd = sum(1 for flags in flagged.values() if flags)
         self.query_one("#answers-caption", Static).update(
             f"{shown} of {len(answers)} answers shown · {odd} flagged odd · sorted by {self.sort_column}"
             f"{' · odd answers only (f: all)' if self.odd_only else ' (f: odd only)'} · Enter opens an answer")
