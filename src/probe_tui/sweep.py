@@ -143,7 +143,7 @@ def run_sweep(args, backend) -> int:
     signature = {"model": backend.identity, "instrument": instrument.key, "language": first.language, "persona": first.persona,
                  "items": hashlib.sha1("|".join(job.key for job in jobs).encode()).hexdigest(),
                  **({"condition": args.condition} if by_country else {})}
-    journal = RunJournal(journal_path(args.output), signature, resume=getattr(args, "resume", False))
+    journal = RunJournal(journal_path(args.output), signature, resume=getattr(args, "resume", False), output=args.output)
     done = journal.done()
     todo = [(position, job) for position, job in enumerate(jobs) if job.key not in done]
     console = Console(stderr=True)
@@ -173,12 +173,12 @@ def run_sweep(args, backend) -> int:
     finally:
         backend.close()
     rows = journal.rows()
-    journal.close()
     columns = COLUMNS + (["country", "condition"] if by_country else []) + (PAIR_COLUMNS if is_pairs else [])
     frame = pd.DataFrame(rows, columns=columns)
     partial = Path(f"{args.output}.partial")
     frame.to_csv(partial, index=False)
     os.replace(partial, args.output)  # the CSV is never half-written
+    journal.close()  # and only now may another run take this output
     if by_country and rows:
         if instrument.key == "vsm2013":
             print(country_summary(frame, constants))
