@@ -107,3 +107,27 @@ def test_backend_reports_load_progress_and_model_details(smollm2_path):
     assert info.details["n_ctx"] == 1024
     assert info.details["n_gpu_layers"] == (-1 if info.details["gpu_offload_supported"] else 0)
     assert backend.capabilities.logprobs
+
+
+def test_a_run_that_answers_nothing_says_only_why_and_keeps_the_earlier_csv(tmp_path, smollm2_path):
+    """Issue 19.24: no "wrote 0 row(s)" before the error, no "stopped after 0 of N; they are kept"."""
+    out = tmp_path / "keep.csv"
+    assert probe_tui("run", "--limit", "1", "--output", str(out)).returncode == 0
+    finished = out.read_bytes()
+    truncated = tmp_path / "truncated.gguf"
+    truncated.write_bytes(smollm2_path.read_bytes()[: 200_000])
+    result = probe_tui("run", "--model", str(truncated), "--no-cache", "--limit", "2", "--output", str(out))
+    assert result.returncode == 2
+    assert "wrote" not in result.stderr and "stopped after" not in result.stderr and "kept" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("probe-tui: error: could not load truncated.gguf")
+    assert out.read_bytes() == finished
+
+
+def test_a_remote_run_says_it_connects_to_the_endpoint(tmp_path, llama_server):
+    """Issue 19.24: the progress line names what is really started: the endpoint, not a model file."""
+    result = probe_tui("run", "--backend", "openai", "--base-url", llama_server.url, "--model", "smollm2", "--no-cache",
+                       "--limit", "1", "--output", str(tmp_path / "remote.csv"))
+    assert result.returncode == 0, result.stderr
+    assert f"connecting to {llama_server.url} (model smollm2)" in result.stderr
+    assert "loading" not in result.stderr
+
