@@ -23,6 +23,11 @@ def test_options_mean_the_same_before_and_after_the_subcommand(command):
         assert (before.instrument, before.lang, before.persona) == ("wvs", "zh", "cn_average")
 
 
+def test_endpoint_settings_before_the_subcommand_are_saved():
+    args = parse_args(["--model", "m", "--seed", "3", "endpoints", "add", "lab", "--backend", "openai", "--base-url", "http://h/v1"])
+    assert (args.endpoints_action, args.model, args.seed, args.base_url) == ("add", "m", 3, "http://h/v1")
+
+
 def test_defaults_are_filled_in_per_command():
     run, app = parse_args(["run", "--output", "o.csv"]), parse_args([])
     assert (run.instrument, run.lang, run.persona, run.backend, run.no_cache) == ("mfq2", "en", "none", "llama", False)
@@ -66,6 +71,7 @@ def test_export_honours_an_instrument_given_before_it(tmp_path, backend):
     (["--session", "talk", "run", "--output", "o.csv"], "--session does not apply to `probe-tui run`"),
     (["--persona", "cn_average", "export", "-o", "e.csv"], "--persona does not apply to `probe-tui export`"),
     (["--n-ctx", "1024", "models"], "--n-ctx does not apply to `probe-tui models`"),
+    (["--n-ctx", "1024", "endpoints", "list"], "--n-ctx does not apply to `probe-tui endpoints list`"),
 ])
 def test_an_option_the_command_does_not_use_is_refused_in_one_line(args, message):
     result = probe_tui(*args)

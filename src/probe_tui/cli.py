@@ -29,9 +29,9 @@ def _setup_logging() -> Path:
 SHARED = argparse.SUPPRESS
 SHARED_DEFAULTS = {"backend": "llama", "no_cache": False}  # every other shared option: None
 COMMAND_DEFAULTS = {"run": {"instrument": "mfq2", "lang": "en", "persona": "none"}}
-REQUIRED = {"score": ("instrument",), "figure": ("instrument",), "endpoints": ("backend", "base_url", "model")}
+REQUIRED = {"score": ("instrument",), "figure": ("instrument",), "endpoints add": ("backend", "base_url", "model")}
 LOCAL_ONLY = ("n_gpu_layers", "n_ctx", "threads")
-REMOTE_OVERRIDES = ("base_url", "api_key_env", "mode", "samples", "temperature", "top_logprobs", "timeout")
+REMOTE_OVERRIDES = ("base_url", "api_key_env", "mode", "samples", "temperature", "seed", "top_logprobs", "timeout")
 
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
@@ -56,6 +56,7 @@ def _add_remote_settings(group) -> None:
     group.add_argument("--mode", default=SHARED, choices=("auto", "logprobs", "sampled", "parsed"), help="auto (default): logprobs when offered, else sampled")
     group.add_argument("--samples", type=int, default=SHARED, help="answers drawn per item when sampling (default 10)")
     group.add_argument("--temperature", type=float, default=SHARED, help="sampling temperature (default 0.7)")
+    group.add_argument("--seed", type=int, default=SHARED, help="sampled answers: sample i asks with seed + i, so the draws repeat (OpenAI-compatible APIs; default: none)")
     group.add_argument("--top-logprobs", type=int, default=SHARED, help="top-k logprobs requested, at most 20 (default 20)")
     group.add_argument("--timeout", type=float, default=SHARED, help="seconds per request (default 60)")
 
@@ -130,18 +131,24 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--session", default=SHARED, help="the session (default: the latest)")
     export.add_argument("--output", "-o", required=True, help="FILE.csv, FILE.parquet or FILE.json (the format follows the suffix)")
     _add_instrument_option(export, "only this instrument's answers (default: all)")
-    endpoints = commands.add_parser("endpoints", help="save a remote endpoint in endpoints.toml (written with mode 0600)")
-    endpoints.add_argument("action", choices=["add"])
-    endpoints.add_argument("name")
-    endpoints.add_argument("--backend", default=SHARED, choices=("openai", "openai-completions", "anthropic"), help="(required)")
-    endpoints.add_argument("--base-url", default=SHARED, help="(required)")
-    endpoints.add_argument("--model", default=SHARED, help="the model id (required)")
-    endpoints.add_argument("--api-key-env", default=SHARED, help="the variable holding the key (preferred)")
-    endpoints.add_argument("--api-key-stdin", action="store_true", help="read a key from standard input and store it in the file")
-    endpoints.add_argument("--mode", default=SHARED, choices=("auto", "logprobs", "sampled", "parsed"))
+    endpoints = commands.add_parser("endpoints", help="list, add or remove the remote endpoints in endpoints.toml")
+    _add_endpoint_commands(endpoints)
     items = commands.add_parser("items", help="item banks and personas")
     items.add_argument("action", choices=["check"], help="check: report schema errors and missing translations")
     return parser
+
+
+def _add_endpoint_commands(endpoints: argparse.ArgumentParser) -> None:
+    endpoints.commands = actions = endpoints.add_subparsers(dest="endpoints_action", metavar="{list,add,remove}")
+    actions.add_parser("list", help="the saved endpoints (the default)")
+    add = actions.add_parser("add", help="add or replace an endpoint (endpoints.toml is written with mode 0600)")
+    add.add_argument("name")
+    add.add_argument("--backend", default=SHARED, choices=("openai", "openai-completions", "anthropic"), help="(required)")
+    add.add_argument("--model", default=SHARED, help="the model id (required)")
+    _add_remote_settings(add)
+    add.add_argument("--api-key-stdin", action="store_true", help="read a key from standard input and store it in the file")
+    remove = actions.add_parser("remove", help="remove an endpoint")
+    remove.add_argument("name")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -320,12 +327,31 @@ def export_command(args) -> int:
 
 def list_models_command() -> int:
     from .backends.models import list_models
-    from .backends.remote import load_endpoints
+    from .backends.remote import endpoint_summary, load_endpoints
 
     for entry in list_models():
         print(f"{entry.name:<32} {entry.kind:<9} {entry.note}")
     for name, config in load_endpoints().items():
-        print(f"{name:<32} {'endpoint':<9} {config.kind} {config.model} @ {config.base_url} (key from {config.key_variable})")
+        print(f"{name:<32} {'endpoint':<9} {endpoint_summary(config)}")
+    return 0
+
+
+def endpoints_command(args) -> int:
+    from .backends import remote
+
+    if args.endpoints_action == "add":
+        key = sys.stdin.readline().strip() if args.api_key_stdin else ""
+        settings = {field: getattr(args, field) for field in REMOTE_OVERRIDES if getattr(args, field) is not None}
+        config = remote.EndpointConfig(kind=args.backend, model=args.model, name=args.name, api_key=key, **settings)
+        print(f"saved endpoint {args.name!r} in {remote.save_endpoint(config)}")
+    elif args.endpoints_action == "remove":
+        print(f"removed endpoint {args.name!r} from {remote.remove_endpoint(args.name)}")
+    else:
+        endpoints = remote.load_endpoints()
+        for name, config in endpoints.items():
+            print(f"{name:<20} {remote.endpoint_summary(config)}")
+        hint = "" if endpoints else "; add one with: probe-tui endpoints add NAME --backend openai --base-url URL --model ID"
+        print(f"{len(endpoints)} endpoint(s) in {remote.config_file()}{hint}", file=sys.stderr)
     return 0
 
 
@@ -411,13 +437,7 @@ def main(argv=None) -> int:
         if args.command == "score":
             return score_command(args)
         if args.command == "endpoints":
-            from .backends.remote import EndpointConfig, save_endpoint
-
-            key = sys.stdin.readline().strip() if args.api_key_stdin else ""
-            settings = {field: getattr(args, field) for field in ("api_key_env", "mode") if getattr(args, field) is not None}
-            config = EndpointConfig(kind=args.backend, base_url=args.base_url, model=args.model, name=args.name, api_key=key, **settings)
-            print(f"saved endpoint {args.name!r} in {save_endpoint(config)}")
-            return 0
+            return endpoints_command(args)
         return run_app(args)
     except ProbeError as exc:
         print(f"probe-tui: error: {exc}", file=sys.stderr)
