@@ -107,3 +107,63 @@ def test_backend_reports_load_progress_and_model_details(smollm2_path):
     assert info.details["n_ctx"] == 1024
     assert info.details["n_gpu_layers"] == (-1 if info.details["gpu_offload_supported"] else 0)
     assert backend.capabilities.logprobs
+
+
+def test_a_run_that_answers_nothing_says_only_why_and_keeps_the_earlier_csv(tmp_path, smollm2_path):
+    """Issue 19.24: no "wrote 0 row(s)" before the error, no "stopped after 0 of N; they are kept"."""
+    out = tmp_path / "keep.csv"
+    assert probe_tui("run", "--limit", "1", "--output", str(out)).returncode == 0
+    finished = out.read_bytes()
+    truncated = tmp_path / "truncated.gguf"
+    truncated.write_bytes(smollm2_path.read_bytes()[: 200_000])
+    result = probe_tui("run", "--model", str(truncated), "--no-cache", "--limit", "2", "--output", str(out))
+    assert result.returncode == 2
+    assert "wrote" not in result.stderr and "stopped after" not in result.stderr and "kept" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("probe-tui: error: could not load truncated.gguf")
+    assert out.read_bytes() == finished
+
+
+def test_a_remote_run_says_it_connects_to_the_endpoint(tmp_path, llama_server):
+    """Issue 19.24: the progress line names what is really started: the endpoint, not a model file."""
+    result = probe_tui("run", "--backend", "openai", "--base-url", llama_server.url, "--model", "smollm2", "--no-cache",
+                       "--limit", "1", "--output", str(tmp_path / "remote.csv"))
+    assert result.returncode == 0, result.stderr
+    assert f"connecting to {llama_server.url} (model smollm2)" in result.stderr
+    assert "loading" not in result.stderr
+
+
+def test_endpoints_are_listed_added_and_removed(tmp_path):
+    """Issue 19.19: `endpoints` alone lists them; add takes seed, samples and temperature; remove."""
+    import tomllib
+
+    from probe_tui.backends.remote import load_endpoints
+
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path)}
+    path = tmp_path / "probe-tui" / "endpoints.toml"
+
+    def endpoints(*args):
+        return subprocess.run([sys.executable, "-m", "probe_tui", "endpoints", *args], capture_output=True, text=True, env=env, timeout=60)
+
+    empty = endpoints()
+    assert empty.returncode == 0, empty.stderr
+    assert f"0 endpoint(s) in {path}; add one with: probe-tui endpoints add" in empty.stderr
+    added = endpoints("add", "lab.v2", "--backend", "openai", "--base-url", "http://127.0.0.1:8080/v1", "--model", "smollm2",
+                      "--mode", "sampled", "--samples", "4", "--temperature", "0.3", "--seed", "7")
+    assert added.returncode == 0, added.stderr
+    assert endpoints("add", "other", "--backend", "anthropic", "--base-url", "https://api.anthropic.com", "--model", "claude").returncode == 0
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert tomllib.loads(path.read_text())["endpoints"]["lab.v2"] == {
+        "backend": "openai", "base_url": "http://127.0.0.1:8080/v1", "model": "smollm2", "mode": "sampled", "samples": 4,
+        "temperature": 0.3, "seed": 7}
+    saved = load_endpoints(path)["lab.v2"]
+    assert (saved.kind, saved.mode, saved.samples, saved.temperature, saved.seed) == ("openai", "sampled", 4, 0.3, 7)
+    listing = endpoints("list")
+    assert listing.returncode == 0
+    assert "lab.v2" in listing.stdout and "mode sampled, 4 samples at T=0.3, seed 7" in listing.stdout and "other" in listing.stdout
+    assert "2 endpoint(s)" in listing.stderr
+    removed = endpoints("remove", "lab.v2")
+    assert removed.returncode == 0, removed.stderr
+    assert list(load_endpoints(path)) == ["other"] and path.stat().st_mode & 0o777 == 0o600
+    again = endpoints("remove", "lab.v2")
+    assert again.returncode == 2
+    assert again.stderr.strip() == f"probe-tui: error: no endpoint 'lab.v2' in {path}; saved: other"

@@ -89,6 +89,32 @@ def test_resume_refuses_a_different_run(tmp_path):
     assert "cannot resume: the unfinished run for this output differs (language was 'en')" in other.stderr
 
 
+def test_a_second_run_on_the_same_output_is_refused_at_once(tmp_path):
+    """Issue 19.10: the second run is refused before it touches the journal, naming the first; the
+    first goes on undisturbed; a killed run's lock blocks nobody."""
+    out = tmp_path / "shared.csv"
+    first = start_run("--limit", "36", "--output", str(out))
+    try:
+        wait_for_rows(out, 2, first)  # the first run holds the lock from before its first answer
+        started = time.monotonic()
+        second = subprocess.run([sys.executable, "-m", "probe_tui", "run", "--limit", "1", "--output", str(out)],
+                                capture_output=True, text=True, timeout=120)
+        assert time.monotonic() - started < 60
+        assert second.returncode == 2
+        assert second.stderr.strip() == (f"probe-tui: error: another run (pid {first.pid}) is writing {out}; "
+                                         "wait for it to finish, or choose another --output")
+        kept = journaled(out)
+        assert kept >= 2  # its answers were not deleted...
+        wait_for_rows(out, kept + 1, first)  # ...and it goes on
+    finally:
+        first.kill()
+        first.wait()
+    again = subprocess.run([sys.executable, "-m", "probe_tui", "run", "--limit", "1", "--output", str(out)],
+                           capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert len(pd.read_csv(out)) == 1
+
+
 def test_sweep_through_a_faulty_proxy_finishes_every_item_once(llama_server, tmp_path):
     """20% of requests fail (500, 429, timeouts, cut-off bodies); the sweep still gets every item right."""
     direct = tmp_path / "direct.csv"
@@ -183,7 +209,7 @@ def test_a_planted_key_appears_nowhere(llama_server, tmp_path, monkeypatch):
     finally:
         proxy.stop()
     assert ok.returncode == 2 and "authentication failed" in ok.stderr
-    assert "Run the same command with --resume to finish." in ok.stderr and out.exists()
+    assert "stopped after" not in ok.stderr and not out.exists()  # the first item failed: nothing was written (19.24)
     seen = ok.stdout + ok.stderr
     state = Path(os.environ["XDG_STATE_HOME"]) / "probe-tui"
     data = Path(os.environ["XDG_DATA_HOME"]) / "probe-tui"

@@ -22,46 +22,69 @@ def _setup_logging() -> Path:
     return path
 
 
+# Options for the model and the condition may stand before or after the subcommand and mean the same
+# in both places. So every one of them defaults to SUPPRESS (a subcommand's default would overwrite a
+# value given before it), an option the chosen command does not use is refused, and the defaults
+# are filled in after parsing (parse_args).
+SHARED = argparse.SUPPRESS
+SHARED_DEFAULTS = {"backend": "llama", "no_cache": False}  # every other shared option: None
+COMMAND_DEFAULTS = {"run": {"instrument": "mfq2", "lang": "en", "persona": "none"}}
+REQUIRED = {"score": ("instrument",), "figure": ("instrument",), "endpoints add": ("backend", "base_url", "model")}
+LOCAL_ONLY = ("n_gpu_layers", "n_ctx", "threads")
+REMOTE_OVERRIDES = ("base_url", "api_key_env", "mode", "samples", "temperature", "seed", "top_logprobs", "timeout")
+
+
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
     local = parser.add_argument_group("model")
-    local.add_argument("--backend", default="llama", choices=("llama", "openai", "openai-completions", "anthropic"),
+    local.add_argument("--backend", default=SHARED, choices=("llama", "openai", "openai-completions", "anthropic"),
                        help="llama: a GGUF file in-process (default); the others: a remote API")
-    local.add_argument("--model", help="llama: a GGUF path, a file name in models/, or an embedded model "
+    local.add_argument("--model", default=SHARED, help="llama: a GGUF path, a file name in models/, or an embedded model "
                        "(default smollm2-135m-instruct); remote: the model id")
-    local.add_argument("--n-gpu-layers", type=int, default=None, help="layers to offload to the GPU (default: all if this build has a GPU backend, else 0)")
-    local.add_argument("--n-ctx", type=int, default=4096, help="context length (default 4096)")
-    local.add_argument("--threads", type=int, default=None, help="CPU threads (default: llama.cpp's choice)")
-    local.add_argument("--no-cache", action="store_true", help="always ask the model; neither read nor write the response cache")
+    local.add_argument("--n-gpu-layers", type=int, default=SHARED, help="layers to offload to the GPU (default: all if this build has a GPU backend, else 0)")
+    local.add_argument("--n-ctx", type=int, default=SHARED, help="context length (default 4096)")
+    local.add_argument("--threads", type=int, default=SHARED, help="CPU threads (default: llama.cpp's choice)")
+    local.add_argument("--no-cache", action="store_true", default=SHARED, help="always ask the model; neither read nor write the response cache")
     remote = parser.add_argument_group("remote API")
-    remote.add_argument("--endpoint", help="a named endpoint from endpoints.toml in the config directory")
-    remote.add_argument("--base-url", help="e.g. http://127.0.0.1:8080/v1 (OpenAI-compatible) or https://api.anthropic.com")
-    remote.add_argument("--api-key-env", help="environment variable holding the API key (default OPENAI_API_KEY / ANTHROPIC_API_KEY; .env is read too)")
-    remote.add_argument("--mode", choices=("auto", "logprobs", "sampled", "parsed"), help="auto (default): logprobs when offered, else sampled")
-    remote.add_argument("--samples", type=int, help="answers drawn per item when sampling (default 10)")
-    remote.add_argument("--temperature", type=float, help="sampling temperature (default 0.7)")
-    remote.add_argument("--top-logprobs", type=int, help="top-k logprobs requested, at most 20 (default 20)")
-    remote.add_argument("--timeout", type=float, help="seconds per request (default 60)")
+    remote.add_argument("--endpoint", default=SHARED, help="a named endpoint from endpoints.toml in the config directory")
+    _add_remote_settings(remote)
 
 
-REMOTE_OVERRIDES = {"base_url": "base_url", "api_key_env": "api_key_env", "mode": "mode", "samples": "samples",
-                    "temperature": "temperature", "top_logprobs": "top_logprobs", "timeout": "timeout"}
+def _add_remote_settings(group) -> None:
+    """The settings of a remote API: for one run, or saved with `endpoints add`."""
+    group.add_argument("--base-url", default=SHARED, help="e.g. http://127.0.0.1:8080/v1 (OpenAI-compatible) or https://api.anthropic.com")
+    group.add_argument("--api-key-env", default=SHARED, help="environment variable holding the API key (default OPENAI_API_KEY / ANTHROPIC_API_KEY; .env is read too)")
+    group.add_argument("--mode", default=SHARED, choices=("auto", "logprobs", "sampled", "parsed"), help="auto (default): logprobs when offered, else sampled")
+    group.add_argument("--samples", type=int, default=SHARED, help="answers drawn per item when sampling (default 10)")
+    group.add_argument("--temperature", type=float, default=SHARED, help="sampling temperature (default 0.7)")
+    group.add_argument("--seed", type=int, default=SHARED, help="sampled answers: sample i asks with seed + i, so the draws repeat (OpenAI-compatible APIs; default: none)")
+    group.add_argument("--top-logprobs", type=int, default=SHARED, help="top-k logprobs requested, at most 20 (default 20)")
+    group.add_argument("--timeout", type=float, default=SHARED, help="seconds per request (default 60)")
+
+
+def _add_instrument_option(parser: argparse.ArgumentParser, help: str) -> None:
+    parser.add_argument("--instrument", default=SHARED, help=help)
+
+
+def _add_condition_options(parser: argparse.ArgumentParser) -> None:
+    condition = parser.add_argument_group("condition")
+    _add_instrument_option(condition, "mfq2 (default), wvs, vsm2013 or country-pairs")
+    condition.add_argument("--lang", default=SHARED, help="prompt language: en (default), zh, fr, ...")
+    condition.add_argument("--persona", default=SHARED, help="none (default), us_average, cn_average, country:<name>, "
+                           "subgroup:<attr>=<value>,..., or custom:<text>")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="probe-tui", description="Watch what a language model 'believes', live.")
+    parser = argparse.ArgumentParser(prog="probe-tui", description="Watch what a language model 'believes', live. "
+                                     "The model and condition options may also follow the subcommand.")
     _add_model_options(parser)
-    parser.add_argument("--instrument", help="mfq2 (default), wvs, vsm2013 or country-pairs")
-    parser.add_argument("--lang", help="prompt language: en (default), zh, fr, ...")
-    parser.add_argument("--persona", help="none (default), us_average, cn_average, country:<name>, subgroup:<attr>=<value>,..., or custom:<text>")
-    parser.add_argument("--session", help="record under this name, or reopen the session of that name where it stopped "
+    _add_condition_options(parser)
+    parser.add_argument("--session", default=SHARED, help="record under this name, or reopen the session of that name where it stopped "
                         "(default: a new session named by date and time)")
-    commands = parser.add_subparsers(dest="command")
+    parser.commands = commands = parser.add_subparsers(dest="command")
 
     run = commands.add_parser("run", help="answer every item headless and write one CSV row per item")
     _add_model_options(run)
-    run.add_argument("--instrument", default="mfq2", help="mfq2, wvs, vsm2013 or country-pairs")
-    run.add_argument("--lang", default="en")
-    run.add_argument("--persona", default="none", help="as for the app: a key, country:<name>, subgroup:..., custom:<text>")
+    _add_condition_options(run)
     run.add_argument("--limit", type=int, default=None, help="only the first N items (country-pairs: the first N prompts)")
     run.add_argument("--pairs", help="country-pairs only: e.g. USA-China,France-China (default: all 28)")
     run.add_argument("--scenarios", type=int, help="country-pairs only: the first N scenarios (default: all)")
@@ -77,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", action="store_true", help="continue an interrupted run of the same command: answers already journaled are kept")
 
     score = commands.add_parser("score", help="metrics for recorded responses (yours or another study's), in long format")
-    score.add_argument("--instrument", required=True, help="mfq2, wvs, vsm2013 or country-pairs")
+    _add_instrument_option(score, "mfq2, wvs, vsm2013 or country-pairs (required)")
     score.add_argument("--responses", required=True, type=Path, help="recorded responses: CSV, Parquet or JSON (a probe-tui run or export, or another study's)")
     score.add_argument("--output", required=True, type=Path, help="CSV to write (long format)")
     score.add_argument("--map", default="", help="rename columns: OLD=NEW,OLD=NEW (e.g. LLM=model,item=item_id,llm_response=response)")
@@ -89,13 +112,14 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("models", help="list the models probe-tui can find")
     commands.add_parser("sessions", help="list the recorded sessions")
     demo = commands.add_parser("demo", help="a scripted tour for talks (YAML), played from the cache or a recorded session")
+    _add_model_options(demo)
     demo.add_argument("script", nargs="?", type=Path, help="the demo script (default: the shipped seed-studies story)")
-    demo.add_argument("--session", dest="demo_session", help="play the answers recorded in this session first")
+    demo.add_argument("--session", default=SHARED, help="play the answers recorded in this session first")
     demo.add_argument("--pace", type=float, help="seconds per item (default: the script's)")
     demo.add_argument("--check", action="store_true", help="only read the script and say what it would show")
     figure = commands.add_parser("figure", help="a picture for slides (PNG or SVG) from recorded responses")
     figure.add_argument("kind", help="dimensions, gauge (Likert instruments); favourability, heatmap, base-vs-chat (country-pairs)")
-    figure.add_argument("--instrument", required=True, help="mfq2, wvs, vsm2013 or country-pairs")
+    _add_instrument_option(figure, "mfq2, wvs, vsm2013 or country-pairs (required)")
     figure.add_argument("--responses", nargs="+", required=True, type=Path, help="runs, session exports or study files (CSV, Parquet, JSON)")
     figure.add_argument("--labels", help="a model name per responses file, comma-separated (e.g. 'Qwen2.5-7B base,Qwen2.5-7B chat')")
     figure.add_argument("--map", default="", help="as for score: rename columns OLD=NEW,...")
@@ -104,29 +128,60 @@ def build_parser() -> argparse.ArgumentParser:
     figure.add_argument("--title", help="a title over the whole figure")
     figure.add_argument("--output", "-o", required=True, type=Path, help="FILE.png or FILE.svg")
     export = commands.add_parser("export", help="a session's answers, with provenance, as CSV, Parquet or JSON")
-    export.add_argument("--session", dest="export_session", help="the session (default: the latest)")
+    export.add_argument("--session", default=SHARED, help="the session (default: the latest)")
     export.add_argument("--output", "-o", required=True, help="FILE.csv, FILE.parquet or FILE.json (the format follows the suffix)")
-    export.add_argument("--instrument", dest="export_instrument", help="only this instrument's answers")
-    endpoints = commands.add_parser("endpoints", help="save a remote endpoint in endpoints.toml (written with mode 0600)")
-    endpoints.add_argument("action", choices=["add"])
-    endpoints.add_argument("name")
-    endpoints.add_argument("--backend", required=True, choices=("openai", "openai-completions", "anthropic"))
-    endpoints.add_argument("--base-url", required=True)
-    endpoints.add_argument("--model", required=True)
-    endpoints.add_argument("--api-key-env", default="", help="the variable holding the key (preferred)")
-    endpoints.add_argument("--api-key-stdin", action="store_true", help="read a key from standard input and store it in the file")
-    endpoints.add_argument("--mode", default="auto", choices=("auto", "logprobs", "sampled", "parsed"))
+    _add_instrument_option(export, "only this instrument's answers (default: all)")
+    endpoints = commands.add_parser("endpoints", help="list, add or remove the remote endpoints in endpoints.toml")
+    _add_endpoint_commands(endpoints)
     items = commands.add_parser("items", help="item banks and personas")
     items.add_argument("action", choices=["check"], help="check: report schema errors and missing translations")
     return parser
+
+
+def _add_endpoint_commands(endpoints: argparse.ArgumentParser) -> None:
+    endpoints.commands = actions = endpoints.add_subparsers(dest="endpoints_action", metavar="{list,add,remove}")
+    actions.add_parser("list", help="the saved endpoints (the default)")
+    add = actions.add_parser("add", help="add or replace an endpoint (endpoints.toml is written with mode 0600)")
+    add.add_argument("name")
+    add.add_argument("--backend", default=SHARED, choices=("openai", "openai-completions", "anthropic"), help="(required)")
+    add.add_argument("--model", default=SHARED, help="the model id (required)")
+    _add_remote_settings(add)
+    add.add_argument("--api-key-stdin", action="store_true", help="read a key from standard input and store it in the file")
+    remove = actions.add_parser("remove", help="remove an endpoint")
+    remove.add_argument("name")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """Parse, refuse a shared option the chosen command does not use, then fill in the defaults."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    chosen, words = parser, []
+    while getattr(chosen, "commands", None) and getattr(args, chosen.commands.dest, None):
+        words.append(getattr(args, chosen.commands.dest))
+        chosen = chosen.commands.choices[words[-1]]
+    command = " ".join(words)
+    used = {action.dest for action in chosen._actions}  # argparse keeps no public list of a parser's options
+    shared = [action for action in parser._actions if action.default is SHARED and action.dest != "help"]
+    for action in shared:
+        if hasattr(args, action.dest) and action.dest not in used:
+            parser.exit(2, f"probe-tui: error: {action.option_strings[0]} does not apply to `probe-tui {command}`\n")
+    missing = [dest for dest in REQUIRED.get(command, ()) if not hasattr(args, dest)]
+    if missing:
+        chosen.error(f"the following arguments are required: {', '.join('--' + dest.replace('_', '-') for dest in missing)}")
+    defaults = {action.dest: None for action in shared} | SHARED_DEFAULTS | COMMAND_DEFAULTS.get(command, {})
+    for dest, value in defaults.items():
+        if not hasattr(args, dest):
+            setattr(args, dest, value)
+    return args
 
 
 def _backend(args):
     """The backend the flags describe: a named endpoint, a remote API, or a local GGUF model."""
     from dataclasses import replace
 
-    overrides = {field: getattr(args, flag) for flag, field in REMOTE_OVERRIDES.items() if getattr(args, flag) is not None}
+    overrides = {field: getattr(args, field) for field in REMOTE_OVERRIDES if getattr(args, field) is not None}
     if args.endpoint or args.backend != "llama":
+        _refuse_options(args, LOCAL_ONLY, "applies to --backend llama only")
         from .backends.remote import EndpointConfig, load_endpoints, make_remote_backend
 
         if args.endpoint:
@@ -142,10 +197,18 @@ def _backend(args):
                 raise ProbeError(f"--backend {args.backend} needs --base-url and --model")
             config = EndpointConfig(kind=args.backend, model=args.model, **overrides)
         return _cached(make_remote_backend(config), args)
+    _refuse_options(args, REMOTE_OVERRIDES, "applies to remote backends only (--backend openai, openai-completions or anthropic, or --endpoint)")
     from .backends.llama_cpp import LlamaCppBackend
     from .backends.models import resolve_model
 
-    return _cached(LlamaCppBackend(resolve_model(args.model), n_gpu_layers=args.n_gpu_layers, n_ctx=args.n_ctx, n_threads=args.threads), args)
+    n_ctx = 4096 if args.n_ctx is None else args.n_ctx
+    return _cached(LlamaCppBackend(resolve_model(args.model), n_gpu_layers=args.n_gpu_layers, n_ctx=n_ctx, n_threads=args.threads), args)
+
+
+def _refuse_options(args, dests, reason: str) -> None:
+    given = [dest for dest in dests if getattr(args, dest) is not None]
+    if given:
+        raise ProbeError(f"--{given[0].replace('_', '-')} {reason}")
 
 
 def _cached(backend, args):
@@ -217,13 +280,13 @@ def demo_command(args) -> int:
         print(f"{script.title}: {len(script.frames())} items at {script.pace:g} s each, about {len(script.frames()) * script.pace / 60:.1f} min")
         return 0
     recorded = []
-    if args.demo_session:
+    if args.session:
         from .core.store import SessionStore
 
         store = SessionStore()
-        if not store.exists(args.demo_session):
-            raise ProbeError(f"no session {args.demo_session!r}; list them with: probe-tui sessions")
-        recorded = store.answers(args.demo_session, get_instrument(script.instrument))
+        if not store.exists(args.session):
+            raise ProbeError(f"no session {args.session!r}; list them with: probe-tui sessions")
+        recorded = store.answers(args.session, get_instrument(script.instrument))
         if not args.model and recorded:
             args.model = recorded[0].condition.model  # the recorded answers' own model
     if not args.model and script.model:
@@ -254,22 +317,41 @@ def export_command(args) -> int:
     from .core.store import SessionStore
 
     store = SessionStore()
-    name = args.export_session or next((s["name"] for s in store.sessions() if s["answers"]), None)
+    name = args.session or next((s["name"] for s in store.sessions() if s["answers"]), None)
     if name is None or not store.exists(name):
         raise ProbeError(f"no session {name!r}; list them with: probe-tui sessions" if name else "no session has answers yet")
-    count = export_session(store, name, Path(args.output), args.export_instrument)
+    count = export_session(store, name, Path(args.output), args.instrument)
     print(f"wrote {count} answer(s) of session {name} to {args.output}", file=sys.stderr)
     return 0
 
 
 def list_models_command() -> int:
     from .backends.models import list_models
-    from .backends.remote import load_endpoints
+    from .backends.remote import endpoint_summary, load_endpoints
 
     for entry in list_models():
         print(f"{entry.name:<32} {entry.kind:<9} {entry.note}")
     for name, config in load_endpoints().items():
-        print(f"{name:<32} {'endpoint':<9} {config.kind} {config.model} @ {config.base_url} (key from {config.key_variable})")
+        print(f"{name:<32} {'endpoint':<9} {endpoint_summary(config)}")
+    return 0
+
+
+def endpoints_command(args) -> int:
+    from .backends import remote
+
+    if args.endpoints_action == "add":
+        key = sys.stdin.readline().strip() if args.api_key_stdin else ""
+        settings = {field: getattr(args, field) for field in REMOTE_OVERRIDES if getattr(args, field) is not None}
+        config = remote.EndpointConfig(kind=args.backend, model=args.model, name=args.name, api_key=key, **settings)
+        print(f"saved endpoint {args.name!r} in {remote.save_endpoint(config)}")
+    elif args.endpoints_action == "remove":
+        print(f"removed endpoint {args.name!r} from {remote.remove_endpoint(args.name)}")
+    else:
+        endpoints = remote.load_endpoints()
+        for name, config in endpoints.items():
+            print(f"{name:<20} {remote.endpoint_summary(config)}")
+        hint = "" if endpoints else "; add one with: probe-tui endpoints add NAME --backend openai --base-url URL --model ID"
+        print(f"{len(endpoints)} endpoint(s) in {remote.config_file()}{hint}", file=sys.stderr)
     return 0
 
 
@@ -333,7 +415,7 @@ def items_check() -> int:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     log_path = _setup_logging()
     try:
         if args.command == "run":
@@ -355,13 +437,7 @@ def main(argv=None) -> int:
         if args.command == "score":
             return score_command(args)
         if args.command == "endpoints":
-            from .backends.remote import EndpointConfig, save_endpoint
-
-            key = sys.stdin.readline().strip() if args.api_key_stdin else ""
-            config = EndpointConfig(kind=args.backend, base_url=args.base_url, model=args.model, name=args.name,
-                                    api_key_env=args.api_key_env, mode=args.mode, api_key=key)
-            print(f"saved endpoint {args.name!r} in {save_endpoint(config)}")
-            return 0
+            return endpoints_command(args)
         return run_app(args)
     except ProbeError as exc:
         print(f"probe-tui: error: {exc}", file=sys.stderr)

@@ -131,6 +131,16 @@ def target_countries(instrument, spec: str) -> list[str]:
             and (table is None or (c in table.index and table.loc[c].notna().all()))]
 
 
+def start_label(backend) -> str:
+    """What starting the backend does: reach an endpoint, or load a model file."""
+    from .backends.remote import RemoteBackend
+
+    inner = getattr(backend, "inner", backend)  # under the response cache
+    if isinstance(inner, RemoteBackend):
+        return f"connecting to {inner.config.base_url} (model {inner.config.model})"
+    return f"loading {backend.display_name}"
+
+
 def run_sweep(args, backend) -> int:
     instrument = get_instrument(args.instrument)
     by_country = bool(getattr(args, "countries", None))
@@ -143,7 +153,7 @@ def run_sweep(args, backend) -> int:
     signature = {"model": backend.identity, "instrument": instrument.key, "language": first.language, "persona": first.persona,
                  "items": hashlib.sha1("|".join(job.key for job in jobs).encode()).hexdigest(),
                  **({"condition": args.condition} if by_country else {})}
-    journal = RunJournal(journal_path(args.output), signature, resume=getattr(args, "resume", False))
+    journal = RunJournal(journal_path(args.output), signature, resume=getattr(args, "resume", False), output=args.output)
     done = journal.done()
     todo = [(position, job) for position, job in enumerate(jobs) if job.key not in done]
     console = Console(stderr=True)
@@ -153,7 +163,7 @@ def run_sweep(args, backend) -> int:
     try:
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as progress:
             if todo:
-                loading = progress.add_task(f"loading {backend.display_name}", total=100)
+                loading = progress.add_task(start_label(backend), total=100)
                 backend.start(on_progress=lambda p: progress.update(loading, completed=100 * p))
                 progress.update(loading, completed=100)
             asking = progress.add_task(label, total=len(jobs), completed=len(done))
@@ -173,12 +183,17 @@ def run_sweep(args, backend) -> int:
     finally:
         backend.close()
     rows = journal.rows()
-    journal.close()
+    if not rows and (interrupted or failure):  # nothing to keep: leave the output as it was, and say why
+        journal.close()
+        print(f"probe-tui: error: {failure}" if failure else "probe-tui: interrupted before the first answer; nothing was written",
+              file=sys.stderr)
+        return 130 if interrupted else 2
     columns = COLUMNS + (["country", "condition"] if by_country else []) + (PAIR_COLUMNS if is_pairs else [])
     frame = pd.DataFrame(rows, columns=columns)
     partial = Path(f"{args.output}.partial")
     frame.to_csv(partial, index=False)
     os.replace(partial, args.output)  # the CSV is never half-written
+    journal.close()  # and only now may another run take this output
     if by_country and rows:
         if instrument.key == "vsm2013":
             print(country_summary(frame, constants))

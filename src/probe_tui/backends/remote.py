@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import platformdirs
+import tomli_w
 from dotenv import dotenv_values
 from httpx_retries import Retry, RetryTransport
 
@@ -103,26 +104,43 @@ def api_key(config: EndpointConfig) -> str | None:
 
 
 def save_endpoint(config: EndpointConfig, path: Path | None = None) -> Path:
-    """Add or replace one endpoint in endpoints.toml, written with mode 0600 (it may hold a key)."""
+    """Add or replace one endpoint in endpoints.toml."""
     path = path or config_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    endpoints = load_endpoints(path) if path.exists() else {}
+    endpoints = load_endpoints(path)
     endpoints[config.name] = config
+    return _write_endpoints(endpoints, path)
+
+
+def remove_endpoint(name: str, path: Path | None = None) -> Path:
+    path = path or config_file()
+    endpoints = load_endpoints(path)
+    if name not in endpoints:
+        raise ProbeError(f"no endpoint {name!r} in {path}; saved: {', '.join(sorted(endpoints)) or 'none'}")
+    del endpoints[name]
+    return _write_endpoints(endpoints, path)
+
+
+def endpoint_summary(config: EndpointConfig) -> str:
+    """One line: what the endpoint asks, and how (never the key)."""
+    how = f"mode {config.mode}, {config.samples} samples at T={config.temperature:g}" + (f", seed {config.seed}" if config.seed is not None else "")
+    key = "key stored in the file" if config.api_key else f"key from {config.key_variable}"
+    return f"{config.kind} {config.model} @ {config.base_url} ({how}; {key})"
+
+
+def _write_endpoints(endpoints: dict[str, EndpointConfig], path: Path) -> Path:
+    """The whole file, settings that differ from the defaults only, written with mode 0600 (it may hold
+    a key) and swapped in whole."""
     defaults = {f.name: f.default for f in fields(EndpointConfig)}
-    lines = []
-    for name, endpoint in endpoints.items():
-        lines.append(f"[endpoints.{json.dumps(name)}]")
-        lines.append(f"backend = {json.dumps(endpoint.kind)}")
-        for f in fields(EndpointConfig):
-            value = getattr(endpoint, f.name)
-            if f.name in ("kind", "name") or value == defaults[f.name]:
-                continue
-            lines.append(f"{f.name} = {json.dumps(value)}")
-        lines.append("")
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    tables = {name: {"backend": endpoint.kind} | {f.name: getattr(endpoint, f.name) for f in fields(EndpointConfig)
+                                                   if f.name not in ("kind", "name") and getattr(endpoint, f.name) != defaults[f.name]}
+              for name, endpoint in endpoints.items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.name}.partial")
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(descriptor, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write("\n".join(lines))
+    with os.fdopen(descriptor, "wb") as handle:
+        tomli_w.dump({"endpoints": tables}, handle)
+    os.replace(partial, path)
     return path
 
 

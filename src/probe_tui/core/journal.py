@@ -3,8 +3,10 @@ killed, crashes or is interrupted loses nothing and `--resume` picks up where it
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import os
 import sqlite3
 from pathlib import Path
 
@@ -21,8 +23,11 @@ def journal_path(output: Path) -> Path:
 
 
 class RunJournal:
-    def __init__(self, path: Path, signature: dict, resume: bool):
+    def __init__(self, path: Path, signature: dict, resume: bool, output: Path | None = None):
+        """Opened under a lock per journal, held until close(): a second run on the same output is
+        refused before it touches anything. The OS drops the lock when its process dies."""
         self.path = path
+        self.lock = _lock(path.with_suffix(".lock"), output or path)
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
@@ -32,6 +37,7 @@ class RunJournal:
         if resume and found and found[0] != wanted:
             stored = json.loads(found[0])
             differs = ", ".join(f"{k} was {stored.get(k)!r}" for k in signature if stored.get(k) != signature[k])
+            self.close()
             raise ProbeError(f"cannot resume: the unfinished run for this output differs ({differs}); run without --resume to start over")
         if not resume:
             self.db.execute("DELETE FROM answers")
@@ -48,3 +54,21 @@ class RunJournal:
 
     def close(self) -> None:
         self.db.close()
+        self.lock.close()
+
+
+def _lock(path: Path, output: Path):
+    """An exclusive lock on `path`, which holds the owner's pid; ProbeError naming the owner if it is taken."""
+    handle = open(path, "a+", encoding="utf-8")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        owner = handle.read().strip()
+        handle.close()
+        raise ProbeError(f"another run{f' (pid {owner})' if owner else ''} is writing {output}; "
+                         "wait for it to finish, or choose another --output") from None
+    handle.truncate(0)
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
