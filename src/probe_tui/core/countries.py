@@ -30,6 +30,7 @@ def primary_languages() -> dict[str, str]:
 def _aliases() -> dict[str, str]:
     data = load_yaml(paths.assets_dir() / "countries.yaml")
     table = {name.casefold(): name for name in data if name not in META_KEYS}
+    table.update({slug_of(name): name for name in data if name not in META_KEYS})
     for name, entry in data.items():
         if name not in META_KEYS:
             table.update({alias.casefold(): name for alias in entry.get("aliases", [])})
@@ -50,8 +51,12 @@ def name_in(country: str, language: str) -> str:
     return names.get(language) or names["en"]
 
 
+def slug_of(name: str) -> str:
+    return name.casefold().replace(" ", "-")
+
+
 def slug(country: str) -> str:
-    return canonical(country).casefold().replace(" ", "-")
+    return slug_of(canonical(country))
 
 
 # {A} (the bare name), {A.form} ({A.The}: capitalised), {A|sg|pl} or {A|m|f|mpl|fpl} (agreement)

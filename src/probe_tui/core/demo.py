@@ -115,7 +115,7 @@ def load_script(path: Path | None = None) -> DemoScript:
             raise ItemFileError(path, line_of(entry, "language"), f"{context}.language",
                                 f"{instrument.key} has no language {language!r}; it has {', '.join(instrument.languages)}")
         try:
-            get_persona(persona)
+            persona = get_persona(persona).key  # one key however it is named: country:china is cn_average
         except ProbeError as exc:
             raise ItemFileError(path, line_of(entry, "persona"), f"{context}.persona", str(exc)) from None
         items = []
