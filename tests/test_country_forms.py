@@ -120,3 +120,17 @@ def test_every_country_has_its_forms_in_every_language_with_forms():
 def test_a_slot_the_language_cannot_fill_is_an_error(template, language, message):
     with pytest.raises(ProbeError, match=message):
         countries.render(template, {"A": "China", "B": "Japan"}, language)
+
+
+async def test_the_country_pairs_screen_shows_the_scenario_as_the_model_reads_it():
+    from probe_tui.app import ProbeApp
+    from scripted import ScriptedBackend
+    from test_app import wait_for
+
+    app = ProbeApp(ScriptedBackend(), instrument="country-pairs", language="fr")
+    async with app.run_test(size=(120, 40)) as pilot:
+        scenario = lambda: "".join(widget.logical for widget in app.screen.query("#scenario"))
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "CountryPairsScreen" and scenario(), 30)
+        shown = scenario()
+        assert "Les États-Unis ont fait voler des avions de surveillance en bordure de l'espace aérien de la Chine" in shown
+        assert not re.search(r"[{}|]", shown)

@@ -186,8 +186,7 @@ class CountryPairsScreen(Screen):
         self.app.save_position(self.bank.key, {"scenario": self.scenario_index, "pair": self.pair_index,
                                                "language": self.language, "persona": self.persona})
         first, second = self.pair
-        names = {c: self.country_name(c) for c in self.pair}
-        text = self.scenario.text[self.language].replace("{A}", names[first]).replace("{B}", names[second])
+        text = self.scenario.render(self.language, first, second)  # the pair's first country as initiator
         self.query_one("#scenario", ScriptText).set_text(
             f"Scenario {self.scenario_index + 1}/{len(self.bank.scenarios)} ({self.scenario.id}, {self.scenario.domain}) · "
             f"pair {self.pair_index + 1}/{len(self.pairs)}: {short(first)} vs {short(second)} · {self.language.upper()} · "
