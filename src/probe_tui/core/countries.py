@@ -102,7 +102,8 @@ def render(template: str, slots: dict[str, str], language: str) -> str:
             if len(words) not in (2, 4):
                 raise ProbeError(f"{match[0]}: agreement takes 2 words (sg|pl) or 4 (m|f|mpl|fpl)")
             return words[AGREEMENT.index(agree)] if len(words) == 4 else words[agree.endswith("pl")]
-        text = table.get((form or "name").lower()) if form != "agree" else None
+        wanted = (form or "name").lower()
+        text = table.get(wanted) if wanted != "agree" else None
         if text is None:
             known = ", ".join("{" + f"{slot}.{f}" + "}" if f != "name" else "{" + slot + "}" for f in table if f != "agree")
             raise ProbeError(f"{match[0]}: {language} has no such form; use {known}")
