@@ -64,8 +64,8 @@ async def test_probe_three_items_switch_language_and_persona(smollm2_path):
         assert screen.persona == "cn_average"
         await wait_for(pilot, answered(screen))
         persona_answer = screen.session.answer_for(screen.item, screen.condition())
-        assert "请以一位普通中国人的身份来回答。" in persona_answer.prompt.text
-        assert "一位普通的中国人" in str(screen.query_one("#item-header").render())
+        assert "请以一位来自中国的普通人的身份来回答。" in persona_answer.prompt.text
+        assert "一位来自中国的普通人" in str(screen.query_one("#item-header").render())
         assert persona_answer.distribution.probs != zh_answer.distribution.probs
 
         await pilot.press("b")

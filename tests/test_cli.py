@@ -46,7 +46,7 @@ def test_run_limit_persona_and_language(tmp_path):
     frame = pd.read_csv(out)
     assert len(frame) == 3
     assert set(frame["language"]) == {"zh"} and set(frame["persona"]) == {"cn_average"}
-    assert "请以一位普通中国人的身份来回答。" in frame["prompt"][0]
+    assert "请以一位来自中国的普通人的身份来回答。" in frame["prompt"][0]
 
 
 @pytest.mark.parametrize(

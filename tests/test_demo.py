@@ -42,6 +42,31 @@ def test_a_malformed_script_is_a_one_line_error(tmp_path, body, message):
     assert message in str(error.value) and "\n" not in str(error.value)
 
 
+@pytest.mark.parametrize("instrument, items, codes", [
+    ("wvs", "Q177-Q179", ["Q177", "Q178", "Q179"]),  # the codes as the items write them
+    ("wvs", "Q177-179, Q182", ["Q177", "Q178", "Q179", "Q182"]),
+    ("vsm2013", "VSM01-VSM03", ["VSM01", "VSM02", "VSM03"]),
+    ("vsm2013", ["VSM09", "10-11"], ["VSM09", "VSM10", "VSM11"]),
+    ("mfq2", "1-3", ["1", "2", "3"]),
+])
+def test_a_range_names_items_by_their_codes(tmp_path, instrument, items, codes):
+    path = tmp_path / "script.yaml"
+    path.write_text(f"instrument: {instrument}\nsteps:\n  - caption: a\n    items: {items}\n", encoding="utf-8")
+    assert [item.code for item in load_script(path).steps[0].items] == codes
+
+
+@pytest.mark.parametrize("items, message", [
+    ("Q179-Q177", "the range Q179-Q177 runs backwards"),
+    ("Q177-VSM179", "the range Q177-VSM179 mixes two kinds of code"),
+    ("Q177-Q999", "wvs has no item 'Q196'"),
+])
+def test_a_bad_range_is_a_one_line_error(tmp_path, items, message):
+    path = tmp_path / "script.yaml"
+    path.write_text(f"instrument: wvs\nsteps:\n  - caption: a\n    items: {items}\n", encoding="utf-8")
+    with pytest.raises(ItemFileError, match=message):
+        load_script(path)
+
+
 def _short_script(tmp_path, pace=0.2):
     path = tmp_path / "short.yaml"
     path.write_text(f"title: short\npace: {pace}\nsteps:\n  - caption: English\n    items: 1-3\n"

@@ -66,7 +66,8 @@ def test_every_baseline_country_has_a_national_persona_in_every_language():
             persona = national_persona(country)
             for language in LANGUAGES:
                 assert countries.name_in(country, language) in persona.text_in(language)
-    assert national_persona("U.S.A.").key == "country:united-states"
+    assert national_persona("U.S.A.").key == "us_average"  # its named persona's key: one key per persona
+    assert national_persona("South Korea").key == "country:south-korea"
     assert get_persona("country:south-korea").text_in("zh") == "请以一位来自韩国的普通人的身份来回答。"
 
 

@@ -63,7 +63,7 @@ CHATML = (
 def test_chat_prompt_puts_persona_in_system_and_item_last(mfq2, personas):
     prompt = build_prompt(mfq2, mfq2.items[0], "zh", personas["cn_average"], ChatTemplate(CHATML))
     assert prompt.style == "chat"
-    assert prompt.text.startswith("<|im_start|>system\n请以一位普通中国人的身份来回答。<|im_end|>")
+    assert prompt.text.startswith("<|im_start|>system\n请以一位来自中国的普通人的身份来回答。<|im_end|>")
     assert prompt.text.endswith(f"{mfq2.items[0].text['zh']}<|im_end|>\n<|im_start|>assistant\n")
     assert "1 = 完全不符合我" in prompt.text
 

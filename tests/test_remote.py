@@ -186,7 +186,7 @@ def test_anthropic_messages_api_is_sampled_and_parsed(llama_server, mfq2, person
         assert answer.distribution.method == "sampled(n=5,T=0.5)"
         assert answer.distribution.samples == 5
         headers, body = stand_in.requests[-1]
-        assert body["system"] == "请以一位普通中国人的身份来回答。"
+        assert body["system"] == "请以一位来自中国的普通人的身份来回答。"
         assert body["messages"][0]["role"] == "user" and body["temperature"] == 0.5
         monkeypatch.setenv("ANTHROPIC_API_KEY", "wrong")
         with pytest.raises(ProbeError, match="authentication failed .* check ANTHROPIC_API_KEY"):

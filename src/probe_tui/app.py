@@ -43,8 +43,7 @@ class ProbeApp(App):
         language, persona = language or "en", persona or "none"
         self.instrument.check_language(language)
         self.personas = dict(load_personas())  # the app's own: composed personas are added to it
-        get_persona(persona, self.personas)
-        self.language, self.persona = language, persona
+        self.language, self.persona = language, get_persona(persona, self.personas).key  # "country:china" is cn_average
         self.instrument_screens: dict[str, Screen] = {}
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="session-writer")
         self._provenance: dict[str, dict] = {}

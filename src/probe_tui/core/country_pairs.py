@@ -1,7 +1,8 @@
 """Country-pair forced-choice scenarios (after seed study 002).
 
 Each prompt puts one synthetic scenario between two countries, one as initiator ({A}) and one as
-responder ({B}), then asks which acted more (or less) justifiably, with the two countries as options
+responder ({B}), each written in the form its place in the sentence needs ({A.The}, {B.du}: see
+countries.render), then asks which acted more (or less) justifiably, with the two countries as options
 (A) and (B) in either order. The scenario comes first, then the question, then the options, so the
 variants of one scenario share a long prefix.
 """
@@ -27,7 +28,10 @@ POLARITIES = ("more", "less")
 class Scenario:
     id: str
     domain: str
-    text: dict[str, str]  # language -> text with {A} (initiator) and {B} (responder)
+    text: dict[str, str]  # language -> template with slots for A (initiator) and B (responder)
+
+    def render(self, language: str, initiator: str, responder: str) -> str:
+        return countries.render(self.text[language], {"A": initiator, "B": responder}, language)
 
 
 @dataclass(frozen=True)
@@ -144,18 +148,25 @@ def load_country_pairs() -> CountryPairs:
     data = load_yaml(path)
     languages = tuple(require(data, "languages", list, path))
     line = line_of(data)
+    bank_countries = tuple(countries.canonical(c) for c in require(data, "countries", list, path))
     scenarios = []
     for index, entry in enumerate(require(data, "scenarios", list, path)):
         context = f"scenarios[{index}]"
         text = _texts(require(entry, "text", dict, path, context), path, line_of(entry), f"{context}.text")
+        scenario = Scenario(str(require(entry, "id", str, path, context)), str(require(entry, "domain", str, path, context)), text)
         for language in languages:
-            if "{A}" not in text.get(language, "") or "{B}" not in text.get(language, ""):
-                raise ItemFileError(path, line_of(entry), f"{context}.text.{language}", "needs both {A} and {B}")
-        scenarios.append(Scenario(str(require(entry, "id", str, path, context)), str(require(entry, "domain", str, path, context)), text))
+            if {m["slot"] for m in countries.SLOT.finditer(text.get(language, ""))} != {"A", "B"}:
+                raise ItemFileError(path, line_of(entry), f"{context}.text.{language}", "needs slots for both A and B, and no others")
+            try:  # every form a slot names exists for every country
+                for country in bank_countries:
+                    scenario.render(language, country, country)
+            except ProbeError as exc:
+                raise ItemFileError(path, line_of(entry), f"{context}.text.{language}", str(exc)) from None
+        scenarios.append(scenario)
     question = require(data, "question", dict, path)
     return CountryPairs(
         key=KEY, name=require(data, "name", str, path), source=str(data.get("source", "")),
-        countries=tuple(countries.canonical(c) for c in require(data, "countries", list, path)),
+        countries=bank_countries,
         languages=languages,
         question={p: _texts(question[p], path, line, f"question.{p}") for p in POLARITIES},
         instruction=_texts(data["instruction"], path, line, "instruction"),
@@ -171,7 +182,7 @@ def build_pair_prompt(bank: CountryPairs, item: PairItem, language: str, persona
     bank.check_language(language)
     style = style or (CHAT if chat_template is not None else COMPLETION)
     name = {country: countries.name_in(country, language) for country in item.pair}
-    scenario = item.scenario.text[language].replace("{A}", name[item.initiator]).replace("{B}", name[item.responder])
+    scenario = item.scenario.render(language, item.initiator, item.responder)
     option_a, option_b = (name[c] for c in item.options)
     body = (f"{bank.scenario_label[language]}{scenario}\n\n{bank.question[item.polarity][language]}\n"
             f"(A) {option_a}\n(B) {option_b}")

@@ -8,7 +8,7 @@
       - caption: In English, with no persona…
         language: en          # optional: the previous step's, or en
         persona: none         # optional: the previous step's, or none
-        items: 1-12           # official numbers: "1-12", "1,4,7", or a list
+        items: 1-12           # item codes as the items write them: "1-12", "Q177-Q179", "1,4,7", or a list
       - caption: The same items, asked in Chinese
         language: zh
         items: 1-12
@@ -18,6 +18,7 @@ Each step's items become frames: one item under one condition, shown with the st
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,18 +64,25 @@ def shipped_demo() -> Path:
     return paths.assets_dir() / "demos" / "seed-story.yaml"
 
 
+RANGE = re.compile(r"([A-Za-z]*)(\d+)\s*[-–]\s*([A-Za-z]*)(\d+)")
+
+
 def _item_numbers(value, path, line, field) -> list[str]:
-    """"1-12", "1,4,7", 5 or a list of those -> official numbers as text."""
+    """"1-12", "Q177-Q179", "VSM01-03", "1,4,7", 5 or a list of those -> item codes as text (a range
+    keeps its first code's prefix and zero padding)."""
     parts = value if isinstance(value, list) else [value]
     numbers = []
     for part in parts:
         for piece in str(part).split(","):
             piece = piece.strip()
-            first, dash, last = piece.partition("-")
-            if dash and first.isdigit() and last.isdigit():
+            found = RANGE.fullmatch(piece)
+            if found:
+                prefix, first, last_prefix, last = found.groups()
+                if last_prefix and last_prefix.casefold() != prefix.casefold():
+                    raise ItemFileError(path, line, field, f"the range {piece} mixes two kinds of code")
                 if int(last) < int(first):
                     raise ItemFileError(path, line, field, f"the range {piece} runs backwards")
-                numbers += [str(n) for n in range(int(first), int(last) + 1)]
+                numbers += [f"{prefix}{n:0{len(first)}d}" for n in range(int(first), int(last) + 1)]
             elif piece:
                 numbers.append(piece)
     if not numbers:
@@ -107,7 +115,7 @@ def load_script(path: Path | None = None) -> DemoScript:
             raise ItemFileError(path, line_of(entry, "language"), f"{context}.language",
                                 f"{instrument.key} has no language {language!r}; it has {', '.join(instrument.languages)}")
         try:
-            get_persona(persona)
+            persona = get_persona(persona).key  # one key however it is named: country:china is cn_average
         except ProbeError as exc:
             raise ItemFileError(path, line_of(entry, "persona"), f"{context}.persona", str(exc)) from None
         items = []

@@ -1,7 +1,9 @@
 """Personas: who the model is asked to answer as.
 
 - shipped ones (assets/personas/personas.yaml) and the user's (<user_data_dir>/personas/*.yaml);
-- `country:<name>`: an average person from any country in assets/countries.yaml;
+- `country:<name>`: an average person from any country in assets/countries.yaml, under one key
+  however the country is spelt (a named persona that is a country's, such as `cn_average`, gives
+  that country's key: `country:china` and `country:PRC` are `cn_average`);
 - `subgroup:attr=value,...`: a demographic subgroup composed from attributes;
 - `custom:<text>`: free text, used as it is in every language.
 
@@ -45,13 +47,16 @@ class PersonaBank:
     national: dict = field(default_factory=dict)
     subgroup: dict = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    national_keys: dict[str, str] = field(default_factory=dict)  # canonical country -> its named persona's key
+    nationals: dict[str, Persona] = field(default_factory=dict, repr=False)  # national personas made so far
 
 
 def _strip(mapping: dict) -> dict[str, str]:
     return {k: str(v) for k, v in mapping.items() if k not in META_KEYS}
 
 
-def _read_personas(path: Path, data: dict) -> dict[str, Persona]:
+def _read_personas(path: Path, data: dict, bank: PersonaBank) -> dict[str, Persona]:
+    """The file's personas; an entry `{country: X}` is X's national persona under that key."""
     entries = require(data, "personas", dict, path)
     personas = {}
     for key, entry in entries.items():
@@ -60,7 +65,19 @@ def _read_personas(path: Path, data: dict) -> dict[str, Persona]:
         if ":" in key:
             raise ItemFileError(path, line_of(entries), f"personas.{key}", "a persona key may not contain ':'")
         if not isinstance(entry, dict):
-            raise ItemFileError(path, line_of(entries), f"personas.{key}", "expected a mapping with name and text")
+            raise ItemFileError(path, line_of(entries), f"personas.{key}", "expected a mapping with name and text, or a country")
+        if "country" in entry:
+            try:
+                country = countries.canonical(str(entry["country"]))
+            except ProbeError as exc:
+                raise ItemFileError(path, line_of(entry, "country"), f"personas.{key}.country", str(exc)) from None
+            if bank.national_keys.get(country, key) != key:
+                raise ItemFileError(path, line_of(entry, "country"), f"personas.{key}.country",
+                                    f"{country} already has a persona: {bank.national_keys[country]}")
+            bank.national_keys[country] = key
+            personas[key] = national_persona(country, bank)
+            continue
+        bank.national_keys = {c: k for c, k in bank.national_keys.items() if k != key}  # a persona of its own now
         name = require(entry, "name", dict, path, f"personas.{key}")
         text = entry.get("text")
         if text is not None and not isinstance(text, (dict, str)):
@@ -78,13 +95,16 @@ def user_personas_dir() -> Path:
 def load_persona_bank(user_dir: Path | None = None) -> PersonaBank:
     path = paths.assets_dir() / "personas" / "personas.yaml"
     data = load_yaml(path)
-    bank = PersonaBank(personas=_read_personas(path, data), national=data["national"], subgroup=data["subgroup"])
+    bank = PersonaBank(national=data["national"], subgroup=data["subgroup"])
+    bank.personas = _read_personas(path, data, bank)
     user_dir = user_dir if user_dir is not None else user_personas_dir()
     for user_file in sorted(user_dir.glob("*.yaml")) if user_dir.is_dir() else []:
+        national_keys = dict(bank.national_keys)
         try:
-            bank.personas.update(_read_personas(user_file, load_yaml(user_file)))
+            bank.personas.update(_read_personas(user_file, load_yaml(user_file), bank))
         except ProbeError as exc:
             bank.problems.append(str(exc))
+            bank.national_keys = national_keys  # a broken file changes nothing
     return bank
 
 
@@ -103,13 +123,18 @@ def load_personas() -> dict[str, Persona]:
 
 
 def national_persona(country: str, bank: PersonaBank | None = None) -> Persona:
+    """An average person from the country, under the key of its named persona if it has one
+    (cn_average), else country:<slug>; the same persona whichever spelling names the country."""
     bank = bank or persona_bank()
     name = countries.canonical(country)
+    key = bank.national_keys.get(name, f"country:{countries.slug(name)}")
 
     def fill(template: dict) -> dict[str, str]:
-        return {lang: text.replace("{country}", countries.name_in(name, lang)) for lang, text in _strip(template).items()}
+        return {lang: countries.render(text, {"country": name}, lang) for lang, text in _strip(template).items()}
 
-    return Persona(key=f"country:{countries.slug(name)}", name=fill(bank.national["name"]), text=fill(bank.national["text"]))
+    if bank.nationals.get(name, Persona(None, {}, None)).key != key:
+        bank.nationals[name] = Persona(key=key, name=fill(bank.national["name"]), text=fill(bank.national["text"]))
+    return bank.nationals[name]
 
 
 def save_persona(name: str, text: str, user_dir: Path | None = None) -> Persona:
@@ -129,6 +154,7 @@ def save_persona(name: str, text: str, user_dir: Path | None = None) -> Persona:
     path.write_text(yaml.safe_dump({"personas": {key: {"name": {"en": name}, "text": text}}}, allow_unicode=True, sort_keys=False),
                     encoding="utf-8")
     _cached_bank.cache_clear()
+    _canonical_key.cache_clear()
     return Persona(key=key, name={"en": name}, text={ANY_LANGUAGE: text})
 
 
@@ -160,6 +186,8 @@ def subgroup_persona(spec: str, bank: PersonaBank | None = None) -> Persona:
             raise unknown_choice("subgroup attribute", attribute, [a for a in attributes if a not in META_KEYS])
         if not value:
             raise ProbeError(f"subgroup attribute {attribute!r} needs a value, as in {attribute}=...")
+        if attributes[attribute]["values"] == "countries":
+            value = countries.slug(value)  # one key however the country is spelt
         chosen.append((attribute, value))
     if not chosen:
         raise ProbeError("a subgroup persona needs at least one attribute, e.g. subgroup:country=singapore,ethnicity=malay")
@@ -170,7 +198,7 @@ def subgroup_persona(spec: str, bank: PersonaBank | None = None) -> Persona:
         for attribute, value in chosen:
             spec_values = attributes[attribute]["values"]
             if spec_values == "countries":
-                shown = countries.name_in(countries.canonical(value), lang)
+                shown = countries.name_in(value, lang)
             else:
                 if value not in spec_values or value in META_KEYS:
                     raise unknown_choice(f"value for {attribute}", value, [v for v in spec_values if v not in META_KEYS])
@@ -183,8 +211,25 @@ def subgroup_persona(spec: str, bank: PersonaBank | None = None) -> Persona:
     return Persona(key=key, name=name, text=text)
 
 
+def canonical_key(spec: str, personas: dict[str, Persona] | None = None) -> str:
+    """The one key a persona is recorded under, however it was named ("country:PRC" -> cn_average);
+    a spec that names no persona now (say, from a user's file since removed) stays as it is."""
+    if personas is None:
+        return _canonical_key(spec)
+    try:
+        return get_persona(spec, personas).key
+    except ProbeError:
+        return spec
+
+
+@cache
+def _canonical_key(spec: str) -> str:  # a session's every row is read back through it: once per spec
+    return canonical_key(spec, load_personas())
+
+
 def get_persona(spec: str, personas: dict[str, Persona] | None = None) -> Persona:
-    """A persona by key, or composed from `country:`, `subgroup:` or `custom:` specs."""
+    """A persona by key, or composed from `country:`, `subgroup:` or `custom:` specs; its key is
+    the canonical one (get_persona("country:china").key == "cn_average")."""
     personas = personas if personas is not None else load_personas()
     if spec in personas:
         return personas[spec]

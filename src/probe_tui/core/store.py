@@ -12,6 +12,7 @@ from pathlib import Path
 
 from . import paths
 from .errors import ProbeError
+from .personas import canonical_key
 from .prompts import Prompt
 from .scoring import Distribution
 
@@ -121,7 +122,7 @@ def answer_from_row(row: dict, item):
         labels=labels, probs=json.loads(row["probs"]), valid_mass=row["valid_mass"], expected=row["expected"], answer=row["answer"],
         entropy_bits=row["entropy"], method=row["method"], top_tokens=tuple(tuple(t) for t in json.loads(row["top_tokens"])),
         floored=tuple(json.loads(row["floored"])), samples=row["samples"], unparsed=row["unparsed"], cached=bool(row["cached"]))
-    condition = Condition(row["model"], row["instrument"], row["language"], row["persona"])
+    condition = Condition(row["model"], row["instrument"], row["language"], canonical_key(row["persona"]))  # older rows: country:china
     return Answer(condition, item, prompt, distribution, bool(row["options_reversed"]))
 
 

@@ -6,8 +6,6 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from ..core.personas import national_persona
-
 
 def session_commands(screen):
     """Commands every instrument's screen has: instrument, exports, pictures."""
@@ -28,12 +26,8 @@ def probe_commands(screen):
     yield "item: previous", "the previous survey item", screen.action_previous_item
     for language in screen.instrument.languages:
         yield f"language: {screen.language_name(language)}", "ask in this language", partial(screen.set_language, language)
-    for key, persona in screen.personas.items():
+    for key, persona in screen.persona_choices().items():  # each once: the named ones, then the national ones
         yield f"persona: {persona.name_in(screen.language)}", (persona.text_in(screen.language) or "no persona")[:80], partial(screen.set_persona, key)
-    if screen.session.baseline is not None:
-        for country in sorted(screen.session.baseline.table.index):
-            persona = national_persona(country)
-            yield f"persona: {persona.name_in(screen.language)}", "the national persona", partial(screen.set_persona, persona.key)
     yield "check: order", "ask again with the options' meanings reversed", screen.action_order_check
     yield "free text: write", "stream the model's own words for this prompt", screen.action_free_text
     yield "view: answers", "every answer so far, odd ones flagged", screen.action_session_answers

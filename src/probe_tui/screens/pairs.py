@@ -23,7 +23,7 @@ from ..core import paths
 from ..core.country_pairs import POLARITIES, short
 from ..core.errors import ProbeError
 from ..core.metrics import favourability, pair_matrix
-from ..core.personas import get_persona
+from ..core.personas import canonical_key, get_persona
 from ..core.rescore import pairs_from_run
 from ..core.session import Condition, ProbeSession, ask
 from ..sweep import answer_row
@@ -84,7 +84,7 @@ class CountryPairsScreen(Screen):
             self.pair_index = min(int(position.get("pair", 0)), len(self.pairs) - 1)
             if position.get("language") in self.bank.languages:
                 self.language = position["language"]
-            self.persona = position.get("persona", self.persona)
+            self.persona = canonical_key(position.get("persona", self.persona), self.personas)
         self.show()
         self.load_model()
 
@@ -186,8 +186,7 @@ class CountryPairsScreen(Screen):
         self.app.save_position(self.bank.key, {"scenario": self.scenario_index, "pair": self.pair_index,
                                                "language": self.language, "persona": self.persona})
         first, second = self.pair
-        names = {c: self.country_name(c) for c in self.pair}
-        text = self.scenario.text[self.language].replace("{A}", names[first]).replace("{B}", names[second])
+        text = self.scenario.render(self.language, first, second)  # the pair's first country as initiator
         self.query_one("#scenario", ScriptText).set_text(
             f"Scenario {self.scenario_index + 1}/{len(self.bank.scenarios)} ({self.scenario.id}, {self.scenario.domain}) · "
             f"pair {self.pair_index + 1}/{len(self.pairs)}: {short(first)} vs {short(second)} · {self.language.upper()} · "
