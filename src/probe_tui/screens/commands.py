@@ -7,6 +7,7 @@ from functools import partial
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from ..core.personas import national_persona
+from ..widgets.text import safe_markup
 
 
 def session_commands(screen):
@@ -29,7 +30,7 @@ def probe_commands(screen):
     for language in screen.instrument.languages:
         yield f"language: {screen.language_name(language)}", "ask in this language", partial(screen.set_language, language)
     for key, persona in screen.personas.items():
-        yield f"persona: {persona.name_in(screen.language)}", (persona.text_in(screen.language) or "no persona")[:80], partial(screen.set_persona, key)
+        yield f"persona: {safe_markup(persona.name_in(screen.language))}", safe_markup((persona.text_in(screen.language) or "no persona")[:80]), partial(screen.set_persona, key)
     if screen.session.baseline is not None:
         for country in sorted(screen.session.baseline.table.index):
             persona = national_persona(country)
