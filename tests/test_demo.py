@@ -130,3 +130,21 @@ def script_instrument(script):
     from probe_tui.core.items import get_instrument
 
     return get_instrument(script.instrument)
+
+
+async def test_the_demo_shows_each_option_with_its_label(tmp_path):
+    from test_probe_screen import screen_text
+
+    script = _short_script(tmp_path, pace=30)
+    app = DemoApp(ScriptedBackend(), script)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "DemoScreen", 10)
+        demo = app.screen
+        await wait_for(pilot, lambda: demo.position == 0 and not demo.asking, 10)
+        await pilot.pause(0.2)
+        frame = demo.frames[0]
+        left = [line.split("│")[0] for line in screen_text(app).splitlines()]
+        bars = [line for line in left if "%" in line and "█" in line]
+        assert len(bars) == len(frame.item.scale.labels)
+        for line, anchor in zip(bars, frame.item.scale.anchors_in(frame.language)):
+            assert anchor.split()[0] in line.split("%", 1)[1]

@@ -68,3 +68,10 @@ def test_the_order_check_on_the_real_model_finds_position_following_answers(back
             distribution_from_logprobs(backend.score(check.prompt), check.prompt.labels).probs.values())
         flips += any(f.kind == "order-flip" for f in session.flags_for(answer))
     assert flips >= 3
+
+
+def test_a_jump_between_models_names_the_model_file_not_its_folders(mfq2):
+    here = _answer(mfq2, (0.8, 0.1, 0.05, 0.03, 0.02), Condition("/models/b.gguf", "mfq2", "en", "none"))
+    other = _answer(mfq2, (0.02, 0.03, 0.05, 0.1, 0.8), Condition("/home/me/models/a.gguf", "mfq2", "en", "none"))
+    (jump,) = answer_flags(here, None, [other])
+    assert jump.kind == "jump" and jump.detail.endswith("against model a.gguf")

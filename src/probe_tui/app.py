@@ -77,9 +77,9 @@ class ProbeApp(App):
         try:
             count = export_session(self.store, self.session_name, path)
         except ProbeError as exc:
-            self.notify(str(exc), title="Export", severity="error")
+            self.notify(str(exc), title="Export", severity="error", markup=False)
             return
-        self.notify(f"{count} answer(s) with provenance → {path}", title="Exported", timeout=8)
+        self.notify(f"{count} answer(s) with provenance → {path}", title="Exported", timeout=8, markup=False)
 
     def figure(self, kind: str, suffix: str) -> None:
         """A figure for slides from this session's answers to the current instrument, into the current folder."""
@@ -98,15 +98,15 @@ class ProbeApp(App):
                 raise ProbeError("no answers to draw yet")
             draw(kind, frame[~frame["options_reversed"]], instrument, path)
         except ProbeError as exc:
-            self.notify(str(exc), title="Figure", severity="error")
+            self.notify(str(exc), title="Figure", severity="error", markup=False)
             return
-        self.notify(f"→ {path}", title=f"{kind} figure saved", timeout=8)
+        self.notify(f"→ {path}", title=f"{kind} figure saved", timeout=8, markup=False)
 
     def screenshot_here(self) -> None:
         from pathlib import Path
 
         path = self.save_screenshot(path=str(Path.cwd()))
-        self.notify(f"→ {path}", title="SVG screenshot saved", timeout=8)
+        self.notify(f"→ {path}", title="SVG screenshot saved", timeout=8, markup=False)
 
     def session_answers(self) -> int:
         return self.store.count(self.session_name)

@@ -53,5 +53,7 @@ def answer_flags(answer, order_check=None, others=()) -> list[Flag]:
         size, field, other = max(jumps, key=lambda jump: jump[0])
         if size >= JUMP * (points - 1):
             was = getattr(other.condition, field)
+            if field == "model" and "://" not in was:  # a model file: its name, not the folders it sits in
+                was = was.replace("\\", "/").rsplit("/", 1)[-1]
             flags.append(Flag("jump", f"E[x] {other.distribution.expected:.2f} → {d.expected:.2f} against {field} {was}"))
     return flags

@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from ..core.personas import get_persona
+from ..widgets.text import safe_cell, safe_text
 
 COLUMNS = ("item", "construct", "lang", "persona", "E[x]", "answer", "flags", "valid_mass", "entropy", "method")
 
@@ -53,8 +54,8 @@ class AnswersScreen(Screen):
         language = answer.condition.language
         persona = get_persona(answer.condition.persona, self.probe.personas).name_in(language)
         mass = f"{d.samples - d.unparsed}/{d.samples}" if d.samples else f"{d.valid_mass:.3f}"
-        return (answer.item.code, answer.item.construct or answer.item.dimension, answer.condition.language,
-                persona if len(persona) <= 24 else persona[:23] + "…", round(d.expected, 2), d.answer,
+        return (safe_cell(answer.item.code), safe_cell(answer.item.construct or answer.item.dimension), answer.condition.language,
+                safe_cell(persona if len(persona) <= 24 else persona[:23] + "…"), round(d.expected, 2), d.answer,
                 Text(", ".join(f.kind for f in flags), style="yellow"), mass, round(d.entropy_bits, 2), d.method)
 
     def fill(self) -> None:
@@ -77,9 +78,9 @@ class AnswersScreen(Screen):
         if self.sort_column != "item":
             table.sort(self.sort_column, key=_sort_key, reverse=self.sort_column in ("flags", "entropy"))
         odd = sum(1 for flags in flagged.values() if flags)
-        self.query_one("#answers-caption", Static).update(
+        self.query_one("#answers-caption", Static).update(safe_text(
             f"{shown} of {len(answers)} answers shown · {odd} flagged odd · sorted by {self.sort_column}"
-            f"{' · odd answers only (f: all)' if self.odd_only else ' (f: odd only)'} · Enter opens an answer")
+            f"{' · odd answers only (f: all)' if self.odd_only else ' (f: odd only)'} · Enter opens an answer"))
 
     def action_toggle_odd(self) -> None:
         self.odd_only = not self.odd_only

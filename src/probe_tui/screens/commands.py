@@ -6,6 +6,8 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from ..widgets.text import safe_markup
+
 
 def session_commands(screen):
     """Commands every instrument's screen has: instrument, exports, pictures."""
@@ -27,7 +29,7 @@ def probe_commands(screen):
     for language in screen.instrument.languages:
         yield f"language: {screen.language_name(language)}", "ask in this language", partial(screen.set_language, language)
     for key, persona in screen.persona_choices().items():  # each once: the named ones, then the national ones
-        yield f"persona: {persona.name_in(screen.language)}", (persona.text_in(screen.language) or "no persona")[:80], partial(screen.set_persona, key)
+        yield f"persona: {safe_markup(persona.name_in(screen.language))}", safe_markup((persona.text_in(screen.language) or "no persona")[:80]), partial(screen.set_persona, key)
     yield "check: order", "ask again with the options' meanings reversed", screen.action_order_check
     yield "free text: write", "stream the model's own words for this prompt", screen.action_free_text
     yield "view: answers", "every answer so far, odd ones flagged", screen.action_session_answers

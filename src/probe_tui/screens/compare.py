@@ -120,7 +120,7 @@ class CompareScreen(Screen):
                 answer = ask(backend, self.probe.instrument, item, condition, persona)
             except ProbeError as exc:
                 log.exception("scoring failed")
-                self.app.call_from_thread(self.notify, str(exc), title="Scoring failed", severity="error")
+                self.app.call_from_thread(self.notify, str(exc), title="Scoring failed", severity="error", markup=False)
                 return
             self.app.call_from_thread(self._arrived, answer)
 
@@ -159,7 +159,7 @@ class CompareScreen(Screen):
         try:
             backend = backend_for(kind, spec, like=self.probe.backend)
         except ProbeError as exc:
-            self.notify(str(exc), title="Model not loaded", severity="error")
+            self.notify(str(exc), title="Model not loaded", severity="error", markup=False)
             return
         if backend.identity == self.probe.backend.identity:
             self.condition_b = replace(self.condition_b, model=backend.identity)
@@ -167,7 +167,7 @@ class CompareScreen(Screen):
             return
         backend = self.probe.other_backends.setdefault(backend.identity, backend)
         self.condition_b = replace(self.condition_b, model=backend.identity)
-        self.notify(f"Loading {backend.display_name} for B…")
+        self.notify(f"Loading {backend.display_name} for B…", markup=False)
         self.start_model_b(backend)
 
     @work(thread=True, group="load-b")
@@ -177,7 +177,7 @@ class CompareScreen(Screen):
                 backend.start()
         except ProbeError as exc:
             log.exception("model B failed to load")
-            self.app.call_from_thread(self.notify, str(exc), title="Model B not loaded", severity="error")
+            self.app.call_from_thread(self.notify, str(exc), title="Model B not loaded", severity="error", markup=False)
             return
         self.app.call_from_thread(self.show)
 

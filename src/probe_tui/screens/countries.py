@@ -24,6 +24,7 @@ from ..core.errors import ProbeError
 from ..core.personas import national_persona
 from ..core.session import Answer, Condition, ask
 from ..widgets.script import ScriptText, visual
+from ..widgets.text import safe_text
 
 log = logging.getLogger(__name__)
 CONDITIONS = ("aligned", "en", "zh")
@@ -150,7 +151,7 @@ class CountriesScreen(Screen):
         if not self.is_attached:
             return
         status = self.query_one("#countries-status", Static)
-        status.update(text)
+        status.update(safe_text(text))
         status.set_class(error, "error")
 
     def _show_asking(self) -> None:

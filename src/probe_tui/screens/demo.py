@@ -23,6 +23,7 @@ from ..core.session import Condition, ProbeSession, ask
 from ..widgets.distribution import DistributionView
 from ..widgets.gauge import needles
 from ..widgets.script import ScriptText
+from ..widgets.text import printable, safe_text
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ class DemoScreen(Screen):
             self.backend.start()
         except ProbeError as exc:
             log.exception("demo model failed to start")
-            self.app.call_from_thread(self.notify, str(exc), title="Model not loaded", severity="error", timeout=15)
+            self.app.call_from_thread(self.notify, printable(exc), title="Model not loaded", severity="error", timeout=15, markup=False)
             return
         self.app.call_from_thread(self._ready)
 
@@ -135,7 +136,7 @@ class DemoScreen(Screen):
 
     def _failed(self, message: str) -> None:
         self.asking, self.paused = False, True
-        self.notify(f"{message}. Paused: space goes on.", title="Scoring failed", severity="error", timeout=15)
+        self.notify(printable(f"{message}. Paused: space goes on."), title="Scoring failed", severity="error", timeout=15, markup=False)
 
     # --- display -------------------------------------------------------------------------------------
     def show(self) -> None:
@@ -159,7 +160,7 @@ class DemoScreen(Screen):
         self.query_one("#demo-gauge", Static).update(gauge)
         source = self.sources.get((frame.item.id, condition), "asking the model…")
         state = "paused (space plays)" if self.paused else f"playing, {self.script.pace:g} s per item (space pauses)"
-        self.query_one("#demo-source", Static).update(Text(f"{source} · {state}"))
+        self.query_one("#demo-source", Static).update(safe_text(f"{source} · {state}"))
         self.shown_at = time.monotonic()
 
     def _label(self, condition) -> str:

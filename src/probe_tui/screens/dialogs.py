@@ -13,6 +13,7 @@ from textual.widgets.option_list import Option
 from ..core.errors import ProbeError
 from ..core.personas import Persona, save_persona, subgroup_attributes, subgroup_persona
 from ..widgets.script import visual
+from ..widgets.text import safe_text
 
 COMPOSE = "__compose__"
 
@@ -30,7 +31,7 @@ class PersonaPicker(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         options = [
-            Option(Text(("● " if key == self.current else "  ") + visual(p.name_in(self.language))), id=key)
+            Option(safe_text(("● " if key == self.current else "  ") + visual(p.name_in(self.language))), id=key)
             for key, p in self.personas.items()
         ] + [Option(Text("＋ compose a subgroup, or write your own…", style="italic"), id=COMPOSE)]
         with Vertical():
@@ -121,7 +122,7 @@ class InstrumentPicker(ModalScreen[str | None]):
         self.keys = list(choices)
         with Vertical():
             yield Static("[b]Instrument[/b]  (Enter to choose, Esc to close; answers so far are kept)")
-            yield OptionList(*[Option(("● " if key == self.current else "  ") + text, id=key) for key, text in choices.items()])
+            yield OptionList(*[Option(safe_text(("● " if key == self.current else "  ") + text), id=key) for key, text in choices.items()])
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)

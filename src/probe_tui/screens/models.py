@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from ..backends.gguf_meta import describe_file
 from ..backends.models import EMBEDDED, user_model_files
+from ..widgets.text import safe_cell, safe_text
 from ..core import paths
 from ..core.errors import ProbeError
 
@@ -60,19 +61,19 @@ class ModelsScreen(Screen):
 
             endpoints = load_endpoints()
         except ProbeError as exc:
-            self.notify(str(exc), title="Endpoints not read", severity="warning")
+            self.notify(str(exc), title="Endpoints not read", severity="warning", markup=False)
             endpoints = {}
         for name, config in endpoints.items():
             key = f"endpoint:{name}"
             self.choices[key] = ("endpoint", name)
             marker = "●" if f"{config.base_url.rstrip('/')}#{config.model}" == current else ""
-            table.add_row(marker, name, f"{config.kind} endpoint", "–", "–", "–", "–", "server's", f"{config.model} @ {config.base_url}", key=key)
+            table.add_row(marker, safe_cell(name), f"{config.kind} endpoint", "–", "–", "–", "–", "server's", safe_cell(f"{config.model} @ {config.base_url}"), key=key)
         table.focus()
         self.read_details()
 
     def _add(self, table, key, choice, name, kind, where, current) -> None:
         self.choices[key] = choice
-        table.add_row("", name, kind, "…", "…", "…", "…", "…", where, key=key)
+        table.add_row("", safe_cell(name), kind, "…", "…", "…", "…", "…", safe_cell(where), key=key)
 
     @work(thread=True)
     def read_details(self) -> None:
@@ -101,7 +102,7 @@ class ModelsScreen(Screen):
     def _show_problem(self, key: str, message: str) -> None:
         table = self.query_one(DataTable)
         table.update_cell(key, "size", Text("✗", style="red"), update_width=True)
-        table.update_cell(key, "where", Text(message, style="red"), update_width=True)
+        table.update_cell(key, "where", safe_text(message, style="red"), update_width=True)
 
     def action_load(self) -> None:
         table = self.query_one(DataTable)

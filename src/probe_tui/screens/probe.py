@@ -6,7 +6,6 @@ import logging
 import threading
 from dataclasses import replace
 
-from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -22,15 +21,18 @@ from ..core.items import item_bank
 from ..core.personas import get_persona, national_persona, persona_bank
 from ..core.prompts import CHAT, COMPLETION, MESSAGES
 from ..core.session import Answer, Condition, ProbeSession, ask, prompt_for
+from ..widgets.confirm import Confirm
 from ..widgets.distribution import DistributionView
 from ..widgets.gauge import GaugeView
 from ..widgets.script import ScriptText
+from ..widgets.text import printable, safe_text
 from .commands import ProbeCommands
 from .countries import CountriesScreen
 from .dialogs import HelpScreen, pick_persona
 
 log = logging.getLogger(__name__)
 PROMPT_STYLES = {CHAT: "chat template", MESSAGES: "chat API", COMPLETION: "completion prompt"}
+COUNTRIES_INSTRUMENT = "vsm2013"  # the countries view asks VSM 2013
 
 
 def language_label(language: str) -> str:
@@ -96,6 +98,10 @@ class ProbeScreen(Screen):
         self.free_text_cancel: threading.Event | None = None
         self.free_text = ""
         self.free_text_for: tuple | None = None
+        self.load_error: str | None = None
+        self.failure: tuple | None = None  # (key, message): the last answer that could not be obtained
+        self.model_names: dict[str, str] = {}  # identity -> name, for models loaded before this one
+        self.countries_next = False
 
     # --- layout --------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -105,8 +111,8 @@ class ProbeScreen(Screen):
                 yield ScriptText(id="item-header")
                 yield ScriptText(id="item-text")
                 yield DistributionView(id="distribution")
-                yield Static("", id="flags")
                 yield ScriptText(id="change")
+                yield Static("", id="flags")
                 with VerticalScroll(id="free-text-box"):
                     yield ScriptText(id="free-text")
                 with VerticalScroll(id="prompt-box"):
@@ -116,6 +122,10 @@ class ProbeScreen(Screen):
         yield ProgressBar(id="load-progress", total=100, show_eta=False)
         yield Static("", id="status")
         yield Footer()
+
+    def on_resize(self, event) -> None:
+        footer = self.query_one(Footer)  # every key shown down to 80 columns, ? Help included (it lists Ctrl+P)
+        footer.compact, footer.show_command_palette = event.size.width < 100, event.size.width >= 84
 
     def on_mount(self) -> None:
         self._restore(self.app.restore(self))
@@ -154,8 +164,32 @@ class ProbeScreen(Screen):
 
     def set_status(self, text: str, error: bool = False) -> None:
         status = self.query_one("#status", Static)
-        status.update(text)
+        status.update(safe_text(text))
         status.set_class(error, "error")
+
+    def tell(self, message: str, **kwargs) -> None:
+        """A notification whose text is data (an error from a server, a file name), never markup."""
+        self.notify(printable(message), markup=False, **kwargs)
+
+    def show_status(self) -> None:
+        """The status line for the item shown: what the model is doing for it, or how it was answered."""
+        if self.load_error is not None:
+            self.set_status(f"✗ {self.load_error}. m picks another model, q quits; details in {paths.log_file()}", error=True)
+            return
+        if self.model_loading:
+            return  # the load reports its own progress
+        key = (self.item, self.condition())
+        answer = self.session.answer_for(*key)
+        if self.in_flight is not None and self.in_flight[:2] == key:
+            self.set_status("Asking again with the options' meanings reversed…" if self.in_flight[2] else "Asking the model…")
+        elif self.failure is not None and self.failure[0][:2] == key:
+            self.set_status(f"✗ {self.failure[1]}", error=True)
+        elif answer is not None:
+            self.set_status(f"Answered: {PROMPT_STYLES.get(answer.prompt.style, answer.prompt.style)}, {answer.distribution.method}.")
+        elif self.in_flight is not None:
+            self.set_status("Waiting for the model to finish the previous item (llama.cpp cannot stop mid-prompt)…")
+        else:
+            self.set_status("")
 
     # --- model loading (in a thread; the model itself lives in a worker process) ---------------
     def load_model(self) -> None:
@@ -167,10 +201,13 @@ class ProbeScreen(Screen):
 
     def on_screen_resume(self) -> None:
         if self.backend is not self.app.backend:  # the model was switched on another screen
+            self._leave_model()
             self.backend = self.app.backend
-            self.model_ready = False
             self.load_model()
         self.show_item()
+        if self.countries_next:  # switched here by c on another instrument's screen
+            self.countries_next = False
+            self.call_after_refresh(self.action_countries)
 
     @work(thread=True, exclusive=True, group="load")
     def _load_in_thread(self) -> None:
@@ -192,16 +229,18 @@ class ProbeScreen(Screen):
         if backend is not None and backend is not self.backend:
             return  # a load given up for another model
         self.model_loading = False
+        self.load_error = message
         self.query_one("#load-progress").add_class("hidden")
-        self.set_status(f"✗ {message}. m picks another model, q quits; details in {paths.log_file()}", error=True)
+        self.show_status()
         self.query_one(DistributionView).show(None, placeholder="no model loaded")
-        self.notify(message, title="Model not loaded", severity="error", timeout=10)
+        self.tell(message, title="Model not loaded", severity="error", timeout=10)
 
     def _model_loaded(self, info, backend=None) -> None:
         if backend is not None and backend is not self.backend:
             return
         self.model_loading = False
         self.model_ready = True
+        self.load_error = None
         self.query_one("#load-progress").add_class("hidden")
         self.app.sub_title = f"{info.name} · {PROMPT_STYLES.get(info.prompt_style, info.prompt_style)} · session {self.app.session_name}"
         self.set_status(f"Model ready: {info.name} ({info.details.get('summary', '')}).")
@@ -216,10 +255,11 @@ class ProbeScreen(Screen):
         if self.in_flight is not None:
             if self.in_flight != key:
                 self.pending = key
-                self.set_status("Waiting for the model to finish the previous item (llama.cpp cannot stop mid-prompt)…")
             return
+        if self.failure is not None and self.failure[0] == key:
+            return  # it failed just now: asked again when the user comes back to it
         self.in_flight = key
-        self.set_status("Asking the model…")
+        self.show_status()
         self.score_item(*key)
 
     @work(thread=True, group="score")
@@ -229,23 +269,21 @@ class ProbeScreen(Screen):
             answer = ask(self.backend, self.instrument, item, condition, persona, reverse_options)
         except ProbeError as exc:
             log.exception("scoring failed")
-            self.app.call_from_thread(self._answer_failed, str(exc))
+            self.app.call_from_thread(self._answer_failed, (item, condition, reverse_options), str(exc))
             return
         self.app.call_from_thread(self._answer_arrived, answer)
 
     def _answer_arrived(self, answer: Answer) -> None:
         self.session.record(answer)
         self.in_flight = None
-        how = f"{PROMPT_STYLES.get(answer.prompt.style, answer.prompt.style)}, {answer.distribution.method}"
-        self.set_status(f"Order check answered ({how}): the options' meanings were reversed." if answer.options_reversed
-                        else f"Answered: {how}.")
         self.show_item()
         self._ask_pending()
 
-    def _answer_failed(self, message: str) -> None:
+    def _answer_failed(self, key: tuple, message: str) -> None:
         self.in_flight = None
-        self.set_status(f"✗ {message}", error=True)
-        self.notify(message, title="Scoring failed", severity="error")
+        self.failure = (key, message)
+        self.show_status()
+        self.tell(message, title="Scoring failed", severity="error")
         self._ask_pending()
 
     def _ask_pending(self) -> None:
@@ -258,6 +296,8 @@ class ProbeScreen(Screen):
     # --- display ---------------------------------------------------------------------------------
     def show_item(self) -> None:
         item, condition = self.item, self.condition()
+        if self.failure is not None and self.failure[0][:2] != (item, condition):
+            self.failure = None  # another item is shown: coming back asks again
         self.app.save_position(self.instrument.key, {"index": self.index, "language": self.language, "persona": self.persona})
         persona = get_persona(self.persona, self.personas)
         self.query_one("#item-header", ScriptText).set_text(
@@ -279,6 +319,7 @@ class ProbeScreen(Screen):
                                        self.session.baseline, self.session.nearest_countries(condition),
                                        self.session.group_comparison(condition, self.groups), self._gauge_waiting(condition))
         self.request_answer()
+        self.show_status()
 
     def _show_flags_and_change(self, answer: Answer | None) -> None:
         # low valid_mass is already shown under the bars, with the model's top tokens
@@ -286,7 +327,7 @@ class ProbeScreen(Screen):
         check = self.session.order_check_for(self.item, self.condition())
         if answer and check and not any(line.startswith("⚑ order-flip") for line in lines):
             lines.append(f"order check: E[x] {check.distribution.expected:.2f} with the meanings reversed (consistent)")
-        self.query_one("#flags", Static).update(Text("\n".join(lines)))
+        self.query_one("#flags", Static).update(safe_text("\n".join(lines)))
         change = ""
         before = self.session.answer_for(self.item, self.previous_condition) if self.previous_condition else None
         if answer and before and before is not answer:
@@ -296,7 +337,10 @@ class ProbeScreen(Screen):
         self.query_one("#change", ScriptText).set_text(change)
 
     def _condition_label(self, condition: Condition) -> str:
-        return f"{language_label(condition.language)} · {get_persona(condition.persona, self.personas).name_in(condition.language)}"
+        label = f"{language_label(condition.language)} · {get_persona(condition.persona, self.personas).name_in(condition.language)}"
+        if condition.model != self.backend.identity:
+            label = f"{self.model_names.get(condition.model, condition.model)} · {label}"
+        return label
 
     def _gauge_waiting(self, condition) -> str:
         answered = len(self.session.answers_under(condition))
@@ -352,7 +396,6 @@ class ProbeScreen(Screen):
         if not self.session.answer_for(self.item, self.condition()):
             self.notify("Wait for the answer first: the order check compares against it.", severity="warning")
             return
-        self.set_status("Asking again with the options' meanings reversed…")
         self.request_answer(reverse_options=True)
 
     def action_free_text(self) -> None:
@@ -360,7 +403,7 @@ class ProbeScreen(Screen):
         if not self.model_ready or self.free_text_cancel is not None:
             return
         if not self.backend.capabilities.stream:
-            self.notify("This backend cannot write free text.", severity="warning")
+            self.tell("This backend cannot write free text.", severity="warning")
             return
         box = self.query_one("#free-text-box")
         box.add_class("shown")
@@ -428,21 +471,30 @@ class ProbeScreen(Screen):
         try:
             backend = backend_for(kind, spec, like=self.backend)
         except ProbeError as exc:
-            self.notify(str(exc), title="Model not loaded", severity="error")
+            self.tell(str(exc), title="Model not loaded", severity="error")
             return
+        self.use_backend(backend)
+
+    def use_backend(self, backend) -> None:
         if backend.identity == self.backend.identity:
             self.notify("That model is already loaded.")
             return
         if self.model_loading:
             self.cancel_load()
-        old, self.backend = self.backend, backend
-        self.app.backend = backend
-        self.previous_condition = self.condition() if self.model_ready else self.previous_condition
-        self.model_ready = False
+        old = self.backend
+        self._leave_model()
+        self.backend = self.app.backend = backend
         self.close_backend(old)
         self.query_one("#load-progress").remove_class("hidden")
         self.show_item()
         self.load_model()
+
+    def _leave_model(self) -> None:
+        """Before the model changes: the change line and the jump check compare against this condition."""
+        if self.model_ready:
+            self.previous_condition = self.condition()
+            self.model_names[self.backend.identity] = self.backend.info.name
+        self.model_ready, self.load_error, self.failure = False, None, None
 
     @work(thread=True, group="close")
     def close_backend(self, backend) -> None:
@@ -478,11 +530,18 @@ class ProbeScreen(Screen):
         self.query_one("#prompt-box").toggle_class("shown")
 
     def action_countries(self) -> None:
-        if self.instrument.key != "vsm2013":
-            self.notify("The countries view runs VSM 2013 for 20 countries. Start with: probe-tui --instrument vsm2013",
-                        title="Countries view", severity="warning")
+        if self.instrument.key == COUNTRIES_INSTRUMENT:
+            self.app.push_screen(CountriesScreen(self))
             return
-        self.app.push_screen(CountriesScreen(self))
+
+        def switch(yes: bool | None) -> None:
+            if yes:
+                self.app.open_instrument(COUNTRIES_INSTRUMENT)
+                self.app.instrument_screens[COUNTRIES_INSTRUMENT].countries_next = True
+
+        self.app.push_screen(Confirm(
+            "The countries view asks VSM 2013 in 20 countries, each in its own language.",
+            f"Switch to VSM 2013 on {self.backend.display_name}? The answers to {self.instrument.name} are kept (i switches back)."), switch)
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen(str(paths.log_file())))

@@ -8,6 +8,7 @@ from textual.widget import Widget
 
 from ..core.metrics import CN, US, GaugeReading
 from .script import visual
+from .text import safe_text
 
 SHORT = {US: "US", CN: "CN"}
 
@@ -40,7 +41,7 @@ class GaugeView(Widget):
     def render(self):
         reading = self.reading
         grid = Table.grid()
-        grid.add_row(Text(visual(self.caption, self.size.width or None, align=False), style="bold"))
+        grid.add_row(safe_text(visual(self.caption, self.size.width or None, align=False), style="bold"))
         if reading is None:
             grid.add_row(Text(self.waiting, style="dim italic"))
             grid.add_row(Text(self.source, style="dim"))
@@ -53,7 +54,7 @@ class GaugeView(Widget):
         for dim in self.dimensions:
             model = reading.model_means.get(dim)
             table.add_row(
-                self.labels.get(dim, dim)[:15],
+                safe_text(self.labels.get(dim, dim)[:15]),
                 _number(model),
                 _number(self.human[US].get(dim)),
                 _number(self.human[CN].get(dim)),
@@ -73,11 +74,11 @@ class GaugeView(Widget):
         grid.add_row(self._needle(reading, width=max(20, min(self.size.width, 36))))
         grid.add_row(self._verdict(reading))
         if self.nearest:
-            grid.add_row(Text.assemble(("nearest: ", "dim"), ", ".join(self.nearest)))
+            grid.add_row(Text.assemble(("nearest: ", "dim"), safe_text(", ".join(self.nearest))))
         for name, result in self.groups.items():
             accuracy = "n/a" if result["modal_accuracy"] is None else f"{result['modal_accuracy']:.2f}"
             nmae = "n/a" if result["nmae"] is None else f"{result['nmae']:.2f}"
-            grid.add_row(Text.assemble(("vs group ", "dim"), name[:24], ("  modal acc ", "dim"), accuracy, ("  NMAE ", "dim"), nmae))
+            grid.add_row(Text.assemble(("vs group ", "dim"), safe_text(name[:24]), ("  modal acc ", "dim"), accuracy, ("  NMAE ", "dim"), nmae))
         grid.add_row(Text(self.source, style="dim"))
         return grid
 
@@ -120,7 +121,7 @@ def needles(engine, tracks, label, width: int, selected=None, big: bool = False)
     for track in tracks:
         reading = engine.reading(track)
         marker = "▶ " if track == selected else "  "
-        rows.append(Text(marker + label(track), style="bold" if track == selected or big else ""))
+        rows.append(safe_text(marker + label(track), style="bold" if track == selected or big else ""))
         needle = GaugeView._needle(reading, width)
         if big:
             needle.stylize("bold")

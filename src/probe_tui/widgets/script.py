@@ -13,8 +13,11 @@ import os
 import re
 import textwrap
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import Static
+
+from .text import printable
 
 RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
 
@@ -84,6 +87,36 @@ def visual(text: str, width: int | None = None, align: bool = True) -> str:
     return "\n".join(lines)
 
 
+NO_LINE_START = frozenset("。，、；：？！）」』】〕〉》〗”’・…ー～．，！？：；）］｝")  # CJK closing punctuation
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """text in lines of at most width cells, broken at spaces or between wide (CJK) characters, never
+    before closing punctuation such as "。": it keeps the character before it company."""
+    lines = []
+    for paragraph in text.split("\n"):
+        units = []  # words, single wide characters and spaces; closing punctuation joins the unit before it
+        for piece in re.findall(r"\s+|[^\s]", paragraph):
+            if units and (piece in NO_LINE_START or (cell_len(piece) == 1 and not piece.isspace()
+                                                      and cell_len(units[-1][-1]) == 1 and not units[-1].isspace())):
+                units[-1] += piece
+            else:
+                units.append(piece)
+        line = ""
+        for unit in units:
+            if cell_len(line + unit) <= width or not line.strip():
+                line += unit
+            else:
+                lines.append(line.rstrip())
+                line = "" if unit.isspace() else unit
+            while cell_len(line) > width:  # a word longer than the line
+                cut = next(i for i in range(len(line), 0, -1) if cell_len(line[:i]) <= width)
+                lines.append(line[:cut])
+                line = line[cut:]
+        lines.append(line.rstrip())
+    return lines
+
+
 class ScriptText(Static):
     """A Static whose text may be in any script; RTL text is laid out for the terminal at render."""
 
@@ -97,4 +130,7 @@ class ScriptText(Static):
 
     def render(self):
         width = self.content_region.width or None
-        return Text(visual(self.logical, width), overflow="fold")
+        text = printable(self.logical)
+        if width and not has_rtl(text) and any(cell_len(char) == 2 for char in text):
+            text = "\n".join(wrap(text, width))  # CJK: line breaks that keep "。" with its sentence
+        return Text(visual(text, width), overflow="fold")

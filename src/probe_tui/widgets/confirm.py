@@ -1,0 +1,33 @@
+"""A yes/no question in a small modal: y or Enter says yes, n or Esc says no."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from .text import safe_text
+
+
+class Confirm(ModalScreen[bool]):
+    BINDINGS = [Binding("y,enter", "answer(True)", "Yes"), Binding("n,escape", "answer(False)", "No")]
+    DEFAULT_CSS = """
+    Confirm { align: center middle; }
+    Confirm > Vertical { width: 64; max-width: 95%; height: auto; border: thick $accent; background: $surface; padding: 0 1; }
+    Confirm #confirm-keys { color: $text-muted; margin-top: 1; }
+    """
+
+    def __init__(self, *lines: str):
+        super().__init__()
+        self.lines = lines
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            for line in self.lines:
+                yield Static(safe_text(line))
+            yield Static("y or Enter: yes · n or Esc: no", id="confirm-keys")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
