@@ -30,7 +30,7 @@ from .core.report import gauge_summary
 from .core.session import Answer, Condition, ProbeSession, ask
 
 COLUMNS = ["instrument", "item_id", "language", "persona", "model", "method", "prompt", "probs", "valid_mass", "expected", "answer",
-           "entropy", "cached"]
+           "entropy", "cached", "unanswered", "top_tokens"]  # unanswered: why the row carries no answer (its figures are empty)
 
 
 PAIR_COLUMNS = ["pair", "scenario", "domain", "initiator", "polarity", "order", "option_a", "option_b", "log_odds_ab"]
@@ -46,12 +46,14 @@ def answer_row(answer: Answer) -> dict:
         "model": answer.condition.model,
         "method": d.method,
         "prompt": answer.prompt.text,
-        "probs": json.dumps(d.probs, ensure_ascii=False),
+        "probs": "" if d.unanswered else json.dumps(d.probs, ensure_ascii=False),
         "valid_mass": d.valid_mass,
         "expected": d.expected,
         "answer": d.answer,
         "entropy": d.entropy_bits,
         "cached": d.cached,
+        "unanswered": d.unanswered,
+        "top_tokens": json.dumps([list(t) for t in d.top_tokens], ensure_ascii=False),  # sampled methods: the raw answers
     }
     item = answer.item
     if isinstance(item, PairItem):
@@ -60,7 +62,7 @@ def answer_row(answer: Answer) -> dict:
             "pair": f"{short(item.pair[0])}-{short(item.pair[1])}", "scenario": item.scenario.id, "domain": item.scenario.domain,
             "initiator": short(item.initiator), "polarity": item.polarity, "order": item.order,
             "option_a": short(item.options[0]), "option_b": short(item.options[1]),
-            "log_odds_ab": math.log(p_a / p_b) if p_a > 0 and p_b > 0 else (math.inf if p_a > 0 else -math.inf),
+            "log_odds_ab": math.nan if d.unanswered else math.log(p_a / p_b) if p_a > 0 and p_b > 0 else (math.inf if p_a > 0 else -math.inf),
         })
     return row
 
@@ -174,6 +176,7 @@ def run_sweep(args, backend) -> int:
         backend.close()
     rows = journal.rows()
     journal.close()
+    answered = [row for row in rows if not row.get("unanswered")]
     columns = COLUMNS + (["country", "condition"] if by_country else []) + (PAIR_COLUMNS if is_pairs else [])
     frame = pd.DataFrame(rows, columns=columns)
     partial = Path(f"{args.output}.partial")
@@ -185,7 +188,7 @@ def run_sweep(args, backend) -> int:
         print(f"{frame['country'].nunique()} target countries; score them with: probe-tui score --instrument {instrument.key} --responses {args.output} ...")
     elif session.baseline is not None:
         condition = first
-        for row in rows:
+        for row in answered:
             item = instrument.find_item(row["item_id"])
             value = float(row["expected"]) if score_by == "expected" else float(item.scale.labels.index(str(row["answer"])) + 1)
             session.record_score(condition, item, value)
@@ -193,8 +196,8 @@ def run_sweep(args, backend) -> int:
         if rows:
             print(gauge_summary(session.gauge(condition), human))
             print(f"Nearest countries: {', '.join(session.nearest_countries(condition, 5))}")
-    elif rows and is_pairs:
-        p_a = frame["probs"].map(lambda text: json.loads(text)["A"])
+    elif answered and is_pairs:
+        p_a = pd.Series([json.loads(row["probs"])["A"] for row in answered])
         print(f"{len(frame)} country-pair prompts. No human baseline here: the reference is 0 (no preference).")
         print(f"mean P(A)+P(B) before renormalising (compliance): {frame['valid_mass'].mean():.3f}")
         print(f"mean P(A) after renormalising (0.5 = no position bias): {p_a.mean():.3f}")

@@ -7,19 +7,20 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 from . import paths
 from .errors import ProbeError
 from .prompts import Prompt
-from .scoring import Distribution
+from .scoring import Distribution, no_figures, no_information
 
 # session (and with it pandas) is imported when an answer is rebuilt: the app paints first
 
 ANSWER_FIELDS = ("instrument", "item_id", "model", "language", "persona", "options_reversed", "prompt_style", "prompt",
                  "labels", "anchors", "messages", "probs", "valid_mass", "expected", "answer", "entropy", "method",
-                 "top_tokens", "floored", "samples", "unparsed", "cached", "provenance", "created")
+                 "top_tokens", "floored", "samples", "unparsed", "cached", "provenance", "created", "unanswered")
 
 
 def store_file() -> Path:
@@ -49,6 +50,9 @@ class SessionStore:
             self.db.execute(f"CREATE TABLE IF NOT EXISTS answers (id INTEGER PRIMARY KEY AUTOINCREMENT, session TEXT NOT NULL, "
                             f"{', '.join(ANSWER_FIELDS)})")
             self.db.execute("CREATE INDEX IF NOT EXISTS answers_by_session ON answers (session)")
+            have = {row[1] for row in self.db.execute("PRAGMA table_info(answers)")}
+            for missing in [f for f in ANSWER_FIELDS if f not in have]:  # a store written by an earlier version
+                self.db.execute(f"ALTER TABLE answers ADD COLUMN {missing} DEFAULT ''")
         except sqlite3.DatabaseError as exc:
             raise ProbeError(f"the session store {self.path} cannot be opened: {exc}") from None
 
@@ -84,7 +88,8 @@ class SessionStore:
                   json.dumps(list(p.labels)), json.dumps(list(p.anchors), ensure_ascii=False),
                   json.dumps(list(p.messages), ensure_ascii=False), json.dumps(d.probs), d.valid_mass, d.expected, d.answer,
                   d.entropy_bits, d.method, json.dumps([list(t) for t in d.top_tokens], ensure_ascii=False),
-                  json.dumps(list(d.floored)), d.samples, d.unparsed, int(d.cached), json.dumps(provenance, sort_keys=True), _now())
+                  json.dumps(list(d.floored)), d.samples, d.unparsed, int(d.cached), json.dumps(provenance, sort_keys=True), _now(),
+                  d.unanswered)
         with self._lock:
             self.db.execute(f"INSERT INTO answers (session, {', '.join(ANSWER_FIELDS)}) VALUES (?{', ?' * len(ANSWER_FIELDS)})",
                             (name, *values))
@@ -120,7 +125,11 @@ def answer_from_row(row: dict, item):
     distribution = Distribution(
         labels=labels, probs=json.loads(row["probs"]), valid_mass=row["valid_mass"], expected=row["expected"], answer=row["answer"],
         entropy_bits=row["entropy"], method=row["method"], top_tokens=tuple(tuple(t) for t in json.loads(row["top_tokens"])),
-        floored=tuple(json.loads(row["floored"])), samples=row["samples"], unparsed=row["unparsed"], cached=bool(row["cached"]))
+        floored=tuple(json.loads(row["floored"])), samples=row["samples"], unparsed=row["unparsed"], cached=bool(row["cached"]),
+        unanswered=row["unanswered"] or "")
+    reason = no_information(distribution, labels)  # also an all-floored answer stored by an earlier version
+    if reason:  # SQLite keeps NaN as NULL: the figures are NaN again
+        distribution = replace(distribution, **no_figures(labels), unanswered=reason)
     condition = Condition(row["model"], row["instrument"], row["language"], row["persona"])
     return Answer(condition, item, prompt, distribution, bool(row["options_reversed"]))
 
