@@ -89,6 +89,32 @@ def test_all_floored_top_k_is_stored_as_no_information_not_uniform(tmp_path, mfq
     assert [token for token, _ in json.loads(row["top_tokens"])] == ["I", "As"]
 
 
+def test_a_remote_sweep_records_an_item_whose_samples_name_no_option_and_goes_on(tmp_path, mfq2, capsys):
+    silent_item = mfq2.items[1]
+    server = NoOptionServer(silent_on=silent_item.text_in("en"))
+    out = tmp_path / "run.csv"
+    command = ["run", "--backend", "openai", "--base-url", server.url, "--model", "m", "--mode", "sampled", "--samples", "3",
+               "--limit", "3", "--output", str(out)]
+    try:
+        code = main(command)
+        first = capsys.readouterr()
+        asked = len(server.requests)
+        resumed = main([*command, "--resume"])
+    finally:
+        server.stop()
+    assert code == 0, first.err
+    frame = pd.read_csv(out, keep_default_na=False)
+    assert frame["item_id"].tolist() == [item.id for item in mfq2.items[:3]]  # went on past the silent item
+    row = frame.set_index("item_id").loc[silent_item.id]
+    assert row["method"] == "sampled(n=3,T=0.7)" and row["unanswered"] == "none of the 3 sampled answers named an option"
+    assert [text for text, _ in json.loads(row["top_tokens"])] == [NO_OPTION] * 3  # the raw answers
+    assert row["expected"] == "" and row["answer"] == ""
+    assert (frame.set_index("item_id").drop(silent_item.id)["unanswered"] == "").all()
+    assert "1 of 3 item(s) unanswered" in first.err and silent_item.id in first.err
+    assert "over 2 item(s)" in first.out  # the gauge counts the answered items only
+    assert resumed == 0 and len(server.requests) == asked  # --resume finds nothing left to ask
+
+
 async def test_the_screen_shows_an_unanswered_item_as_such(mfq2, personas):
     from textual.app import App
 

@@ -202,6 +202,11 @@ def run_sweep(args, backend) -> int:
         print(f"mean P(A)+P(B) before renormalising (compliance): {frame['valid_mass'].mean():.3f}")
         print(f"mean P(A) after renormalising (0.5 = no position bias): {p_a.mean():.3f}")
     print(f"wrote {len(rows)} row(s) to {args.output}", file=sys.stderr)
+    if len(answered) < len(rows):
+        unanswered = [row for row in rows if row.get("unanswered")]
+        shown = ", ".join(row["item_id"] for row in unanswered[:5]) + (", ..." if len(unanswered) > 5 else "")
+        print(f"probe-tui: {len(unanswered)} of {len(rows)} item(s) unanswered, kept in the file with their method and raw answers "
+              f"but not scored ({shown}): {unanswered[0]['unanswered']}", file=sys.stderr)
     if interrupted or failure or len(rows) < len(jobs):
         if failure:
             print(f"probe-tui: error: {failure}", file=sys.stderr)

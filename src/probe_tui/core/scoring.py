@@ -152,9 +152,8 @@ def logprobs_from_top_k(top: list[tuple[str, float]], labels, min_prob: float | 
 def logprobs_from_samples(answers: list[str | None], labels, method: str) -> OptionLogprobs:
     """An empirical distribution from parsed sampled answers (None: the answer named no option)."""
     parsed = [a for a in answers if a is not None]
-    if not parsed:
-        raise ValueError(f"none of the {len(answers)} sampled answers named an option")
     counts = {label: parsed.count(label) for label in labels}
     total = len(answers)
     logprobs = {label: math.log(c / total) if c else -math.inf for label, c in counts.items()}
-    return OptionLogprobs(logprobs=logprobs, method=method, samples=total, unparsed=total - len(parsed))
+    unanswered = "" if parsed else f"none of the {total} sampled answers named an option"
+    return OptionLogprobs(logprobs=logprobs, method=method, samples=total, unparsed=total - len(parsed), unanswered=unanswered)
