@@ -144,6 +144,7 @@ def run_sweep(args, backend) -> int:
     first = jobs[0].condition if jobs else Condition(backend.identity, instrument.key, args.lang, args.persona)
     signature = {"model": backend.identity, "instrument": instrument.key, "language": first.language, "persona": first.persona,
                  "items": hashlib.sha1("|".join(job.key for job in jobs).encode()).hexdigest(),
+                 "params": getattr(backend, "cache_params", {}),  # backend kind, mode, samples...: a resume never mixes them
                  **({"condition": args.condition} if by_country else {})}
     journal = RunJournal(journal_path(args.output), signature, resume=getattr(args, "resume", False))
     done = journal.done()

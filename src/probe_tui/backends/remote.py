@@ -180,8 +180,10 @@ class RemoteBackend:
 
     @property
     def identity(self) -> str:
-        """Endpoint and model id: what a result was obtained from (never the key)."""
-        return f"{self.config.base_url.rstrip('/')}#{self.config.model}"
+        """Endpoint and model id: what a result was obtained from (never the key). The completions
+        endpoint is named: its raw prompts are another condition than the chat API's messages."""
+        path = "/completions" if self.config.kind == "openai-completions" else ""
+        return f"{self.config.base_url.rstrip('/')}{path}#{self.config.model}"
 
     def _headers(self) -> dict:
         return {"Authorization": f"Bearer {self._key}"} if self._key else {}
