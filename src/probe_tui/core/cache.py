@@ -25,6 +25,20 @@ def cache_file() -> Path:
     return directory / "responses.sqlite"
 
 
+def model_identity(file_name: str, sha256: str) -> str:
+    """A model file as results name it, the same on every machine: its name and (shortened) SHA-256."""
+    return f"{file_name}@sha256:{sha256[:16]}"
+
+
+def file_sha256(path: Path) -> str:
+    """A file's SHA-256, remembered in the cache directory by path, size and mtime."""
+    cache = ResponseCache()
+    try:
+        return cache.file_hash(path)
+    finally:
+        cache.close()
+
+
 class ResponseCache:
     def __init__(self, path: Path | None = None):
         self.path = Path(path) if path else cache_file()

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import paths
+from .cache import model_identity
 from .errors import ProbeError
 from .prompts import Prompt
 from .scoring import Distribution, no_figures, no_information
@@ -104,6 +105,12 @@ class SessionStore:
             cursor = self.db.execute(f"SELECT {', '.join(ANSWER_FIELDS)} FROM answers WHERE session = ? ORDER BY id", (name,))
             return [dict(zip(ANSWER_FIELDS, row)) for row in cursor.fetchall()]
 
+    def model_path(self, name: str, model: str) -> str | None:
+        """Where this machine keeps the model file that the session's answers name `model` (from
+        their provenance), to reopen on it; None when none says."""
+        paths_seen = [path for identity, path in map(_model_of, self.rows(name)) if identity == model and path]
+        return paths_seen[-1] if paths_seen else None
+
     def answers(self, name: str, instrument) -> list:
         """The session's answers to one instrument, rebuilt (an item no longer in the bank is skipped)."""
         rebuilt = []
@@ -130,8 +137,19 @@ def answer_from_row(row: dict, item):
     reason = no_information(distribution, labels)  # also an all-floored answer stored by an earlier version
     if reason:  # SQLite keeps NaN as NULL: the figures are NaN again
         distribution = replace(distribution, **no_figures(labels), unanswered=reason)
-    condition = Condition(row["model"], row["instrument"], row["language"], row["persona"])
+    condition = Condition(_model_of(row)[0], row["instrument"], row["language"], row["persona"])
     return Answer(condition, item, prompt, distribution, bool(row["options_reversed"]))
+
+
+def _model_of(row: dict) -> tuple[str, str]:
+    """The row's portable model identity, and the model file's path where its provenance has one.
+    An earlier version stored the path itself as the model: it becomes file name and SHA-256."""
+    source = json.loads(row["provenance"] or "{}")
+    model, path = row["model"], source.get("model_path", "")
+    digest = source.get("model", "")
+    if digest.startswith("sha256:") and "@sha256:" not in model:
+        model, path = model_identity(Path(model).name, digest.removeprefix("sha256:")), path or model
+    return model, path
 
 
 def _now() -> str:
