@@ -69,7 +69,7 @@ class LlamaCppBackend:
         """Refuse, in one line and before anything slow, a missing or foreign file or one too big to load."""
         check_gguf(self.model_path)
         gpu_layers = self.options["n_gpu_layers"]
-        check_fits_in_memory(self.model_path, offloads_to_gpu=gpu_layers != 0 and gpu_build_available())
+        check_fits_in_memory(self.model_path, offloads_to_gpu=lambda: gpu_layers != 0 and gpu_build_available())
 
     @property
     def display_name(self) -> str:
