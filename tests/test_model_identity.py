@@ -72,3 +72,23 @@ def test_a_session_stored_with_paths_reads_back_portable(tmp_path, smollm2_path,
     assert store.answers("old", mfq2)[0].condition.model == _portable(smollm2_path)
     assert session_model(store, "old", str(smollm2_path)) == str(smollm2_path)
     assert json.loads(store.rows("old")[0]["provenance"])["model"] == f"sha256:{digest}"
+
+
+async def test_a_session_without_answers_reopens_on_its_model_file(tmp_path, smollm2_path):
+    from probe_tui.app import ProbeApp
+    from probe_tui.cli import session_model
+    from test_app import probe_screen
+
+    elsewhere = tmp_path / "mine.gguf"
+    try:
+        os.link(smollm2_path, elsewhere)
+    except OSError:
+        shutil.copyfile(smollm2_path, elsewhere)
+    store = SessionStore(tmp_path / "sessions.sqlite")
+    app = ProbeApp(LlamaCppBackend(elsewhere, n_ctx=2048), session="fresh", store=store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await probe_screen(app, pilot)
+        await pilot.pause(0.2)
+    state = store.open("fresh")
+    assert state["model"] == _portable(elsewhere) and not store.count("fresh")
+    assert session_model(store, "fresh", state["model"], state["model_path"]) == str(elsewhere)

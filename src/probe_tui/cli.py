@@ -157,10 +157,11 @@ def _cached(backend, args):
     return CachedBackend(backend)
 
 
-def session_model(store, name: str, model: str) -> str | None:
-    """The file of the model a session recorded as `model` (name@sha256:...), to reopen on it: its
-    path from the answers' provenance (before, `model` was the path itself); None if not a file here."""
-    path = store.model_path(name, model) or model
+def session_model(store, name: str, model: str, known_path: str = "") -> str | None:
+    """The file of the model a session recorded as `model` (name@sha256:...), to reopen on it: the
+    path the session's state or its answers' provenance holds (before, `model` was the path itself);
+    None if it is not a file here."""
+    path = known_path or store.model_path(name, model) or model
     return path if path and Path(path).is_file() else None
 
 
@@ -171,7 +172,7 @@ def run_app(args) -> int:
     store = SessionStore()
     state = store.open(args.session) if args.session and store.exists(args.session) else {}
     if state and not (args.model or args.endpoint or args.backend != "llama"):
-        args.model = session_model(store, args.session, state.get("model", ""))  # reopen on the session's own model file
+        args.model = session_model(store, args.session, state.get("model", ""), state.get("model_path", ""))  # its own model file
     backend = _backend(args)
     app = ProbeApp(backend, instrument=args.instrument or state.get("instrument") or "mfq2", language=args.lang,
                    persona=args.persona, session=args.session, store=store)
