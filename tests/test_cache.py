@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 
 import pandas as pd
@@ -14,7 +15,8 @@ from probe_tui.backends.remote import EndpointConfig, make_remote_backend
 from probe_tui.cli import main
 from probe_tui.core.cache import ResponseCache, cache_file
 from probe_tui.core.errors import ProbeError
-from probe_tui.core.prompts import MESSAGES, build_prompt
+from probe_tui.core.prompts import COMPLETION, MESSAGES, build_prompt
+from probe_tui.core.session import Condition, ask
 
 from loopback import FaultProxy
 
@@ -96,3 +98,34 @@ def test_run_replays_from_the_cache_and_no_cache_turns_it_off(tmp_path, smollm2_
     assert a["probs"].tolist() == b["probs"].tolist() == c["probs"].tolist()
     db = sqlite3.connect(cache_file())
     assert db.execute("SELECT COUNT(*) FROM responses").fetchone()[0] >= 2
+
+
+def test_model_info_is_remembered_per_backend_kind(tmp_path, llama_server, mfq2, personas):
+    """#19.2: the chat API first, then the completions endpoint at the same URL and model: the
+    completions request carries the raw completion prompt, not the chat messages as JSON."""
+    cache = ResponseCache(tmp_path / "cache.sqlite")
+    proxy = FaultProxy(llama_server.url.removesuffix("/v1"))
+    answers = {}
+    try:
+        for kind in ("openai", "openai-completions"):
+            backend = CachedBackend(make_remote_backend(EndpointConfig(kind=kind, base_url=proxy.url, model="smollm2")), cache)
+            backend.start()
+            condition = Condition(backend.identity, "mfq2", "en", "none")
+            answers[kind] = ask(backend, mfq2, mfq2.items[0], condition, personas["none"])
+            backend.close()
+    finally:
+        proxy.stop()
+    chat, completion = answers["openai"], answers["openai-completions"]
+    sent = [json.loads(body) for _, path, _, body in proxy.requests if path == "/v1/completions"]
+    assert chat.prompt.style == MESSAGES and completion.prompt.style == COMPLETION
+    assert sent and sent[0]["prompt"] == completion.prompt.text and not completion.prompt.text.startswith("[{")
+    assert chat.condition.model != completion.condition.model  # two prompts, two conditions
+
+
+def test_a_resume_never_mixes_scoring_settings(tmp_path, llama_server):
+    """#19.2: the run journal remembers the backend's settings too: a resume with another mode is refused."""
+    out = tmp_path / "run.csv"
+    command = ["run", "--backend", "openai", "--base-url", llama_server.url, "--model", "smollm2", "--limit", "1", "--output", str(out)]
+    assert main(command) == 0
+    assert main([*command, "--mode", "sampled", "--samples", "2", "--resume"]) == 2
+    assert pd.read_csv(out)["method"].str.startswith("logprobs").all()

@@ -195,7 +195,7 @@ async def test_models_view_lists_the_embedded_models_and_loads_one(smollm2_path)
         table.move_cursor(row=table.get_row_index("embedded:smollm2-135m-instruct"))
         await pilot.press("enter")
         assert app.screen is screen
-        await wait_for(pilot, lambda: screen.model_ready and screen.backend.identity == str(smollm2_path), 60)
+        await wait_for(pilot, lambda: screen.model_ready and getattr(screen.backend, "model_path", None) == smollm2_path, 60)
         await wait_for(pilot, answered(screen), 60)
         real_answer = screen.session.answer_for(screen.item, screen.condition())
         assert real_answer.distribution.method == "logprobs" and scripted_answer.distribution.method == "scripted"
@@ -342,7 +342,7 @@ async def test_compare_base_and_chat_models_side_by_side(smollm2_path, gemma_pat
         table = models.query_one("DataTable")
         table.move_cursor(row=table.get_row_index("embedded:gemma3-270m"))
         await pilot.press("enter")
-        assert app.screen is compare and compare.condition_b.model == str(gemma_path)
+        assert app.screen is compare and compare.condition_b.model.startswith(f"{gemma_path.name}@sha256:")
         b = lambda: screen.session.answer_for(screen.item, compare.condition_b)  # noqa: E731
         await wait_for(pilot, lambda: b() is not None, 120)
         a = screen.session.answer_for(screen.item, compare.condition_a)

@@ -136,6 +136,7 @@ class ProbeApp(App):
         state["instrument"] = instrument
         state.setdefault("screens", {})[instrument] = position
         state["model"] = self.backend.identity
+        state["model_path"] = str(getattr(self.backend, "model_path", ""))  # this machine's file, to reopen on it
         self.store.save_state(self.session_name, state)
 
     def on_mount(self) -> None:

@@ -220,14 +220,22 @@ def _cached(backend, args):
     return CachedBackend(backend)
 
 
+def session_model(store, name: str, model: str, known_path: str = "") -> str | None:
+    """The file of the model a session recorded as `model` (name@sha256:...), to reopen on it: the
+    path the session's state or its answers' provenance holds (before, `model` was the path itself);
+    None if it is not a file here."""
+    path = known_path or store.model_path(name, model) or model
+    return path if path and Path(path).is_file() else None
+
+
 def run_app(args) -> int:
     from .app import ProbeApp
     from .core.store import SessionStore
 
     store = SessionStore()
     state = store.open(args.session) if args.session and store.exists(args.session) else {}
-    if state and not (args.model or args.endpoint or args.backend != "llama") and Path(state.get("model", "")).is_file():
-        args.model = state["model"]  # reopen on the session's own model file
+    if state and not (args.model or args.endpoint or args.backend != "llama"):
+        args.model = session_model(store, args.session, state.get("model", ""), state.get("model_path", ""))  # its own model file
     backend = _backend(args)
     app = ProbeApp(backend, instrument=args.instrument or state.get("instrument") or "mfq2", language=args.lang,
                    persona=args.persona, session=args.session, store=store)
@@ -287,8 +295,9 @@ def demo_command(args) -> int:
         if not store.exists(args.session):
             raise ProbeError(f"no session {args.session!r}; list them with: probe-tui sessions")
         recorded = store.answers(args.session, get_instrument(script.instrument))
-        if not args.model and recorded:
-            args.model = recorded[0].condition.model  # the recorded answers' own model
+        if not args.model and recorded:  # the recorded answers' own model (its file's path is in their provenance)
+            model = recorded[0].condition.model
+            args.model = session_model(store, args.session, model) or model
     if not args.model and script.model:
         args.model = script.model
     from .app import DemoApp

@@ -30,7 +30,7 @@ from .core.report import gauge_summary
 from .core.session import Answer, Condition, ProbeSession, ask
 
 COLUMNS = ["instrument", "item_id", "language", "persona", "model", "method", "prompt", "probs", "valid_mass", "expected", "answer",
-           "entropy", "cached"]
+           "entropy", "cached", "unanswered", "top_tokens"]  # unanswered: why the row carries no answer (its figures are empty)
 
 
 PAIR_COLUMNS = ["pair", "scenario", "domain", "initiator", "polarity", "order", "option_a", "option_b", "log_odds_ab"]
@@ -46,12 +46,14 @@ def answer_row(answer: Answer) -> dict:
         "model": answer.condition.model,
         "method": d.method,
         "prompt": answer.prompt.text,
-        "probs": json.dumps(d.probs, ensure_ascii=False),
+        "probs": "" if d.unanswered else json.dumps(d.probs, ensure_ascii=False),
         "valid_mass": d.valid_mass,
         "expected": d.expected,
         "answer": d.answer,
         "entropy": d.entropy_bits,
         "cached": d.cached,
+        "unanswered": d.unanswered,
+        "top_tokens": json.dumps([list(t) for t in d.top_tokens], ensure_ascii=False),  # sampled methods: the raw answers
     }
     item = answer.item
     if isinstance(item, PairItem):
@@ -60,7 +62,7 @@ def answer_row(answer: Answer) -> dict:
             "pair": f"{short(item.pair[0])}-{short(item.pair[1])}", "scenario": item.scenario.id, "domain": item.scenario.domain,
             "initiator": short(item.initiator), "polarity": item.polarity, "order": item.order,
             "option_a": short(item.options[0]), "option_b": short(item.options[1]),
-            "log_odds_ab": math.log(p_a / p_b) if p_a > 0 and p_b > 0 else (math.inf if p_a > 0 else -math.inf),
+            "log_odds_ab": math.nan if d.unanswered else math.log(p_a / p_b) if p_a > 0 and p_b > 0 else (math.inf if p_a > 0 else -math.inf),
         })
     return row
 
@@ -152,6 +154,7 @@ def run_sweep(args, backend) -> int:
     first = jobs[0].condition if jobs else Condition(backend.identity, instrument.key, args.lang, args.persona)
     signature = {"model": backend.identity, "instrument": instrument.key, "language": first.language, "persona": first.persona,
                  "items": hashlib.sha1("|".join(job.key for job in jobs).encode()).hexdigest(),
+                 "params": getattr(backend, "cache_params", {}),  # backend kind, mode, samples...: a resume never mixes them
                  **({"condition": args.condition} if by_country else {})}
     journal = RunJournal(journal_path(args.output), signature, resume=getattr(args, "resume", False), output=args.output)
     done = journal.done()
@@ -188,6 +191,7 @@ def run_sweep(args, backend) -> int:
         print(f"probe-tui: error: {failure}" if failure else "probe-tui: interrupted before the first answer; nothing was written",
               file=sys.stderr)
         return 130 if interrupted else 2
+    answered = [row for row in rows if not row.get("unanswered")]
     columns = COLUMNS + (["country", "condition"] if by_country else []) + (PAIR_COLUMNS if is_pairs else [])
     frame = pd.DataFrame(rows, columns=columns)
     partial = Path(f"{args.output}.partial")
@@ -200,7 +204,7 @@ def run_sweep(args, backend) -> int:
         print(f"{frame['country'].nunique()} target countries; score them with: probe-tui score --instrument {instrument.key} --responses {args.output} ...")
     elif session.baseline is not None:
         condition = first
-        for row in rows:
+        for row in answered:
             item = instrument.find_item(row["item_id"])
             value = float(row["expected"]) if score_by == "expected" else float(item.scale.labels.index(str(row["answer"])) + 1)
             session.record_score(condition, item, value)
@@ -208,12 +212,17 @@ def run_sweep(args, backend) -> int:
         if rows:
             print(gauge_summary(session.gauge(condition), human))
             print(f"Nearest countries: {', '.join(session.nearest_countries(condition, 5))}")
-    elif rows and is_pairs:
-        p_a = frame["probs"].map(lambda text: json.loads(text)["A"])
+    elif answered and is_pairs:
+        p_a = pd.Series([json.loads(row["probs"])["A"] for row in answered])
         print(f"{len(frame)} country-pair prompts. No human baseline here: the reference is 0 (no preference).")
         print(f"mean P(A)+P(B) before renormalising (compliance): {frame['valid_mass'].mean():.3f}")
         print(f"mean P(A) after renormalising (0.5 = no position bias): {p_a.mean():.3f}")
     print(f"wrote {len(rows)} row(s) to {args.output}", file=sys.stderr)
+    if len(answered) < len(rows):
+        unanswered = [row for row in rows if row.get("unanswered")]
+        shown = ", ".join(row["item_id"] for row in unanswered[:5]) + (", ..." if len(unanswered) > 5 else "")
+        print(f"probe-tui: {len(unanswered)} of {len(rows)} item(s) unanswered, kept in the file with their method and raw answers "
+              f"but not scored ({shown}): {unanswered[0]['unanswered']}", file=sys.stderr)
     if interrupted or failure or len(rows) < len(jobs):
         if failure:
             print(f"probe-tui: error: {failure}", file=sys.stderr)

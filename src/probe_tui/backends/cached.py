@@ -53,9 +53,14 @@ class CachedBackend:
             self._params = getattr(self.inner, "cache_params", {})
         return self._params
 
+    def _info_key(self) -> str:
+        """Model info (chat template, prompt style) is remembered per model and scoring parameters,
+        backend kind included: a chat API and a completions endpoint on one model differ."""
+        return ResponseCache.key(self.model_key, "", (), self.params())
+
     def start(self, on_progress=None) -> ModelInfo:
         self._on_progress = on_progress
-        stored = self.cache.model_info(self.model_key)
+        stored = self.cache.model_info(self._info_key())
         if stored is None:
             return self._start_inner()
         template = stored.pop("chat_template")
@@ -69,7 +74,7 @@ class CachedBackend:
             if not self._started:
                 self.info = self.inner.start(on_progress=self._on_progress)
                 self._started = True
-                self.cache.remember_model(self.model_key, asdict(self.info))
+                self.cache.remember_model(self._info_key(), asdict(self.info))
         return self.info
 
     def score(self, prompt: Prompt) -> OptionLogprobs:

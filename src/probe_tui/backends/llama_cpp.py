@@ -11,6 +11,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from ..core import paths
+from ..core.cache import file_sha256, model_identity
 from ..core.errors import ProbeError
 from ..core.prompts import CHAT, COMPLETION, ChatTemplate, Prompt
 from ..core.scoring import OptionLogprobs
@@ -33,6 +34,7 @@ class LlamaCppBackend:
         self._conn = None
         self._lock = threading.Lock()
         self._cancelled = False
+        self._identity: str | None = None
 
     def start(self, on_progress=None) -> ModelInfo:
         """Spawn the worker and load the model. on_progress(fraction) is called as loading proceeds."""
@@ -57,7 +59,7 @@ class LlamaCppBackend:
                 if on_progress:
                     on_progress(payload)
             elif kind == "ready":
-                self.info = _model_info(payload)
+                self.info = _model_info(payload, self.identity)
                 return self.info
             else:
                 self.close()
@@ -67,7 +69,7 @@ class LlamaCppBackend:
         """Refuse, in one line and before anything slow, a missing or foreign file or one too big to load."""
         check_gguf(self.model_path)
         gpu_layers = self.options["n_gpu_layers"]
-        check_fits_in_memory(self.model_path, offloads_to_gpu=gpu_layers != 0 and gpu_build_available())
+        check_fits_in_memory(self.model_path, offloads_to_gpu=lambda: gpu_layers != 0 and gpu_build_available())
 
     @property
     def display_name(self) -> str:
@@ -84,7 +86,15 @@ class LlamaCppBackend:
 
     @property
     def identity(self) -> str:
-        return str(self.model_path)
+        """The file's name and SHA-256, portable across machines (the path goes in provenance only);
+        the name alone for a file that cannot be read (loading it then says why)."""
+        if self._identity is None:
+            try:
+                self.preflight()  # not a model, or too big to load: never hashed
+                self._identity = model_identity(self.model_path.name, file_sha256(self.model_path))
+            except (ProbeError, OSError):
+                return self.model_path.name
+        return self._identity
 
     def score(self, prompt: Prompt) -> OptionLogprobs:
         if self._conn is None:
@@ -167,8 +177,8 @@ def gpu_build_available() -> bool:
     return "gpu-offload 1" in done.stdout
 
 
-def _model_info(details: dict) -> ModelInfo:
+def _model_info(details: dict, identity: str) -> ModelInfo:
     source = details.get("chat_template")
     template = ChatTemplate(source, details.get("bos_token", ""), details.get("eos_token", "")) if source else None
     style = CHAT if template else COMPLETION
-    return ModelInfo(name=details["name"], identity=details["path"], chat_template=template, details=details, prompt_style=style)
+    return ModelInfo(name=details["name"], identity=identity, chat_template=template, details=details, prompt_style=style)

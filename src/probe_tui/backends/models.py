@@ -78,10 +78,11 @@ def total_memory() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-def check_fits_in_memory(path: Path, offloads_to_gpu: bool) -> None:
-    """Refuse, in one line, a model whose weights alone exceed this machine's memory (unless they go to a GPU)."""
+def check_fits_in_memory(path: Path, offloads_to_gpu) -> None:
+    """Refuse, in one line, a model whose weights alone exceed this machine's memory (unless they go
+    to a GPU: offloads_to_gpu() is asked only then, as it takes a moment)."""
     size, memory = path.stat().st_size, total_memory()
-    if not offloads_to_gpu and size > memory:
+    if size > memory and not offloads_to_gpu():
         raise ProbeError(
             f"{path.name} needs about {size / 1e9:.1f} GB of memory but this machine has {memory / 1e9:.1f} GB; "
             "use a smaller quantisation, or a GPU build with --n-gpu-layers"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import platform
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 from .cached import CachedBackend
 
@@ -30,8 +31,10 @@ def provenance(backend) -> dict:
     model = cached.model_key  # sha256:<file hash>, or endpoint#model
     info = backend.info
     template = info.chat_template.source if info is not None and info.chat_template is not None else None
+    path = getattr(inner, "model_path", None)
     return {
         "model": model,
+        **({"model_path": str(Path(path).resolve())} if path is not None else {}),  # this machine only: never exported
         "model_name": info.name if info is not None else backend.display_name,
         "chat_template_sha256": hashlib.sha256(template.encode()).hexdigest() if template else None,
         "prompt_style": info.prompt_style if info is not None else None,

@@ -2,7 +2,8 @@
 
 Every result says how it was obtained: `logprobs`, `logprobs-topk-floored(k)` (k options were missing
 from the top-k list and got a floor), `sampled(n=N,T=T)` (N answers drawn and parsed), or `parsed`
-(one greedy answer, parsed).
+(one greedy answer, parsed). A result with no information (no option in the top-k list, or no
+sampled answer naming one) is marked unanswered, with its raw answers, and never made uniform.
 """
 
 from __future__ import annotations
@@ -197,8 +198,10 @@ class RemoteBackend:
 
     @property
     def identity(self) -> str:
-        """Endpoint and model id: what a result was obtained from (never the key)."""
-        return f"{self.config.base_url.rstrip('/')}#{self.config.model}"
+        """Endpoint and model id: what a result was obtained from (never the key). The completions
+        endpoint is named: its raw prompts are another condition than the chat API's messages."""
+        path = "/completions" if self.config.kind == "openai-completions" else ""
+        return f"{self.config.base_url.rstrip('/')}{path}#{self.config.model}"
 
     def _headers(self) -> dict:
         return {"Authorization": f"Bearer {self._key}"} if self._key else {}
@@ -335,12 +338,12 @@ class RemoteBackend:
         n, temperature = self.config.samples, self.config.temperature
         texts = self._sample_answers(prompt, n, temperature)
         answers = [parse_answer(t, prompt.labels, prompt.anchors, prompt.language) for t in texts]
-        return _with_samples_error(answers, prompt, f"sampled(n={n},T={temperature:g})", texts)
+        return _sampled_result(answers, prompt, f"sampled(n={n},T={temperature:g})", texts)
 
     def _score_parsed(self, prompt: Prompt) -> OptionLogprobs:
         text = self._sample_answers(prompt, 1, 0.0)[0]
         answer = parse_answer(text, prompt.labels, prompt.anchors, prompt.language)
-        return _with_samples_error([answer], prompt, "parsed", [text])
+        return _sampled_result([answer], prompt, "parsed", [text])
 
     def close(self) -> None:
         self._client.close()
@@ -348,13 +351,11 @@ class RemoteBackend:
             self._streaming.close()
 
 
-def _with_samples_error(answers, prompt, method, texts) -> OptionLogprobs:
-    try:
-        result = logprobs_from_samples(answers, prompt.labels, method)
-    except ValueError as exc:
-        shown = "; ".join(repr(t[:40]) for t in texts[:3])
-        raise ProbeError(f"{exc} (e.g. {shown})") from None
-    return replace(result, top_tokens=tuple((t[:40], 0.0) for t in texts[:8]))
+def _sampled_result(answers, prompt, method, texts) -> OptionLogprobs:
+    """Shares of the parsed answers, with every raw answer kept (in top_tokens, logprob 0): when none
+    named an option, the result is marked unanswered and the sweep goes on."""
+    result = logprobs_from_samples(answers, prompt.labels, method)
+    return replace(result, top_tokens=tuple((text, 0.0) for text in texts))
 
 
 def _error_detail(response: httpx.Response) -> str:

@@ -25,6 +25,20 @@ def cache_file() -> Path:
     return directory / "responses.sqlite"
 
 
+def model_identity(file_name: str, sha256: str) -> str:
+    """A model file as results name it, the same on every machine: its name and (shortened) SHA-256."""
+    return f"{file_name}@sha256:{sha256[:16]}"
+
+
+def file_sha256(path: Path) -> str:
+    """A file's SHA-256, remembered in the cache directory by path, size and mtime."""
+    cache = ResponseCache()
+    try:
+        return cache.file_hash(path)
+    finally:
+        cache.close()
+
+
 class ResponseCache:
     def __init__(self, path: Path | None = None):
         self.path = Path(path) if path else cache_file()
@@ -87,7 +101,7 @@ def _encode(result: OptionLogprobs) -> str:
     logprobs = {label: (None if value == -math.inf else value) for label, value in result.logprobs.items()}
     return json.dumps({"logprobs": logprobs, "method": result.method, "top_tokens": result.top_tokens,
                        "prompt_tokens": result.prompt_tokens, "floored": result.floored,
-                       "samples": result.samples, "unparsed": result.unparsed}, ensure_ascii=False)
+                       "samples": result.samples, "unparsed": result.unparsed, "unanswered": result.unanswered}, ensure_ascii=False)
 
 
 def _decode(text: str) -> OptionLogprobs:
@@ -96,5 +110,5 @@ def _decode(text: str) -> OptionLogprobs:
         logprobs={label: (-math.inf if value is None else value) for label, value in data["logprobs"].items()},
         method=data["method"], top_tokens=tuple((token, lp) for token, lp in data["top_tokens"]),
         prompt_tokens=data["prompt_tokens"], floored=tuple(data["floored"]), samples=data["samples"],
-        unparsed=data["unparsed"], cached=True,
+        unparsed=data["unparsed"], unanswered=data.get("unanswered", ""), cached=True,
     )

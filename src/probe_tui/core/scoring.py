@@ -28,6 +28,7 @@ class OptionLogprobs:
     samples: int = 0  # for sampled methods: answers drawn
     unparsed: int = 0  # for sampled methods: answers that named no option
     cached: bool = False  # replayed from the response cache (the numbers are the ones first obtained)
+    unanswered: str = ""  # why this result carries no information about the answer ("" when it does)
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class Distribution:
     samples: int = 0
     unparsed: int = 0
     cached: bool = False
+    unanswered: str = ""  # why there is no answer (probs, expected... are then NaN); "" when there is one
 
     @property
     def max_entropy_bits(self) -> float:
@@ -52,6 +54,8 @@ class Distribution:
     def mirrored(self) -> "Distribution":
         """The same answer read on a mirrored scale: label i takes the probability of label k+1-i.
         For an answer given with the options' meanings reversed, this puts it back on the real scale."""
+        if self.unanswered:
+            return self
         k = len(self.labels)
         probs = {label: self.probs[self.labels[k - 1 - i]] for i, label in enumerate(self.labels)}
         return replace(self, probs=probs, expected=k + 1 - self.expected, answer=self.labels[k - 1 - self.labels.index(self.answer)])
@@ -65,6 +69,10 @@ def distribution_from_logprobs(raw: OptionLogprobs, labels: list[str] | tuple[st
     from scipy.special import logsumexp  # scipy on first use, not at import: the app paints first
 
     labels = tuple(labels)
+    reason = no_information(raw, labels)
+    if reason:  # never renormalised into a uniform guess
+        return Distribution(labels=labels, method=raw.method, top_tokens=raw.top_tokens, floored=raw.floored, samples=raw.samples,
+                            unparsed=raw.unparsed, cached=raw.cached, unanswered=reason, **no_figures(labels))
     missing = [label for label in labels if label not in raw.logprobs]
     if missing:
         raise ValueError(f"backend returned no log-probability for option(s) {missing}")
@@ -91,6 +99,22 @@ def distribution_from_logprobs(raw: OptionLogprobs, labels: list[str] | tuple[st
         unparsed=raw.unparsed,
         cached=raw.cached,
     )
+
+
+def no_figures(labels) -> dict:
+    """The figures of an answer that carries no information: all NaN, no argmax."""
+    nan = math.nan
+    return {"probs": dict.fromkeys(labels, nan), "valid_mass": nan, "expected": nan, "answer": "", "entropy_bits": nan}
+
+
+def no_information(raw: OptionLogprobs | Distribution, labels) -> str:
+    """Why the result says nothing about the answer, or "": no sampled answer named an option, or
+    every option was missing from the top-k list (its floors are a uniform guess, not a reading)."""
+    if raw.unanswered:
+        return raw.unanswered
+    if labels and set(labels) <= set(raw.floored):
+        return f"none of the {len(labels)} options is in the top-k list of next tokens: every one is a floor"
+    return ""
 
 
 def label_of_token(token: str) -> str:
@@ -128,9 +152,8 @@ def logprobs_from_top_k(top: list[tuple[str, float]], labels, min_prob: float | 
 def logprobs_from_samples(answers: list[str | None], labels, method: str) -> OptionLogprobs:
     """An empirical distribution from parsed sampled answers (None: the answer named no option)."""
     parsed = [a for a in answers if a is not None]
-    if not parsed:
-        raise ValueError(f"none of the {len(answers)} sampled answers named an option")
     counts = {label: parsed.count(label) for label in labels}
     total = len(answers)
     logprobs = {label: math.log(c / total) if c else -math.inf for label, c in counts.items()}
-    return OptionLogprobs(logprobs=logprobs, method=method, samples=total, unparsed=total - len(parsed))
+    unanswered = "" if parsed else f"none of the {total} sampled answers named an option"
+    return OptionLogprobs(logprobs=logprobs, method=method, samples=total, unparsed=total - len(parsed), unanswered=unanswered)

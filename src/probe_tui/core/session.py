@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from .baselines import baseline, has_baseline
@@ -38,6 +39,8 @@ class Answer:
     def score_by(self, method: str) -> float:
         """"expected": the expected value of the distribution; "argmax": the most likely option."""
         d = self.distribution
+        if d.unanswered:
+            return math.nan
         value = d.expected if method == "expected" else float(d.labels.index(d.answer) + 1)
         return len(d.labels) + 1 - value if self.item.reverse else value
 
@@ -91,8 +94,8 @@ class ProbeSession:
         return labels
 
     def record_score(self, condition: Condition, item, score: float) -> None:
-        """A score obtained earlier (e.g. read back from a journal), for the gauge."""
-        if self.baseline is not None:
+        """A score obtained earlier (e.g. read back from a journal), for the gauge; NaN (unanswered) is skipped."""
+        if self.baseline is not None and not math.isnan(score):
             self.engine.add(condition, item.code, item.dimension, len(item.scale.labels) + 1 - score if item.reverse else score)
 
     def record(self, answer: Answer, remember: bool = True) -> None:
@@ -103,7 +106,7 @@ class ProbeSession:
             self._order_checks[(answer.item.id, answer.condition)] = answer
             return
         self._answers[(answer.item.id, answer.condition)] = answer
-        if self.baseline is not None:
+        if self.baseline is not None and not answer.distribution.unanswered:  # no information: not an answer of 3
             self.engine.add(answer.condition, answer.item.code, answer.item.dimension, answer.score_by(self.score_method))
 
     def answer_for(self, item: Item, condition: Condition) -> Answer | None:
@@ -123,7 +126,8 @@ class ProbeSession:
         return answer_flags(answer, self.order_check_for(answer.item, answer.condition), others)
 
     def answers_under(self, condition: Condition) -> list[Answer]:
-        return [a for (_, c), a in self._answers.items() if c == condition]
+        """The answers that carry information (an unanswered item is shown, never compared or scored)."""
+        return [a for (_, c), a in self._answers.items() if c == condition and not a.distribution.unanswered]
 
     def gauge(self, condition: Condition) -> GaugeReading | None:
         return self.engine.reading(condition)

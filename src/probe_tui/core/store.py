@@ -7,20 +7,22 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 from . import paths
+from .cache import model_identity
 from .errors import ProbeError
 from .personas import canonical_key
 from .prompts import Prompt
-from .scoring import Distribution
+from .scoring import Distribution, no_figures, no_information
 
 # session (and with it pandas) is imported when an answer is rebuilt: the app paints first
 
 ANSWER_FIELDS = ("instrument", "item_id", "model", "language", "persona", "options_reversed", "prompt_style", "prompt",
                  "labels", "anchors", "messages", "probs", "valid_mass", "expected", "answer", "entropy", "method",
-                 "top_tokens", "floored", "samples", "unparsed", "cached", "provenance", "created")
+                 "top_tokens", "floored", "samples", "unparsed", "cached", "provenance", "created", "unanswered")
 
 
 def store_file() -> Path:
@@ -50,6 +52,9 @@ class SessionStore:
             self.db.execute(f"CREATE TABLE IF NOT EXISTS answers (id INTEGER PRIMARY KEY AUTOINCREMENT, session TEXT NOT NULL, "
                             f"{', '.join(ANSWER_FIELDS)})")
             self.db.execute("CREATE INDEX IF NOT EXISTS answers_by_session ON answers (session)")
+            have = {row[1] for row in self.db.execute("PRAGMA table_info(answers)")}
+            for missing in [f for f in ANSWER_FIELDS if f not in have]:  # a store written by an earlier version
+                self.db.execute(f"ALTER TABLE answers ADD COLUMN {missing} DEFAULT ''")
         except sqlite3.DatabaseError as exc:
             raise ProbeError(f"the session store {self.path} cannot be opened: {exc}") from None
 
@@ -85,7 +90,8 @@ class SessionStore:
                   json.dumps(list(p.labels)), json.dumps(list(p.anchors), ensure_ascii=False),
                   json.dumps(list(p.messages), ensure_ascii=False), json.dumps(d.probs), d.valid_mass, d.expected, d.answer,
                   d.entropy_bits, d.method, json.dumps([list(t) for t in d.top_tokens], ensure_ascii=False),
-                  json.dumps(list(d.floored)), d.samples, d.unparsed, int(d.cached), json.dumps(provenance, sort_keys=True), _now())
+                  json.dumps(list(d.floored)), d.samples, d.unparsed, int(d.cached), json.dumps(provenance, sort_keys=True), _now(),
+                  d.unanswered)
         with self._lock:
             self.db.execute(f"INSERT INTO answers (session, {', '.join(ANSWER_FIELDS)}) VALUES (?{', ?' * len(ANSWER_FIELDS)})",
                             (name, *values))
@@ -99,6 +105,12 @@ class SessionStore:
         with self._lock:
             cursor = self.db.execute(f"SELECT {', '.join(ANSWER_FIELDS)} FROM answers WHERE session = ? ORDER BY id", (name,))
             return [dict(zip(ANSWER_FIELDS, row)) for row in cursor.fetchall()]
+
+    def model_path(self, name: str, model: str) -> str | None:
+        """Where this machine keeps the model file that the session's answers name `model` (from
+        their provenance), to reopen on it; None when none says."""
+        paths_seen = [path for identity, path in map(_model_of, self.rows(name)) if identity == model and path]
+        return paths_seen[-1] if paths_seen else None
 
     def answers(self, name: str, instrument) -> list:
         """The session's answers to one instrument, rebuilt (an item no longer in the bank is skipped)."""
@@ -121,9 +133,24 @@ def answer_from_row(row: dict, item):
     distribution = Distribution(
         labels=labels, probs=json.loads(row["probs"]), valid_mass=row["valid_mass"], expected=row["expected"], answer=row["answer"],
         entropy_bits=row["entropy"], method=row["method"], top_tokens=tuple(tuple(t) for t in json.loads(row["top_tokens"])),
-        floored=tuple(json.loads(row["floored"])), samples=row["samples"], unparsed=row["unparsed"], cached=bool(row["cached"]))
-    condition = Condition(row["model"], row["instrument"], row["language"], canonical_key(row["persona"]))  # older rows: country:china
+        floored=tuple(json.loads(row["floored"])), samples=row["samples"], unparsed=row["unparsed"], cached=bool(row["cached"]),
+        unanswered=row["unanswered"] or "")
+    reason = no_information(distribution, labels)  # also an all-floored answer stored by an earlier version
+    if reason:  # SQLite keeps NaN as NULL: the figures are NaN again
+        distribution = replace(distribution, **no_figures(labels), unanswered=reason)
+    condition = Condition(_model_of(row)[0], row["instrument"], row["language"], canonical_key(row["persona"]))  # older rows: country:china
     return Answer(condition, item, prompt, distribution, bool(row["options_reversed"]))
+
+
+def _model_of(row: dict) -> tuple[str, str]:
+    """The row's portable model identity, and the model file's path where its provenance has one.
+    An earlier version stored the path itself as the model: it becomes file name and SHA-256."""
+    source = json.loads(row["provenance"] or "{}")
+    model, path = row["model"], source.get("model_path", "")
+    digest = source.get("model", "")
+    if digest.startswith("sha256:") and "@sha256:" not in model:
+        model, path = model_identity(Path(model).name, digest.removeprefix("sha256:")), path or model
+    return model, path
 
 
 def _now() -> str:

@@ -36,6 +36,10 @@ class DistributionView(Widget):
         d = self.distribution
         if d is None:
             return Text(self.placeholder, style="dim italic")
+        if d.unanswered:  # no information: no bars, never a uniform guess
+            raw = ", ".join(repr(text[:40]) for text, _ in d.top_tokens[:4])
+            return Text.assemble(("no answer: ", "bold yellow"), (d.unanswered, "yellow"), "\n", ("method ", "dim"), (d.method, "italic"),
+                                 (f"\n{'the model wrote' if d.samples else 'its top next tokens'}: {raw}" if raw else "", "dim"))
         width = max(self.size.width, 24)
         label_width = max(len(label) for label in d.labels)
         room = width - label_width - 10  # label, space, bar, " 12.3%", marker
