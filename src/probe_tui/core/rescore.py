@@ -52,8 +52,12 @@ def read_responses(path, rename: dict[str, str] | None = None, constants: dict[s
     missing = [old for old in rename if old not in frame.columns]
     if missing:
         raise ProbeError(f"{path}: --map names column(s) it lacks: {', '.join(missing)}")
-    replaced = [new for old, new in rename.items() if new in frame.columns and new not in rename]
-    frame = frame.drop(columns=replaced).rename(columns=rename)  # a mapped column replaces one of the same name
+    taken = {old: new for old, new in rename.items() if new in frame.columns and new not in rename}
+    if taken:  # a mapped column never silently replaces one of the same name
+        old, new = next(iter(taken.items()))
+        raise ProbeError(f"{path}: --map {old}={new} would overwrite its column {new!r}; "
+                         f"rename that one too, e.g. --map {new}={new}_raw,{old}={new}")
+    frame = frame.rename(columns=rename)
     for column, value in (constants or {}).items():
         frame[column] = value
     for column in CONDITION + ["item_id", "country_1", "country_2", "scenario", "scenario_type", "question"]:
