@@ -150,3 +150,23 @@ def test_countries_with_lang_or_persona_is_refused_in_one_line(tmp_path, capsys)
     error = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and error == ["probe-tui: error: --countries sets each country's language (--condition) and its national persona; "
                                    "drop --lang and --persona"]
+
+
+def _varied_answers(countries, seed=3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame([{"model": "m", "language": primary_languages()[c], "persona": national_persona(c).key, "country": c,
+                          "condition": "aligned", "item_id": f"VSM{n:02d}", "response": float(rng.uniform(1, 5))}
+                         for c in countries for n in range(1, 25)])
+
+
+def test_deviation_rows_keep_the_condition_in_its_own_column(tmp_path, capsys):
+    countries = ["Japan", "Brazil", "Germany", "India", "Turkey"]
+    responses, out = tmp_path / "five.csv", tmp_path / "scores.csv"
+    _varied_answers(countries).to_csv(responses, index=False)
+    assert main(["score", "--instrument", "vsm2013", "--responses", str(responses), "--output", str(out), "--bootstrap", "0"]) == 0
+    scores = pd.read_csv(out, keep_default_na=False)
+    assert list(scores.columns[:4]) == ["model", "language", "persona", "condition"]
+    dr = scores[scores["metric"] == "deviation_ratio"].set_index("target")
+    assert (dr["condition"] == "aligned").all() and "aligned" not in set(scores["persona"])  # the persona column was "aligned"
+    assert dr.loc["Japan", ["language", "persona"]].tolist() == ["ja", "country:japan"]
+    assert "m · aligned: mean deviation ratio" in capsys.readouterr().out

@@ -31,8 +31,9 @@ LIKERT_COLUMNS = CONDITION + ["item_id", "response"]
 PAIR_COLUMNS = CONDITION + ["country_1", "country_2", "scenario", "scenario_type", "question", "logodds"]
 OUTPUT = CONDITION + ["question", "target", "metric", "value", "ci95", "p_value", "p_adjusted"]
 # VSM 2013 with a `country` column (seed 001): per target country, the model's indices, Hofstede's
-# and the deviation ratio; per dimension, the across-country r and the constant used. `persona` holds
-# the sweep's condition (aligned/en/zh, or "by country"), `question` the VSM-constant convention.
+# and the deviation ratio; per dimension, the across-country r and the constant used. These rows
+# add `condition` (the sweep's aligned/en/zh); `question` holds the VSM-constant convention.
+ALIGNMENT_OUTPUT = CONDITION + ["condition"] + OUTPUT[len(CONDITION):]
 
 
 def read_responses(path, rename: dict[str, str] | None = None, constants: dict[str, str] | None = None) -> pd.DataFrame:
@@ -79,6 +80,7 @@ def score_likert(instrument_key: str, frame: pd.DataFrame, path="responses", n_r
         scores = _score_likert(instrument_key, frame, path, n_resamples, vsm_constant or 0.0, groups)
     if instrument_key == "vsm2013" and "country" in frame.columns:
         scores = pd.concat([scores, alignment_rows(frame, path, vsm_constant)], ignore_index=True)
+        scores = scores[ALIGNMENT_OUTPUT].fillna({"condition": ""})
     return scores
 
 
@@ -105,24 +107,27 @@ def alignment_rows(frame: pd.DataFrame, path, constants) -> pd.DataFrame:
         alignment = alignment_from_rows(group, "response", constants)
         if alignment is None:
             continue
-        condition_label = key[1] if len(key) > 1 else "by country"
+        condition = key[1] if len(key) > 1 else ""
         note = alignment.convention
 
-        def row(target, metric, value, language=""):
-            rows.append((key[0], language, condition_label, note, target, metric, value, np.nan, np.nan, np.nan))
+        def row(target, metric, value, language="", persona=""):  # language, persona: those of the country's rows
+            rows.append((key[0], language, persona, condition, note, target, metric, value, np.nan, np.nan, np.nan))
+
+        def asked(rows_of_country, column):
+            return "/".join(sorted(rows_of_country[column].astype(str).unique())) if column in rows_of_country else ""
 
         for country in alignment.indices.index:
             mine = group[group["country"] == country]
-            language = "/".join(sorted(mine["language"].astype(str).unique())) if "language" in mine else ""
-            row(country, "deviation_ratio", alignment.deviation_ratio[country], language)
+            language, persona = asked(mine, "language"), asked(mine, "persona")
+            row(country, "deviation_ratio", alignment.deviation_ratio[country], language, persona)
             for dim in alignment.indices.columns:
-                row(country, f"index_{dim}", alignment.indices.loc[country, dim], language)
-                row(country, f"hofstede_{dim}", alignment.truth.loc[country, dim], language)
+                row(country, f"index_{dim}", alignment.indices.loc[country, dim], language, persona)
+                row(country, f"hofstede_{dim}", alignment.truth.loc[country, dim], language, persona)
         for dim, r in alignment.correlation.items():
             row(dim, "country_r", r)
             row(dim, "vsm_constant", alignment.constants[dim])
         row("all countries", "mean_deviation_ratio", alignment.mean_deviation_ratio)
-    return pd.DataFrame(rows, columns=OUTPUT)
+    return pd.DataFrame(rows, columns=ALIGNMENT_OUTPUT)
 
 
 def likert_engine(instrument_key, frame, path="responses", vsm_constant=0.0):
@@ -293,12 +298,13 @@ ALIGNMENT_METRICS = ("deviation_ratio", "country_r", "vsm_constant", "mean_devia
 def alignment_summary(scores: pd.DataFrame) -> str:
     """The DR table per model (and condition) from score rows."""
     lines = []
-    for (model, condition), group in scores[scores["metric"].isin(ALIGNMENT_METRICS)].groupby(["model", "persona"], sort=False):
+    for (model, condition), group in scores[scores["metric"].isin(ALIGNMENT_METRICS)].groupby(["model", "condition"], sort=False):
         if not (group["metric"] == "mean_deviation_ratio").any():
             continue
         dr = group[group["metric"] == "deviation_ratio"].sort_values("value", ascending=False)
         mean = group[group["metric"] == "mean_deviation_ratio"]["value"].iloc[0]
-        lines.append(f"{model.rsplit('/', 1)[-1]} · {condition}: mean deviation ratio {mean:.2f} over {len(dr)} countries ({group['question'].iloc[0]} VSM constants)")
+        label = " · ".join(part for part in (model.rsplit("/", 1)[-1], condition) if part)
+        lines.append(f"{label}: mean deviation ratio {mean:.2f} over {len(dr)} countries ({group['question'].iloc[0]} VSM constants)")
         lines += [f"  {r.target:<16} {r.language:<6} DR {r.value:6.2f}" for r in dr.itertuples()]
         r = group[group["metric"] == "country_r"]
         lines.append("  across-country r: " + "  ".join(f"{t.target} {t.value:+.2f}" if t.value == t.value else f"{t.target} n/a" for t in r.itertuples()))
