@@ -19,7 +19,7 @@ import pandas as pd
 
 from .baselines import baseline
 from .countries import canonical
-from .deviation import align_countries, raw_indices
+from .deviation import align_countries, centring_warning, raw_indices
 from .errors import ProbeError
 from .gauge import GaugeEngine
 from .groups import ModelAnswer, compare_to_group, groups_for
@@ -305,6 +305,8 @@ def alignment_summary(scores: pd.DataFrame) -> str:
         mean = group[group["metric"] == "mean_deviation_ratio"]["value"].iloc[0]
         label = " · ".join(part for part in (model.rsplit("/", 1)[-1], condition) if part)
         lines.append(f"{label}: mean deviation ratio {mean:.2f} over {len(dr)} countries ({group['question'].iloc[0]} VSM constants)")
+        warning = centring_warning(group["question"].iloc[0], len(dr))
+        lines += [f"  {warning}"] if warning else []
         lines += [f"  {r.target:<16} {r.language:<6} DR {r.value:6.2f}" for r in dr.itertuples()]
         r = group[group["metric"] == "country_r"]
         lines.append("  across-country r: " + "  ".join(f"{t.target} {t.value:+.2f}" if t.value == t.value else f"{t.target} n/a" for t in r.itertuples()))
