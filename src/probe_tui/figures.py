@@ -17,6 +17,7 @@ import pandas as pd
 
 from .core.errors import ProbeError
 from .core.metrics import CN, US, favourability, pair_matrix
+from .core.report import signed
 from .core.rescore import CONDITION, balanced_pairs, likert_engine
 
 KINDS = ("dimensions", "gauge", "favourability", "heatmap", "base-vs-chat")
@@ -97,7 +98,7 @@ def _dimensions(plt, frame, instrument, countries):
         axis.set_xticks(x, [labels[d] for d in bank.dimensions], rotation=30 if len(x) > 8 else 0, ha="right" if len(x) > 8 else "center")
         axis.set_title(track_label(track), loc="left", fontsize=12)
         axis.set_ylabel("VSM index" if instrument == "vsm2013" else "mean on the item scale")
-        axis.legend(ncol=len(series), loc="upper left", bbox_to_anchor=(0, -0.12 if len(x) <= 8 else -0.3))
+        axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1))  # beside the axes, clear of the (rotated) labels
         axis.grid(axis="x", visible=False)
     figure.suptitle(f"{bank.name}: the model's answers next to human means", fontsize=15, fontweight="bold")
     figure.tight_layout()
@@ -179,7 +180,9 @@ def _heatmap(plt, frame, instrument, countries):
     figure, axes = plt.subplots(1, len(tracks), figsize=(7.2 * len(tracks), 6.2), squeeze=False)
     for axis, (track, group) in zip(axes[0], tracks):
         matrix = pair_matrix(group, order)
-        limit = max(0.5, float(np.nanmax(np.abs(matrix.to_numpy()))) if matrix.notna().any().any() else 1.0)
+        largest = float(np.nanmax(np.abs(matrix.to_numpy(dtype=float)))) if matrix.notna().any().any() else 0.0
+        limit = largest or 1.0  # the colour scale spans the data, symmetric around 0
+        digits = 1 if limit >= 1 else 2
         image = axis.imshow(matrix.to_numpy(dtype=float), cmap="RdBu", vmin=-limit, vmax=limit)
         axis.set_xticks(range(len(order)), order, rotation=45, ha="right")
         axis.set_yticks(range(len(order)), order)
@@ -187,7 +190,7 @@ def _heatmap(plt, frame, instrument, countries):
             for j in range(len(order)):
                 value = matrix.iloc[i, j]
                 if value == value:
-                    axis.text(j, i, f"{value:+.1f}", ha="center", va="center", fontsize=9,
+                    axis.text(j, i, signed(value, digits), ha="center", va="center", fontsize=9,
                               color="white" if abs(value) > 0.6 * limit else "#1a202c")
         axis.grid(False)
         axis.set_title(track_label(track), loc="left", fontsize=12)

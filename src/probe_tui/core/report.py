@@ -5,6 +5,12 @@ from __future__ import annotations
 from .metrics import CN, US, GaugeReading
 
 
+def signed(value: float, digits: int = 1) -> str:
+    """A signed number, "+1.2" or "-0.3"; one that rounds to zero is "0.0", never "-0.0"."""
+    text = f"{value:+.{digits}f}"
+    return text[1:] if float(text) == 0 else text
+
+
 def gauge_summary(reading: GaugeReading | None, human: dict[str, dict[str, float]]) -> str:
     if reading is None:
         return "No answers, no gauge."
