@@ -191,8 +191,10 @@ def run_sweep(args, backend) -> int:
             session.record_score(condition, item, value)
         human = {c: session.human(c) for c in (US, CN)}
         if rows:
-            print(gauge_summary(session.gauge(condition), human))
-            print(f"Nearest countries: {', '.join(session.nearest_countries(condition, 5))}")
+            print(gauge_summary(session.gauge(condition), human, session.engine.missing_note(condition)))
+            nearest = session.nearest_countries(condition, 5)
+            if nearest:
+                print(f"Nearest countries: {', '.join(nearest)}")
     elif rows and is_pairs:
         p_a = frame["probs"].map(lambda text: json.loads(text)["A"])
         print(f"{len(frame)} country-pair prompts. No human baseline here: the reference is 0 (no preference).")

@@ -16,7 +16,7 @@ import pandas as pd
 
 from .baselines import Baseline
 from .metrics import CN, US, GaugeReading, rank_countries, read_gauge
-from .profiles import vsm_indices
+from .profiles import describe_vsm_missing, vsm_indices, vsm_missing
 
 
 @dataclass
@@ -41,6 +41,7 @@ class GaugeEngine:
         self.dimensions = tuple(dimensions)
         self.baseline = baseline
         self.vsm_constant = vsm_constant
+        self.by_index = instrument == "vsm2013"  # VSM 2013: the profile is indices, each from four whole items
         self.tracks: dict[object, Track] = defaultdict(Track)
 
     def add(self, track, code: str, dimension: str, score: float) -> None:
@@ -50,9 +51,20 @@ class GaugeEngine:
         t = self.tracks.get(track)
         if t is None:
             return {}
-        if self.instrument == "vsm2013":
+        if self.by_index:
             return vsm_indices({code: score for code, (_, score) in t.scores.items()}, self.vsm_constant)
         return {d: t.sums[d] / t.counts[d] for d in self.dimensions if t.counts.get(d)}
+
+    def missing_items(self, track) -> dict[str, list[str]]:
+        """dimension -> the items it still needs before it has a value (VSM 2013: each index needs
+        all four of its items); empty when nothing is missing."""
+        t = self.tracks.get(track)
+        return vsm_missing(t.scores if t else ()) if self.by_index else {}
+
+    def missing_note(self, track) -> str | None:
+        """missing_items in one line, or None."""
+        missing = self.missing_items(track)
+        return describe_vsm_missing(missing) if missing else None
 
     def reading(self, track, countries=(US, CN)) -> GaugeReading | None:
         if self.baseline is None or track not in self.tracks:
@@ -98,7 +110,7 @@ class GaugeEngine:
         country per resample, as arrays of shape (n_resamples, n_countries). Resamples that miss a
         dimension are dropped. None for VSM 2013: each index needs all four of its items, so an
         item bootstrap cannot form the indices."""
-        if self.instrument == "vsm2013" or self.baseline is None:
+        if self.by_index or self.baseline is None:
             return None
         t = self.tracks[track]
         codes = list(t.scores)

@@ -25,6 +25,7 @@ from .gauge import GaugeEngine
 from .groups import ModelAnswer, compare_to_group, groups_for
 from .items import get_instrument
 from .metrics import CN, US, favourability
+from .profiles import describe_vsm_missing
 
 CONDITION = ["model", "language", "persona"]
 LIKERT_COLUMNS = CONDITION + ["item_id", "response"]
@@ -173,13 +174,21 @@ def _score_likert(instrument_key, frame, path, n_resamples, vsm_constant, groups
                 if value is not None and value == value:
                     rows.append((*track, "", fit.country, metric, value, spread.get(metric, {}).get(fit.country, np.nan), np.nan, np.nan))
             rows.append((*track, "", fit.country, "rank", rank, np.nan, np.nan, np.nan))
-        reading = engine.reading(track)
-        if reading.r_skew is not None:
+        reading = engine.reading(track)  # None: nothing to compare yet (missing_items below says why)
+        if reading is not None and reading.r_skew is not None:
             rows.append((*track, "", f"{US}-{CN}", "skew_profile_r", reading.r_skew, 1.96 * np.nanstd(skew) if samples is not None else np.nan, np.nan, np.nan))
-        if reading.rmse_skew is not None:
+        if reading is not None and reading.rmse_skew is not None:
             rows.append((*track, "", f"{US}-{CN}", "skew_rmse", reading.rmse_skew, 1.96 * np.nanstd(skew_rmse) if samples is not None else np.nan, np.nan, np.nan))
         if groups is not None and len(groups):
             rows += _group_rows(instrument, track, frame, groups)
+        for dimension, codes in engine.missing_items(track).items():  # question: the items it lacks
+            rows.append((*track, ", ".join(codes), dimension, "missing_items", len(codes), np.nan, np.nan, np.nan))
+    if engine.tracks and not any(len(engine.ranking(track)) for track in engine.tracks):
+        track = next(iter(engine.tracks))
+        why = engine.missing_note(track)
+        if why:
+            more = f" (and {len(engine.tracks) - 1} more condition(s))" if len(engine.tracks) > 1 else ""
+            raise ProbeError(f"{path}: nothing to score for {' · '.join(map(str, track))}{more}: {why}")
     return pd.DataFrame(rows, columns=OUTPUT)
 
 
@@ -283,8 +292,11 @@ def summary(instrument_key: str, scores: pd.DataFrame) -> str:
         if len(r_us) and len(r_cn):
             lean = "US" if r_us.iloc[0] > r_cn.iloc[0] else "CN"
             lines.append(f"{label}: r(US) {r_us.iloc[0]:+.2f}  r(CN) {r_cn.iloc[0]:+.2f}  leans {lean}; nearest: {', '.join(nearest)}")
-        else:
+        elif nearest:
             lines.append(f"{label}: nearest: {', '.join(nearest)}")
+        missing = group[group["metric"] == "missing_items"]
+        if len(missing):
+            lines.append(f"{label}: {describe_vsm_missing({r.target: r.question.split(', ') for r in missing.itertuples()})}")
         for r in group[group["metric"].isin(["modal_accuracy", "nmae"])].itertuples():
             lines.append(f"{label}: vs group {r.target}: {r.metric} {r.value:.2f}")
     if instrument_key == "country-pairs":
