@@ -1,10 +1,11 @@
-"""Conditions that lack items (issue 19: 6, 9, 17): VSM 2013 indices that cannot be formed yet are
-said in one line, on screen, in figures and on the command line; nothing crashes and no empty
-figure is written."""
+"""Conditions that lack items (issue 19: 6, 7, 9, 17): VSM 2013 indices that cannot be formed yet and
+intervals from too few items are said in one line, on screen, in figures and on the command line;
+nothing crashes and no empty figure or zero-width interval is shown."""
 
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import sys
 
@@ -20,7 +21,7 @@ from probe_tui.core import rescore
 from probe_tui.core.baselines import baseline
 from probe_tui.core.deviation import DIMENSIONS
 from probe_tui.core.errors import ProbeError
-from probe_tui.core.gauge import GaugeEngine
+from probe_tui.core.gauge import MIN_ITEMS_FOR_INTERVAL, GaugeEngine
 from probe_tui.core.metrics import US
 from probe_tui.core.store import SessionStore
 
@@ -176,3 +177,34 @@ async def test_the_gauge_screen_shows_vsm_indices_standardised_as_the_figure_doe
         z = (hofstede - hofstede.mean()) / hofstede.std(ddof=0)
         assert "standardised" in shown
         assert f" {z['pdi']:.2f}" in shown and f" {hofstede['idv']:.2f}" not in shown  # 91.00 was shown beside −2…4
+
+
+# --- 7: no interval from too few items -----------------------------------------------------------
+
+FOUNDATIONS = ("care", "equality", "proportionality", "loyalty", "authority", "purity")
+
+
+def test_no_bootstrap_interval_until_enough_items():
+    engine = GaugeEngine("mfq2", FOUNDATIONS, baseline("mfq2"))
+    engine.add("t", "1", "care", 4.0)
+    ranking = engine.ranking_with_intervals("t")
+    assert ranking["low"].isna().all() and ranking["high"].isna().all()  # was 1.13–1.13
+    assert engine.interval_note("t") == f"intervals after {MIN_ITEMS_FOR_INTERVAL} items (1 so far)"
+    for n in range(2, MIN_ITEMS_FOR_INTERVAL + 1):
+        engine.add("t", str(n), FOUNDATIONS[n % 6], 1.0 + n % 4)
+    top = engine.ranking_with_intervals("t").iloc[0]
+    assert engine.interval_note("t") is None and top.high > top.low
+    vsm = GaugeEngine("vsm2013", DIMENSIONS, baseline("vsm2013"))
+    assert "cannot be resampled" in vsm.interval_note("t")
+
+
+async def test_the_gauge_screen_says_why_it_shows_no_interval_yet():
+    app = ProbeApp(ScriptedBackend())
+    async with app.run_test(size=(120, 60)) as pilot:
+        screen = await probe_screen(app, pilot)
+        await wait_for(pilot, answered(screen), 10)
+        await pilot.press("g")
+        await pilot.pause()
+        shown = plain(app.screen.query_one("#ranking").content)
+        assert f"intervals after {MIN_ITEMS_FOR_INTERVAL} items (1 so far)" in shown
+        assert "95% interval" not in shown and not re.search(r"\d\.\d\d–\d\.\d\d", shown)

@@ -18,6 +18,9 @@ from .baselines import Baseline
 from .metrics import CN, US, GaugeReading, rank_countries, read_gauge
 from .profiles import describe_vsm_missing, vsm_indices, vsm_missing
 
+# Under 5 items a bootstrap has a handful of distinct resamples (1 item: one, so a zero-width interval).
+MIN_ITEMS_FOR_INTERVAL = 5
+
 
 @dataclass
 class Track:
@@ -66,6 +69,15 @@ class GaugeEngine:
         missing = self.missing_items(track)
         return describe_vsm_missing(missing) if missing else None
 
+    def interval_note(self, track) -> str | None:
+        """Why the track's ranking has no bootstrap intervals; None when it has them."""
+        if self.by_index:
+            return "no intervals: each VSM index needs all four of its items, so items cannot be resampled"
+        answered = len(self.tracks[track].scores) if track in self.tracks else 0
+        if answered < MIN_ITEMS_FOR_INTERVAL:
+            return f"intervals after {MIN_ITEMS_FOR_INTERVAL} items ({answered} so far)"
+        return None
+
     def reading(self, track, countries=(US, CN)) -> GaugeReading | None:
         if self.baseline is None or track not in self.tracks:
             return None
@@ -77,7 +89,8 @@ class GaugeEngine:
 
     def ranking_with_intervals(self, track, n_resamples: int = 1000, level: float = 0.95) -> pd.DataFrame:
         """ranking() plus a bootstrap interval (items resampled) for each country's RMSE, or profile r
-        where the comparison is scale-free: columns low and high (NaN where there is none)."""
+        where the comparison is scale-free: columns low and high (NaN where there is none;
+        interval_note says why a track has none)."""
         ranking = self.ranking(track)
         resampled = self.bootstrap(track, n_resamples)
         if resampled is None or not len(ranking):
@@ -108,9 +121,8 @@ class GaugeEngine:
     def bootstrap(self, track, n_resamples: int = 1000, seed: int = 0) -> dict[str, np.ndarray] | None:
         """Resample the track's items with replacement: profile_r and rmse to every baseline
         country per resample, as arrays of shape (n_resamples, n_countries). Resamples that miss a
-        dimension are dropped. None for VSM 2013: each index needs all four of its items, so an
-        item bootstrap cannot form the indices."""
-        if self.by_index or self.baseline is None:
+        dimension are dropped. None where interval_note says why (VSM 2013, too few items)."""
+        if self.baseline is None or self.interval_note(track) is not None:
             return None
         t = self.tracks[track]
         codes = list(t.scores)

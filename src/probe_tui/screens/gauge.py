@@ -84,18 +84,20 @@ class GaugeScreen(Screen):
     def _ranking_part(self, ranking):
         scale_free = self.probe.session.baseline.scale_free
         metric = "profile r" if scale_free else "RMSE"
-        title = Text(f"Nearest countries for ▶ (by {metric}; 95% interval from 1000 item resamples)", style="bold")
+        no_interval = self.probe.session.engine.interval_note(self.selected)
+        title = Text(f"Nearest countries for ▶ (by {metric}; {no_interval or '95% interval from 1000 item resamples'})", style="bold")
         table = Table(box=None, padding=(0, 1))
         table.add_column("#", justify="right")
         table.add_column("country")
         table.add_column(metric, justify="right")
-        table.add_column("95% interval", justify="right")
+        if not no_interval:
+            table.add_column("95% interval", justify="right")
         if not scale_free:
             table.add_column("profile r", justify="right")
         for position, row in enumerate(ranking.head(RANKED).itertuples(), start=1):
             value = row.profile_r if scale_free else row.rmse
-            interval = "–" if math.isnan(row.low) else f"{row.low:.2f}–{row.high:.2f}"
-            cells = [str(position), row.country, _fmt(value), interval]
+            interval = [] if no_interval else ["–" if math.isnan(row.low) else f"{row.low:.2f}–{row.high:.2f}"]
+            cells = [str(position), row.country, _fmt(value), *interval]
             if not scale_free:
                 cells.append(_fmt(row.profile_r, signed=True))
             table.add_row(*cells, style="bold" if row.country in (US, CN) else None)
