@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -150,3 +151,46 @@ def test_countries_with_lang_or_persona_is_refused_in_one_line(tmp_path, capsys)
     error = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and error == ["probe-tui: error: --countries sets each country's language (--condition) and its national persona; "
                                    "drop --lang and --persona"]
+
+
+def _varied_answers(countries, seed=3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame([{"model": "m", "language": primary_languages()[c], "persona": national_persona(c).key, "country": c,
+                          "condition": "aligned", "item_id": f"VSM{n:02d}", "response": float(rng.uniform(1, 5))}
+                         for c in countries for n in range(1, 25)])
+
+
+def test_deviation_rows_keep_the_condition_in_its_own_column(tmp_path, capsys):
+    countries = ["Japan", "Brazil", "Germany", "India", "Turkey"]
+    responses, out = tmp_path / "five.csv", tmp_path / "scores.csv"
+    _varied_answers(countries).to_csv(responses, index=False)
+    assert main(["score", "--instrument", "vsm2013", "--responses", str(responses), "--output", str(out), "--bootstrap", "0"]) == 0
+    scores = pd.read_csv(out, keep_default_na=False)
+    assert list(scores.columns[:4]) == ["model", "language", "persona", "condition"]
+    dr = scores[scores["metric"] == "deviation_ratio"].set_index("target")
+    assert (dr["condition"] == "aligned").all() and "aligned" not in set(scores["persona"])  # the persona column was "aligned"
+    assert dr.loc["Japan", ["language", "persona"]].tolist() == ["ja", "country:japan"]
+    assert "m · aligned: mean deviation ratio" in capsys.readouterr().out
+
+
+def test_a_centred_comparison_of_few_countries_warns(tmp_path, capsys):
+    from probe_tui.sweep import country_summary
+
+    two = _varied_answers(["Japan", "Brazil"])
+    responses, out = tmp_path / "two.csv", tmp_path / "scores.csv"
+    two.to_csv(responses, index=False)
+    assert main(["score", "--instrument", "vsm2013", "--responses", str(responses), "--output", str(out), "--bootstrap", "0"]) == 0
+    printed = capsys.readouterr().out
+    assert ("warning: the centred VSM constants are fitted to these 2 countries themselves, so their DR means little "
+            "(with 2, both countries get the same DR by construction)") in printed
+    dr = pd.read_csv(out).query("metric == 'deviation_ratio'")["value"]
+    assert dr.iloc[0] == pytest.approx(dr.iloc[1])  # what the warning says
+    assert "warning" in country_summary(two, None)  # the sweep prints the same table
+    assert "warning" not in country_summary(two, {d: 0.0 for d in DIMENSIONS})  # fixed constants: DR means what it says
+    assert "warning" not in country_summary(_varied_answers(["Japan", "Brazil", "Germany", "India", "Turkey"]), None)
+
+
+def test_the_readme_country_sweeps_compare_enough_countries():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    sweeps = re.findall(r"--countries (\S+)", readme)
+    assert sweeps and all(spec == "all" or len(spec.split(",")) >= 5 for spec in sweeps), sweeps

@@ -11,6 +11,8 @@ import pytest
 from probe_tui.core import rescore
 from probe_tui.core.errors import ProbeError
 from probe_tui.core.metrics import pair_matrix
+from probe_tui import figures
+from probe_tui.core.report import signed
 from probe_tui.figures import draw
 from test_reproduction import EXTERNAL, needs_external
 
@@ -75,3 +77,64 @@ def test_figure_errors_are_one_line(mfq_runs, tmp_path):
     one_model = mfq_runs.assign(model="m")
     with pytest.raises(ProbeError, match="drawn from mfq2, wvs or vsm2013"):
         draw("gauge", one_model, "country-pairs", tmp_path / "g.png")
+
+
+# --- issue 19.25: the heat map's numbers and colours, and labels clear of the legend -----------------
+
+def _hand_made_pairs() -> pd.DataFrame:
+    rows = [("USA", "China", 0.2), ("USA", "France", -0.003), ("France", "China", 0.1)]
+    return pd.DataFrame([{"model": "m", "language": "en", "persona": "none", "country_1": a, "country_2": b, "scenario": "s1",
+                          "scenario_type": "t1", "question": "justified", "logodds": value} for a, b, value in rows])
+
+
+def test_the_heat_map_scales_to_the_data_and_never_shows_minus_zero():
+    plt = figures._style()
+    figure = figures._heatmap(plt, _hand_made_pairs(), "country-pairs", [])
+    try:
+        axis = figure.axes[0]
+        assert axis.images[0].get_clim() == pytest.approx((-0.2, 0.2))  # was fixed at ±0.5: small effects looked white
+        texts = [t.get_text() for t in axis.texts]
+        assert "+0.20" in texts and "-0.20" in texts and "0.00" in texts
+        assert not any(t.startswith("-0.0") and float(t) == 0 for t in texts)
+    finally:
+        plt.close(figure)
+    assert signed(-0.04) == "0.0" and signed(0.04) == "0.0" and signed(-0.06) == "-0.1" and signed(1.25, 2) == "+1.25"
+
+
+async def test_the_tui_heat_map_never_shows_minus_zero():
+    from probe_tui.app import ProbeApp
+    from scripted import ScriptedBackend
+    from test_app import wait_for
+
+    app = ProbeApp(ScriptedBackend(), instrument="country-pairs")
+    async with app.run_test(size=(120, 60)) as pilot:
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "CountryPairsScreen", 30)
+        await pilot.pause()
+        shown = rendered_text(app.screen._heat_map(_hand_made_pairs()))
+    assert "-0.0" not in shown and " 0.0" in shown and "+0.2" in shown
+
+
+def rendered_text(renderable) -> str:
+    import io
+
+    from rich.console import Console
+
+    console = Console(width=120, record=True, file=io.StringIO())
+    console.print(renderable)
+    return console.export_text()
+
+
+def test_rotated_wvs_labels_stay_clear_of_the_legend(tmp_path):
+    path = tmp_path / "wvs.csv"
+    subprocess.run([sys.executable, "-m", "probe_tui", "run", "--instrument", "wvs", "--output", str(path)],
+                   check=True, capture_output=True, timeout=600)
+    plt = figures._style()
+    figure = figures._dimensions(plt, rescore.read_responses(path), "wvs", [])
+    try:
+        renderer = figure.canvas.get_renderer()
+        axis = figure.axes[0]
+        legend = axis.get_legend().get_window_extent(renderer)
+        labels = [label.get_window_extent(renderer) for label in axis.get_xticklabels()]
+        assert len(labels) == 19 and not any(legend.overlaps(label) for label in labels)
+    finally:
+        plt.close(figure)

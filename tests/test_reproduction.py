@@ -1,6 +1,8 @@
 """Reproduce the seed studies from their recorded outputs in ../shared/external (never copied here)."""
 
 import os
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -8,8 +10,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-EXTERNAL = Path(__file__).resolve().parents[2] / "shared" / "external"
+# beside the repository, as the README's commands expect; PROBE_TUI_EXTERNAL points elsewhere (e.g. from a worktree)
+EXTERNAL = Path(os.environ.get("PROBE_TUI_EXTERNAL", Path(__file__).resolve().parents[2] / "shared" / "external"))
 needs_external = pytest.mark.skipif(not EXTERNAL.is_dir(), reason=f"the seed studies' recorded outputs are not at {EXTERNAL}")
+
+
+SEED_000_MAP = "LLM=model,item=item_id,response=response_raw,llm_response=response"  # response: the raw text; llm_response: the mean
 
 
 def score(*args):
@@ -20,7 +26,7 @@ def score(*args):
 
 def likert_scores(tmp_path, instrument, name):
     out = tmp_path / f"{name}.scores.csv"
-    result = score("--instrument", instrument, "--responses", str(EXTERNAL / name), "--map", "LLM=model,item=item_id,llm_response=response",
+    result = score("--instrument", instrument, "--responses", str(EXTERNAL / name), "--map", SEED_000_MAP,
                    "--bootstrap", "200", "--output", str(out))
     return pd.read_csv(out), result.stdout
 
@@ -81,3 +87,38 @@ def test_score_reads_probe_tuis_own_runs(tmp_path):
     position = frame[frame["metric"] == "position_bias"]["value"].iloc[0]
     assert position == pytest.approx(rows["log_odds_ab"].mean())
     assert "position bias" in result.stdout
+
+
+def test_map_refuses_to_overwrite_a_column(tmp_path):
+    responses = tmp_path / "study.csv"
+    pd.DataFrame({"LLM": ["m"], "language": ["en"], "persona": ["none"], "item": ["1"], "response": ["4: agree"],
+                  "llm_response": [3.9]}).to_csv(responses, index=False)
+    args = ["--instrument", "mfq2", "--responses", str(responses), "--output", str(tmp_path / "s.csv"), "--bootstrap", "0"]
+    refused = subprocess.run([sys.executable, "-m", "probe_tui", "score", *args, "--map", "LLM=model,item=item_id,llm_response=response"],
+                             capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and refused.stderr.strip().splitlines() == [
+        f"probe-tui: error: {responses}: --map llm_response=response would overwrite its column 'response'; "
+        "rename that one too, e.g. --map response=response_raw,llm_response=response"]
+    score(*args, "--map", SEED_000_MAP)  # renaming both is fine
+    assert pd.read_csv(tmp_path / "s.csv").query("metric == 'rmse'")["value"].notna().all()
+
+
+def readme_seed_commands() -> list[list[str]]:
+    """The `probe-tui score` commands of the README's seed section, each as its arguments."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## Scoring recorded responses")[1].split("\n## ")[0]
+    commands = re.sub(r"\\\n\s*", " ", section)
+    return [shlex.split(line)[2:] for line in commands.splitlines() if line.startswith("probe-tui score ")]
+
+
+@needs_external
+def test_the_readme_seed_commands_run(tmp_path):
+    commands = readme_seed_commands()
+    wvs = [c for c in commands if c[c.index("--instrument") + 1] == "wvs"]
+    assert {Path(c[c.index("--responses") + 1]).name for c in wvs} == {
+        "haslett2025_llm_wvs_responses.csv", "haslett2025_llm_wvs_persona_responses.csv"}
+    for number, args in enumerate(commands):
+        args = [a.replace("../shared/external", str(EXTERNAL)) for a in args]
+        args[args.index("--output") + 1] = str(tmp_path / f"{number}.csv")
+        result = score(*args, "--bootstrap", "50")
+        assert len(pd.read_csv(tmp_path / f"{number}.csv")) and "leans CN" not in result.stdout

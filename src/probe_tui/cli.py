@@ -103,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_instrument_option(score, "mfq2, wvs, vsm2013 or country-pairs (required)")
     score.add_argument("--responses", required=True, type=Path, help="recorded responses: CSV, Parquet or JSON (a probe-tui run or export, or another study's)")
     score.add_argument("--output", required=True, type=Path, help="CSV to write (long format)")
-    score.add_argument("--map", default="", help="rename columns: OLD=NEW,OLD=NEW (e.g. LLM=model,item=item_id,llm_response=response)")
+    score.add_argument("--map", default="", help="rename columns: OLD=NEW,OLD=NEW; an existing column is never overwritten (e.g. LLM=model,item=item_id,response=response_raw,llm_response=response)")
     score.add_argument("--set", default="", help="add constant columns: COLUMN=VALUE,... (e.g. model=qwen2.5-7b,language=en,persona=none)")
     score.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples over items for Likert CIs (0: none)")
     score.add_argument("--vsm-constant", default=None, help="VSM 2013: fixed constants C, one number or pdi=N,idv=N,... "

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from .core.errors import ProbeError
-from .core.metrics import CN, US, favourability, pair_matrix
+from .core.metrics import CN, US, favourability, pair_matrix, profiles_to_compare
+from .core.report import signed
 from .core.rescore import CONDITION, balanced_pairs, likert_engine
 
 KINDS = ("dimensions", "gauge", "favourability", "heatmap", "base-vs-chat")
@@ -70,51 +71,76 @@ def draw(kind: str, frame: pd.DataFrame, instrument: str, output: Path, countrie
 
 # --- Likert --------------------------------------------------------------------------------------
 
+def _drawable(engine, keep) -> tuple[list, list[str]]:
+    """The tracks keep(track) accepts, and a line for each one left out; an error when none is left:
+    an empty figure is never written."""
+    shown = [track for track in engine.tracks if keep(track)]
+    left_out = [f"{track_label(t)}: {engine.missing_note(t) or 'too few answers to compare'}" for t in engine.tracks if t not in shown]
+    if not shown:
+        more = f" (and {len(left_out) - 1} more condition(s))" if len(left_out) > 1 else ""
+        raise ProbeError(f"nothing to draw: {left_out[0]}{more}" if left_out else "nothing to draw: no numeric answers")
+    return shown, left_out
+
+
+def _note_left_out(figure, left_out: list[str]) -> None:
+    if left_out:
+        figure.text(0.01, 0, "Not drawn: " + "; ".join(left_out), fontsize=9, color=GREY, va="top", wrap=True)
+
+
 def _dimensions(plt, frame, instrument, countries):
     engine, bank, _ = likert_engine(instrument, frame)
-    tracks = list(engine.tracks)
+    tracks, left_out = _drawable(engine, lambda t: len(engine.ranking(t)) > 0)
+    scale_free = engine.baseline.scale_free
     labels = {d: d for d in bank.dimensions}
     for item in bank.items:  # WVS: one item per dimension, named by its construct
         if item.construct and item.dimension == item.code:
             labels[item.dimension] = item.construct
+    human = engine.baseline.table
+    unknown = [c for c in countries if c not in human.index]
+    if unknown:
+        raise ProbeError(f"no {instrument} baseline for {unknown[0]!r}")
     figure, axes = plt.subplots(len(tracks), 1, figsize=(max(8, 1.2 * len(bank.dimensions) + 3), 4.2 * len(tracks)), squeeze=False)
     for axis, track in zip(axes[:, 0], tracks):
-        profile = engine.profile(track)
-        nearest = [c for c in engine.ranking(track)["country"] if c not in (US, CN)][:2]
+        ranking = engine.ranking(track)
+        nearest = [c for c in ranking["country"] if c not in (US, CN)][:2]
         shown = countries or [US, CN, *nearest]
-        human = engine.baseline.table
-        series = {"model": [profile.get(d, np.nan) for d in bank.dimensions]}
-        for country in shown:
-            if country not in human.index:
-                raise ProbeError(f"no {instrument} baseline for {country!r}")
-            series[country] = [float(human.loc[country, d]) if d in human.columns else np.nan for d in bank.dimensions]
-        width = 0.8 / len(series)
+        table = profiles_to_compare(engine.profile(track), human.loc[shown, list(bank.dimensions)], scale_free)
+        r = ranking.set_index("country")["profile_r"]
+        width = 0.8 / len(table)
         x = np.arange(len(bank.dimensions))
         colours = {"model": GREEN, US: BLUE, CN: RED}
-        for position, (name, values) in enumerate(series.items()):
-            axis.bar(x + (position - (len(series) - 1) / 2) * width, values, width, label=name,
+        for position, (name, values) in enumerate(table.iterrows()):
+            label = name if not scale_free or name == "model" else f"{name} (r {r.get(name, np.nan):+.2f})"
+            axis.bar(x + (position - (len(table) - 1) / 2) * width, values.to_numpy(float), width, label=label,
                      color=colours.get(name, MODEL_COLOURS[position % len(MODEL_COLOURS)]), alpha=0.95 if name == "model" else 0.75)
         axis.set_xticks(x, [labels[d] for d in bank.dimensions], rotation=30 if len(x) > 8 else 0, ha="right" if len(x) > 8 else "center")
         axis.set_title(track_label(track), loc="left", fontsize=12)
-        axis.set_ylabel("VSM index" if instrument == "vsm2013" else "mean on the item scale")
-        axis.legend(ncol=len(series), loc="upper left", bbox_to_anchor=(0, -0.12 if len(x) <= 8 else -0.3))
+        axis.set_ylabel("index, standardised (z)" if scale_free else "mean on the item scale")
+        axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1))  # beside the axes, clear of the (rotated) labels
         axis.grid(axis="x", visible=False)
-    figure.suptitle(f"{bank.name}: the model's answers next to human means", fontsize=15, fontweight="bold")
+    what = "standardised over its indices, with the profile r" if scale_free else "next to human means"
+    figure.suptitle(f"{bank.name}: the model's answers {what}", fontsize=15, fontweight="bold")
     figure.tight_layout()
+    _note_left_out(figure, left_out)
     return figure
 
 
 def _gauge(plt, frame, instrument, countries):
     engine, bank, _ = likert_engine(instrument, frame)
-    tracks = [t for t in engine.tracks if engine.reading(t) is not None]
+
+    def placed(track) -> bool:  # the lean needs r (scale-free) or RMSE to both countries
+        reading = engine.reading(track)
+        return reading is not None and (reading.r_skew if reading.scale_free else reading.rmse_skew) is not None
+
+    tracks, left_out = _drawable(engine, placed)
     figure, axis = plt.subplots(figsize=(12, 1.6 + 0.9 * len(tracks)))
     axis.axvline(0, color=GREY, linewidth=1)
     shares = []
     for row, track in enumerate(tracks):
         reading = engine.reading(track)
         if reading.scale_free:
-            share = (reading.r_skew or 0.0) / 2
-            detail = f"r skew {reading.r_skew:+.2f}" if reading.r_skew is not None else "no r yet"
+            share = reading.r_skew / 2
+            detail = f"r skew {reading.r_skew:+.2f}"
         else:
             us, cn = reading.fits[US].rmse, reading.fits[CN].rmse
             share = 0.0 if us + cn == 0 else (cn - us) / (us + cn)  # +1: at the US
@@ -136,6 +162,7 @@ def _gauge(plt, frame, instrument, countries):
     axis.grid(axis="y", visible=False)
     figure.suptitle(f"{bank.name}: closer to American or to Chinese answers?", fontsize=15, fontweight="bold")
     figure.tight_layout()
+    _note_left_out(figure, left_out)
     return figure
 
 
@@ -179,7 +206,9 @@ def _heatmap(plt, frame, instrument, countries):
     figure, axes = plt.subplots(1, len(tracks), figsize=(7.2 * len(tracks), 6.2), squeeze=False)
     for axis, (track, group) in zip(axes[0], tracks):
         matrix = pair_matrix(group, order)
-        limit = max(0.5, float(np.nanmax(np.abs(matrix.to_numpy()))) if matrix.notna().any().any() else 1.0)
+        largest = float(np.nanmax(np.abs(matrix.to_numpy(dtype=float)))) if matrix.notna().any().any() else 0.0
+        limit = largest or 1.0  # the colour scale spans the data, symmetric around 0
+        digits = 1 if limit >= 1 else 2
         image = axis.imshow(matrix.to_numpy(dtype=float), cmap="RdBu", vmin=-limit, vmax=limit)
         axis.set_xticks(range(len(order)), order, rotation=45, ha="right")
         axis.set_yticks(range(len(order)), order)
@@ -187,7 +216,7 @@ def _heatmap(plt, frame, instrument, countries):
             for j in range(len(order)):
                 value = matrix.iloc[i, j]
                 if value == value:
-                    axis.text(j, i, f"{value:+.1f}", ha="center", va="center", fontsize=9,
+                    axis.text(j, i, signed(value, digits), ha="center", va="center", fontsize=9,
                               color="white" if abs(value) > 0.6 * limit else "#1a202c")
         axis.grid(False)
         axis.set_title(track_label(track), loc="left", fontsize=12)

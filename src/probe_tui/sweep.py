@@ -210,8 +210,10 @@ def run_sweep(args, backend) -> int:
             session.record_score(condition, item, value)
         human = {c: session.human(c) for c in (US, CN)}
         if rows:
-            print(gauge_summary(session.gauge(condition), human))
-            print(f"Nearest countries: {', '.join(session.nearest_countries(condition, 5))}")
+            print(gauge_summary(session.gauge(condition), human, session.engine.missing_note(condition)))
+            nearest = session.nearest_countries(condition, 5)
+            if nearest:
+                print(f"Nearest countries: {', '.join(nearest)}")
     elif answered and is_pairs:
         p_a = pd.Series([json.loads(row["probs"])["A"] for row in answered])
         print(f"{len(frame)} country-pair prompts. No human baseline here: the reference is 0 (no preference).")

@@ -21,6 +21,16 @@ from .profiles import VSM_FORMULAS, vsm_indices
 
 DIMENSIONS = tuple(VSM_FORMULAS)
 CENTRED, FIXED = "centred", "fixed"
+MIN_CENTRED_COUNTRIES = 5  # centred constants are fitted to the countries compared: under 5, little is left
+
+
+def centring_warning(convention: str, n_countries: int) -> str | None:
+    """Why a centred DR over so few countries means little; None when it is not so."""
+    if convention != CENTRED or n_countries >= MIN_CENTRED_COUNTRIES:
+        return None
+    same = " (with 2, both countries get the same DR by construction)" if n_countries == 2 else ""
+    return (f"warning: the centred VSM constants are fitted to these {n_countries} countries themselves, so their DR "
+            f"means little{same}; compare {MIN_CENTRED_COUNTRIES} or more countries, or fix the constants with --vsm-constant")
 
 
 @dataclass(frozen=True)

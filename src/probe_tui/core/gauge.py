@@ -16,7 +16,10 @@ import pandas as pd
 
 from .baselines import Baseline
 from .metrics import CN, US, GaugeReading, rank_countries, read_gauge
-from .profiles import vsm_indices
+from .profiles import describe_vsm_missing, vsm_indices, vsm_missing
+
+# Under 5 items a bootstrap has a handful of distinct resamples (1 item: one, so a zero-width interval).
+MIN_ITEMS_FOR_INTERVAL = 5
 
 
 @dataclass
@@ -41,6 +44,7 @@ class GaugeEngine:
         self.dimensions = tuple(dimensions)
         self.baseline = baseline
         self.vsm_constant = vsm_constant
+        self.by_index = instrument == "vsm2013"  # VSM 2013: the profile is indices, each from four whole items
         self.tracks: dict[object, Track] = defaultdict(Track)
 
     def add(self, track, code: str, dimension: str, score: float) -> None:
@@ -50,9 +54,29 @@ class GaugeEngine:
         t = self.tracks.get(track)
         if t is None:
             return {}
-        if self.instrument == "vsm2013":
+        if self.by_index:
             return vsm_indices({code: score for code, (_, score) in t.scores.items()}, self.vsm_constant)
         return {d: t.sums[d] / t.counts[d] for d in self.dimensions if t.counts.get(d)}
+
+    def missing_items(self, track) -> dict[str, list[str]]:
+        """dimension -> the items it still needs before it has a value (VSM 2013: each index needs
+        all four of its items); empty when nothing is missing."""
+        t = self.tracks.get(track)
+        return vsm_missing(t.scores if t else ()) if self.by_index else {}
+
+    def missing_note(self, track) -> str | None:
+        """missing_items in one line, or None."""
+        missing = self.missing_items(track)
+        return describe_vsm_missing(missing) if missing else None
+
+    def interval_note(self, track) -> str | None:
+        """Why the track's ranking has no bootstrap intervals; None when it has them."""
+        if self.by_index:
+            return "no intervals: each VSM index needs all four of its items, so items cannot be resampled"
+        answered = len(self.tracks[track].scores) if track in self.tracks else 0
+        if answered < MIN_ITEMS_FOR_INTERVAL:
+            return f"intervals after {MIN_ITEMS_FOR_INTERVAL} items ({answered} so far)"
+        return None
 
     def reading(self, track, countries=(US, CN)) -> GaugeReading | None:
         if self.baseline is None or track not in self.tracks:
@@ -65,7 +89,8 @@ class GaugeEngine:
 
     def ranking_with_intervals(self, track, n_resamples: int = 1000, level: float = 0.95) -> pd.DataFrame:
         """ranking() plus a bootstrap interval (items resampled) for each country's RMSE, or profile r
-        where the comparison is scale-free: columns low and high (NaN where there is none)."""
+        where the comparison is scale-free: columns low and high (NaN where there is none;
+        interval_note says why a track has none)."""
         ranking = self.ranking(track)
         resampled = self.bootstrap(track, n_resamples)
         if resampled is None or not len(ranking):
@@ -96,9 +121,8 @@ class GaugeEngine:
     def bootstrap(self, track, n_resamples: int = 1000, seed: int = 0) -> dict[str, np.ndarray] | None:
         """Resample the track's items with replacement: profile_r and rmse to every baseline
         country per resample, as arrays of shape (n_resamples, n_countries). Resamples that miss a
-        dimension are dropped. None for VSM 2013: each index needs all four of its items, so an
-        item bootstrap cannot form the indices."""
-        if self.instrument == "vsm2013" or self.baseline is None:
+        dimension are dropped. None where interval_note says why (VSM 2013, too few items)."""
+        if self.baseline is None or self.interval_note(track) is not None:
             return None
         t = self.tracks[track]
         codes = list(t.scores)

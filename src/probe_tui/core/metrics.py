@@ -82,6 +82,9 @@ def profile_fits(model_means: dict[str, float], baselines: pd.DataFrame, scale_f
     each country has figures for. profile_r needs 3 dimensions and some spread on both sides; rmse
     is NaN when the comparison is scale-free. The one place these metrics are computed."""
     dims = [d for d in model_means if d in baselines.columns]
+    if not dims:  # nothing to compare yet (e.g. no VSM index complete)
+        nothing = np.full(len(baselines), np.nan)
+        return pd.DataFrame({"country": baselines.index, "profile_r": nothing, "rmse": nothing, "n_dimensions": 0})
     model = np.array([model_means[d] for d in dims], dtype=float)
     human = baselines[dims].to_numpy(dtype=float)
     valid = ~np.isnan(human)
@@ -97,6 +100,21 @@ def profile_fits(model_means: dict[str, float], baselines: pd.DataFrame, scale_f
     r = np.where((n >= MIN_DIMENSIONS_FOR_R) & spread, r, np.nan)
     return pd.DataFrame({"country": baselines.index, "profile_r": r, "rmse": np.full(len(n), np.nan) if scale_free else rmse,
                          "n_dimensions": n})
+
+
+def profiles_to_compare(model_means: dict[str, float], human: pd.DataFrame, scale_free: bool = False) -> pd.DataFrame:
+    """The model's profile and each country's (rows "model", then human's countries; columns
+    human's dimensions) as the gauge compares them: as they are, or, where the comparison is
+    scale-free, each standardised over the dimensions the model has (z-scores: for a country with
+    all of them, the mean product of its row and the model's is their profile r). NaN where a figure
+    is missing."""
+    table = pd.concat([pd.DataFrame([model_means], index=["model"]).reindex(columns=human.columns), human.astype(float)])
+    if not scale_free:
+        return table
+    part = table[[d for d in human.columns if d in model_means]]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        standardised = part.sub(part.mean(axis=1), axis=0).div(part.std(axis=1, ddof=0), axis=0)
+    return standardised.reindex(columns=human.columns)
 
 
 def rank_countries(model_means: dict[str, float], baselines: pd.DataFrame, scale_free: bool = False) -> pd.DataFrame:

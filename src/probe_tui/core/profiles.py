@@ -26,6 +26,20 @@ def vsm_indices(item_means: dict[str, float], constant: float | dict[str, float]
     return indices
 
 
+def vsm_missing(answered) -> dict[str, list[str]]:
+    """index -> the items it lacks among those answered (item codes), for the indices lacking any."""
+    have = set(answered)
+    missing = {index: [code for code in dict.fromkeys(c for _, a, b in terms for c in (a, b)) if code not in have]
+               for index, terms in VSM_FORMULAS.items()}
+    return {index: codes for index, codes in missing.items() if codes}
+
+
+def describe_vsm_missing(missing: dict[str, list[str]]) -> str:
+    """One line: what each incomplete index lacks."""
+    lacks = "; ".join(f"{index.upper()} lacks {', '.join(codes)}" for index, codes in missing.items())
+    return f"VSM indices need all 4 items of a dimension: {lacks}"
+
+
 def model_profile(instrument: str, scored: list[tuple[str, str, float]], vsm_constant: float | dict[str, float] = 0.0) -> dict[str, float]:
     """scored: (item code, dimension, score) per answered item. MFQ-2 and WVS: the mean score per
     dimension; VSM 2013: the indices computable from the item means."""

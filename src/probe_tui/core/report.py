@@ -5,9 +5,17 @@ from __future__ import annotations
 from .metrics import CN, US, GaugeReading
 
 
-def gauge_summary(reading: GaugeReading | None, human: dict[str, dict[str, float]]) -> str:
+def signed(value: float, digits: int = 1) -> str:
+    """A signed number, "+1.2" or "-0.3"; one that rounds to zero is "0.0", never "-0.0"."""
+    text = f"{value:+.{digits}f}"
+    return text[1:] if float(text) == 0 else text
+
+
+def gauge_summary(reading: GaugeReading | None, human: dict[str, dict[str, float]], missing: str | None = None) -> str:
+    """missing: what the profile still lacks (GaugeEngine.missing_note), said instead of the gauge
+    when nothing can be compared yet, else below it."""
     if reading is None:
-        return "No answers, no gauge."
+        return f"No gauge yet: {missing}" if missing else "No answers, no gauge."
     lines = [f"Gauge over {reading.items_answered} item(s), score = expected value of the option distribution",
              f"{'dimension':<16}{'model':>7}{'US':>7}{'CN':>7}"]
     for dim, value in reading.model_means.items():
@@ -27,4 +35,6 @@ def gauge_summary(reading: GaugeReading | None, human: dict[str, dict[str, float
         lines.append(f"Lean: neither (no {reading.lean_by} difference yet)")
     else:
         lines.append(f"Lean: {reading.lean} ({reading.lean_by} skew {skew:+.3f}; positive = closer to the US)")
+    if missing:
+        lines.append(missing)
     return "\n".join(lines)

@@ -19,20 +19,22 @@ import pandas as pd
 
 from .baselines import baseline
 from .countries import canonical
-from .deviation import align_countries, raw_indices
+from .deviation import align_countries, centring_warning, raw_indices
 from .errors import ProbeError
 from .gauge import GaugeEngine
 from .groups import ModelAnswer, compare_to_group, groups_for
 from .items import get_instrument
 from .metrics import CN, US, favourability
+from .profiles import describe_vsm_missing
 
 CONDITION = ["model", "language", "persona"]
 LIKERT_COLUMNS = CONDITION + ["item_id", "response"]
 PAIR_COLUMNS = CONDITION + ["country_1", "country_2", "scenario", "scenario_type", "question", "logodds"]
 OUTPUT = CONDITION + ["question", "target", "metric", "value", "ci95", "p_value", "p_adjusted"]
 # VSM 2013 with a `country` column (seed 001): per target country, the model's indices, Hofstede's
-# and the deviation ratio; per dimension, the across-country r and the constant used. `persona` holds
-# the sweep's condition (aligned/en/zh, or "by country"), `question` the VSM-constant convention.
+# and the deviation ratio; per dimension, the across-country r and the constant used. These rows
+# add `condition` (the sweep's aligned/en/zh); `question` holds the VSM-constant convention.
+ALIGNMENT_OUTPUT = CONDITION + ["condition"] + OUTPUT[len(CONDITION):]
 
 
 def read_responses(path, rename: dict[str, str] | None = None, constants: dict[str, str] | None = None) -> pd.DataFrame:
@@ -52,8 +54,12 @@ def read_responses(path, rename: dict[str, str] | None = None, constants: dict[s
     missing = [old for old in rename if old not in frame.columns]
     if missing:
         raise ProbeError(f"{path}: --map names column(s) it lacks: {', '.join(missing)}")
-    replaced = [new for old, new in rename.items() if new in frame.columns and new not in rename]
-    frame = frame.drop(columns=replaced).rename(columns=rename)  # a mapped column replaces one of the same name
+    taken = {old: new for old, new in rename.items() if new in frame.columns and new not in rename}
+    if taken:  # a mapped column never silently replaces one of the same name
+        old, new = next(iter(taken.items()))
+        raise ProbeError(f"{path}: --map {old}={new} would overwrite its column {new!r}; "
+                         f"rename that one too, e.g. --map {new}={new}_raw,{old}={new}")
+    frame = frame.rename(columns=rename)
     for column, value in (constants or {}).items():
         frame[column] = value
     for column in CONDITION + ["item_id", "country_1", "country_2", "scenario", "scenario_type", "question"]:
@@ -75,6 +81,7 @@ def score_likert(instrument_key: str, frame: pd.DataFrame, path="responses", n_r
         scores = _score_likert(instrument_key, frame, path, n_resamples, vsm_constant or 0.0, groups)
     if instrument_key == "vsm2013" and "country" in frame.columns:
         scores = pd.concat([scores, alignment_rows(frame, path, vsm_constant)], ignore_index=True)
+        scores = scores[ALIGNMENT_OUTPUT].fillna({"condition": ""})
     return scores
 
 
@@ -101,24 +108,27 @@ def alignment_rows(frame: pd.DataFrame, path, constants) -> pd.DataFrame:
         alignment = alignment_from_rows(group, "response", constants)
         if alignment is None:
             continue
-        condition_label = key[1] if len(key) > 1 else "by country"
+        condition = key[1] if len(key) > 1 else ""
         note = alignment.convention
 
-        def row(target, metric, value, language=""):
-            rows.append((key[0], language, condition_label, note, target, metric, value, np.nan, np.nan, np.nan))
+        def row(target, metric, value, language="", persona=""):  # language, persona: those of the country's rows
+            rows.append((key[0], language, persona, condition, note, target, metric, value, np.nan, np.nan, np.nan))
+
+        def asked(rows_of_country, column):
+            return "/".join(sorted(rows_of_country[column].astype(str).unique())) if column in rows_of_country else ""
 
         for country in alignment.indices.index:
             mine = group[group["country"] == country]
-            language = "/".join(sorted(mine["language"].astype(str).unique())) if "language" in mine else ""
-            row(country, "deviation_ratio", alignment.deviation_ratio[country], language)
+            language, persona = asked(mine, "language"), asked(mine, "persona")
+            row(country, "deviation_ratio", alignment.deviation_ratio[country], language, persona)
             for dim in alignment.indices.columns:
-                row(country, f"index_{dim}", alignment.indices.loc[country, dim], language)
-                row(country, f"hofstede_{dim}", alignment.truth.loc[country, dim], language)
+                row(country, f"index_{dim}", alignment.indices.loc[country, dim], language, persona)
+                row(country, f"hofstede_{dim}", alignment.truth.loc[country, dim], language, persona)
         for dim, r in alignment.correlation.items():
             row(dim, "country_r", r)
             row(dim, "vsm_constant", alignment.constants[dim])
         row("all countries", "mean_deviation_ratio", alignment.mean_deviation_ratio)
-    return pd.DataFrame(rows, columns=OUTPUT)
+    return pd.DataFrame(rows, columns=ALIGNMENT_OUTPUT)
 
 
 def likert_engine(instrument_key, frame, path="responses", vsm_constant=0.0):
@@ -164,13 +174,21 @@ def _score_likert(instrument_key, frame, path, n_resamples, vsm_constant, groups
                 if value is not None and value == value:
                     rows.append((*track, "", fit.country, metric, value, spread.get(metric, {}).get(fit.country, np.nan), np.nan, np.nan))
             rows.append((*track, "", fit.country, "rank", rank, np.nan, np.nan, np.nan))
-        reading = engine.reading(track)
-        if reading.r_skew is not None:
+        reading = engine.reading(track)  # None: nothing to compare yet (missing_items below says why)
+        if reading is not None and reading.r_skew is not None:
             rows.append((*track, "", f"{US}-{CN}", "skew_profile_r", reading.r_skew, 1.96 * np.nanstd(skew) if samples is not None else np.nan, np.nan, np.nan))
-        if reading.rmse_skew is not None:
+        if reading is not None and reading.rmse_skew is not None:
             rows.append((*track, "", f"{US}-{CN}", "skew_rmse", reading.rmse_skew, 1.96 * np.nanstd(skew_rmse) if samples is not None else np.nan, np.nan, np.nan))
         if groups is not None and len(groups):
             rows += _group_rows(instrument, track, frame, groups)
+        for dimension, codes in engine.missing_items(track).items():  # question: the items it lacks
+            rows.append((*track, ", ".join(codes), dimension, "missing_items", len(codes), np.nan, np.nan, np.nan))
+    if engine.tracks and not any(len(engine.ranking(track)) for track in engine.tracks):
+        track = next(iter(engine.tracks))
+        why = engine.missing_note(track)
+        if why:
+            more = f" (and {len(engine.tracks) - 1} more condition(s))" if len(engine.tracks) > 1 else ""
+            raise ProbeError(f"{path}: nothing to score for {' · '.join(map(str, track))}{more}: {why}")
     return pd.DataFrame(rows, columns=OUTPUT)
 
 
@@ -274,8 +292,11 @@ def summary(instrument_key: str, scores: pd.DataFrame) -> str:
         if len(r_us) and len(r_cn):
             lean = "US" if r_us.iloc[0] > r_cn.iloc[0] else "CN"
             lines.append(f"{label}: r(US) {r_us.iloc[0]:+.2f}  r(CN) {r_cn.iloc[0]:+.2f}  leans {lean}; nearest: {', '.join(nearest)}")
-        else:
+        elif nearest:
             lines.append(f"{label}: nearest: {', '.join(nearest)}")
+        missing = group[group["metric"] == "missing_items"]
+        if len(missing):
+            lines.append(f"{label}: {describe_vsm_missing({r.target: r.question.split(', ') for r in missing.itertuples()})}")
         for r in group[group["metric"].isin(["modal_accuracy", "nmae"])].itertuples():
             lines.append(f"{label}: vs group {r.target}: {r.metric} {r.value:.2f}")
     if instrument_key == "country-pairs":
@@ -289,12 +310,15 @@ ALIGNMENT_METRICS = ("deviation_ratio", "country_r", "vsm_constant", "mean_devia
 def alignment_summary(scores: pd.DataFrame) -> str:
     """The DR table per model (and condition) from score rows."""
     lines = []
-    for (model, condition), group in scores[scores["metric"].isin(ALIGNMENT_METRICS)].groupby(["model", "persona"], sort=False):
+    for (model, condition), group in scores[scores["metric"].isin(ALIGNMENT_METRICS)].groupby(["model", "condition"], sort=False):
         if not (group["metric"] == "mean_deviation_ratio").any():
             continue
         dr = group[group["metric"] == "deviation_ratio"].sort_values("value", ascending=False)
         mean = group[group["metric"] == "mean_deviation_ratio"]["value"].iloc[0]
-        lines.append(f"{model.rsplit('/', 1)[-1]} · {condition}: mean deviation ratio {mean:.2f} over {len(dr)} countries ({group['question'].iloc[0]} VSM constants)")
+        label = " · ".join(part for part in (model.rsplit("/", 1)[-1], condition) if part)
+        lines.append(f"{label}: mean deviation ratio {mean:.2f} over {len(dr)} countries ({group['question'].iloc[0]} VSM constants)")
+        warning = centring_warning(group["question"].iloc[0], len(dr))
+        lines += [f"  {warning}"] if warning else []
         lines += [f"  {r.target:<16} {r.language:<6} DR {r.value:6.2f}" for r in dr.itertuples()]
         r = group[group["metric"] == "country_r"]
         lines.append("  across-country r: " + "  ".join(f"{t.target} {t.value:+.2f}" if t.value == t.value else f"{t.target} n/a" for t in r.itertuples()))

@@ -15,7 +15,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from ..core.metrics import CN, US
+from ..core.metrics import CN, US, profiles_to_compare
 from ..core.personas import get_persona
 from ..widgets.gauge import needles
 
@@ -84,18 +84,20 @@ class GaugeScreen(Screen):
     def _ranking_part(self, ranking):
         scale_free = self.probe.session.baseline.scale_free
         metric = "profile r" if scale_free else "RMSE"
-        title = Text(f"Nearest countries for ▶ (by {metric}; 95% interval from 1000 item resamples)", style="bold")
+        no_interval = self.probe.session.engine.interval_note(self.selected)
+        title = Text(f"Nearest countries for ▶ (by {metric}; {no_interval or '95% interval from 1000 item resamples'})", style="bold")
         table = Table(box=None, padding=(0, 1))
         table.add_column("#", justify="right")
         table.add_column("country")
         table.add_column(metric, justify="right")
-        table.add_column("95% interval", justify="right")
+        if not no_interval:
+            table.add_column("95% interval", justify="right")
         if not scale_free:
             table.add_column("profile r", justify="right")
         for position, row in enumerate(ranking.head(RANKED).itertuples(), start=1):
             value = row.profile_r if scale_free else row.rmse
-            interval = "–" if math.isnan(row.low) else f"{row.low:.2f}–{row.high:.2f}"
-            cells = [str(position), row.country, _fmt(value), interval]
+            interval = [] if no_interval else ["–" if math.isnan(row.low) else f"{row.low:.2f}–{row.high:.2f}"]
+            cells = [str(position), row.country, _fmt(value), *interval]
             if not scale_free:
                 cells.append(_fmt(row.profile_r, signed=True))
             table.add_row(*cells, style="bold" if row.country in (US, CN) else None)
@@ -106,16 +108,18 @@ class GaugeScreen(Screen):
         reading = session.engine.reading(self.selected)
         nearest = [c for c in ranking["country"].head(2) if c not in (US, CN)]
         countries = [US, CN] + nearest
-        human = {c: session.human(c) for c in countries}
-        values = [v for v in reading.model_means.values()] + [v for c in countries for v in human[c].values() if v == v]
+        dimensions = list(session.instrument.dimensions)
+        table = profiles_to_compare(reading.model_means, session.baseline.table.loc[countries, dimensions], reading.scale_free)
+        values = [v for v in table.to_numpy(float).ravel() if v == v]
         low, high = self._scale_range(values)
         width = max(10, min(self.size.width - 34, 40))
         labels = session.dimension_labels()
-        rows = [Text(f"Per dimension: the model (▶) against {', '.join(countries)}", style="bold")]
-        for dimension in session.instrument.dimensions:
+        standardised = " (each standardised over the model's indices, as the profile r compares them)" if reading.scale_free else ""
+        rows = [Text(f"Per dimension: the model (▶) against {', '.join(countries)}{standardised}", style="bold")]
+        for dimension in dimensions:
             rows.append(Text(labels.get(dimension, dimension), style="underline"))
-            for who, value, style in [("model", reading.model_means.get(dimension), "green")] + [
-                    (c, human[c].get(dimension), "blue" if c == US else "red" if c == CN else "magenta") for c in countries]:
+            for who, value, style in [("model", table.loc["model", dimension], "green")] + [
+                    (c, table.loc[c, dimension], "blue" if c == US else "red" if c == CN else "magenta") for c in countries]:
                 if value is None or value != value:
                     rows.append(Text(f"  {who[:14]:<14} –", style="dim"))
                     continue

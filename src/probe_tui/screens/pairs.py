@@ -24,6 +24,7 @@ from ..core.country_pairs import POLARITIES, short
 from ..core.errors import ProbeError
 from ..core.metrics import favourability, pair_matrix
 from ..core.personas import canonical_key, get_persona
+from ..core.report import signed
 from ..core.rescore import pairs_from_run
 from ..core.session import Condition, ProbeSession, ask
 from ..sweep import answer_row
@@ -277,7 +278,7 @@ class CountryPairsScreen(Screen):
                 else:
                     strength = min(1.0, abs(value) / 2)
                     colour = "blue" if value > 0 else "red"
-                    cells.append(Text(f"{value:+.1f}", style=f"bold {colour}" if strength > 0.5 else colour))
+                    cells.append(Text(signed(value), style=f"bold {colour}" if strength > 0.5 else colour))
             table.add_row(row_country[:10], *cells)
         return Group(title, table)
 
