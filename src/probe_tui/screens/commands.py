@@ -6,7 +6,9 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from ..core.errors import ProbeError
 from ..core.personas import national_persona
+from ..widgets.script import visual
 
 
 def session_commands(screen):
@@ -29,7 +31,11 @@ def probe_commands(screen):
     for language in screen.instrument.languages:
         yield f"language: {screen.language_name(language)}", "ask in this language", partial(screen.set_language, language)
     for key, persona in screen.personas.items():
-        yield f"persona: {persona.name_in(screen.language)}", (persona.text_in(screen.language) or "no persona")[:80], partial(screen.set_persona, key)
+        try:
+            text = persona.text_in(screen.language)
+        except ProbeError:
+            continue  # it has no text in this language, so it cannot be asked in it
+        yield f"persona: {persona.name_in(screen.language)}", (text or "no persona")[:80], partial(screen.set_persona, key)
     if screen.session.baseline is not None:
         for country in sorted(screen.session.baseline.table.index):
             persona = national_persona(country)
@@ -54,18 +60,21 @@ def pairs_commands(screen):
 
 
 class _Commands(Provider):
+    """Names are matched as written; they are shown (and their help) as a terminal must draw them:
+    right-to-left text shaped and reordered."""
+
     listing = staticmethod(lambda screen: iter(()))
 
     async def discover(self) -> Hits:
         for name, help_text, callback in self.listing(self.screen):
-            yield DiscoveryHit(name, callback, help=help_text)
+            yield DiscoveryHit(visual(name), callback, text=name, help=visual(help_text))
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for name, help_text, callback in self.listing(self.screen):
             score = matcher.match(name)
             if score > 0:
-                yield Hit(score, matcher.highlight(name), callback, help=help_text)
+                yield Hit(score, matcher.highlight(visual(name)), callback, text=name, help=visual(help_text))
 
 
 class ProbeCommands(_Commands):
