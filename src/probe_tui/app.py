@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from textual import work
 from textual.app import App, ComposeResult
+from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Static
 
@@ -30,6 +31,9 @@ class StartScreen(Screen):
 
 class ProbeApp(App):
     TITLE = "probe-tui"
+    BINDINGS = [  # on every screen; a modal one has its own
+        Binding("q", "quit", "Quit", show=False, tooltip="quit; every answer is already in the session file"),
+    ]
 
     def __init__(self, backend, instrument: str = "mfq2", language: str | None = None, persona: str | None = None,
                  session: str | None = None, store: SessionStore | None = None):

@@ -35,7 +35,6 @@ class CountriesScreen(Screen):
         Binding("s", "toggle_sweep", "Start/pause"),
         Binding("m", "cycle_condition", "Condition"),
         Binding("escape", "back", "Back"),
-        Binding("q", "back", "Back", show=False),
     ]
     DEFAULT_CSS = """
     #countries-main { height: 1fr; }

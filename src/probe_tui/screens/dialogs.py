@@ -15,10 +15,11 @@ from ..core.personas import Persona, save_persona, subgroup_attributes, subgroup
 from ..widgets.script import visual
 
 COMPOSE = "__compose__"
+QUIT = Binding("q", "app.quit", "Quit", show=False)  # a modal screen's keys never reach the app's
 
 
 class PersonaPicker(ModalScreen[str | None]):
-    BINDINGS = [Binding("escape", "dismiss_none", "Close")]
+    BINDINGS = [Binding("escape", "dismiss_none", "Close"), QUIT]
     DEFAULT_CSS = """
     PersonaPicker { align: center middle; }
     PersonaPicker > Vertical { width: 60; max-width: 95%; height: auto; border: thick $accent; background: $surface; padding: 0 1; }
@@ -101,7 +102,7 @@ def pick_persona(app, choices: dict[str, Persona], language: str, current: str, 
 
 
 class InstrumentPicker(ModalScreen[str | None]):
-    BINDINGS = [Binding("escape", "dismiss_none", "Close")]
+    BINDINGS = [Binding("escape", "dismiss_none", "Close"), QUIT]
     DEFAULT_CSS = """
     InstrumentPicker { align: center middle; }
     InstrumentPicker > Vertical { width: 70; max-width: 95%; height: auto; border: thick $accent; background: $surface; padding: 0 1; }
@@ -138,7 +139,7 @@ class InstrumentPicker(ModalScreen[str | None]):
 class PersonaComposer(ModalScreen[Persona | None]):
     """Compose a demographic-subgroup persona from its attributes, or write and save a custom one."""
 
-    BINDINGS = [Binding("escape", "dismiss_none", "Close")]
+    BINDINGS = [Binding("escape", "dismiss_none", "Close"), QUIT]
     DEFAULT_CSS = """
     PersonaComposer { align: center middle; }
     PersonaComposer > VerticalScroll { width: 76; max-width: 98%; height: auto; max-height: 95%; border: thick $accent; background: $surface; padding: 0 1; }
@@ -199,7 +200,7 @@ class PersonaComposer(ModalScreen[Persona | None]):
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,question_mark,q", "dismiss", "Close")]
+    BINDINGS = [Binding("escape,question_mark", "dismiss", "Close"), QUIT]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > VerticalScroll { width: 84; max-width: 95%; height: auto; max-height: 90%; border: thick $accent; background: $surface; }
