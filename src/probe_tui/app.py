@@ -32,6 +32,7 @@ class StartScreen(Screen):
 class ProbeApp(App):
     TITLE = "probe-tui"
     BINDINGS = [  # on every screen; a modal one has its own
+        Binding("question_mark", "help", "Help", tooltip="this screen's keys"),
         Binding("q", "quit", "Quit", show=False, tooltip="quit; every answer is already in the session file"),
     ]
 
@@ -190,6 +191,12 @@ class ProbeApp(App):
     def _install(self, key: str, screen) -> None:
         self.instrument_screens[key] = screen
         self.install_screen(screen, key)
+
+    def action_help(self) -> None:
+        """The help card of the screen on top: its keys, from its bindings."""
+        from .screens.dialogs import HelpScreen
+
+        self.push_screen(HelpScreen(self.screen))
 
     def action_pick_instrument(self) -> None:
         from .screens.dialogs import InstrumentPicker

@@ -22,7 +22,7 @@ def session_commands(screen):
         for suffix in ("png", "svg"):
             yield f"picture: {kind} ({suffix.upper()})", "a figure for slides from this session's answers, here", partial(app.figure, kind, suffix)
     yield "picture: screenshot (SVG)", "this screen as an SVG file, here", app.screenshot_here
-    yield "help: keys", "the help card", screen.action_help
+    yield "help: keys", "the help card: this screen's keys", app.action_help
 
 
 def probe_commands(screen):
@@ -53,9 +53,14 @@ def probe_commands(screen):
 
 def pairs_commands(screen):
     yield "pair: next", "the next of the 28 pairs", partial(screen.action_step, 1)
+    yield "pair: previous", "the previous pair", partial(screen.action_step, -1)
     yield "scenario: next", "the next scenario", partial(screen.action_scenario, 1)
+    yield "scenario: previous", "the previous scenario", partial(screen.action_scenario, -1)
     yield "sweep: start or pause", "ask every pair and scenario in turn", screen.action_toggle_sweep
     yield "language: next", "EN → ZH → FR", screen.action_cycle_language
+    yield "view: answers", "every answer so far, odd ones flagged", screen.action_session_answers
+    yield "view: models", "load another model or endpoint", screen.action_models
+    yield "view: prompt", "show or hide the exact prompts", screen.action_toggle_prompt
     yield from session_commands(screen)
 
 
