@@ -8,12 +8,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 from textual import work
 from textual.app import App, ComposeResult
+from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Static
 
 from .backends.provenance import provenance
+from .core.errors import ProbeError
 from .core.items import get_instrument
 from .core.personas import get_persona, load_personas
+from .core.settings import load_settings, save_settings
 from .core.store import SessionStore, new_session_name
 
 log = logging.getLogger(__name__)
@@ -28,6 +31,10 @@ class StartScreen(Screen):
 
 class ProbeApp(App):
     TITLE = "probe-tui"
+    BINDINGS = [  # on every screen; a modal one has its own
+        Binding("question_mark", "help", "Help", tooltip="this screen's keys"),
+        Binding("q", "quit", "Quit", show=False, tooltip="quit; every answer is already in the session file"),
+    ]
 
     def __init__(self, backend, instrument: str = "mfq2", language: str | None = None, persona: str | None = None,
                  session: str | None = None, store: SessionStore | None = None):
@@ -47,6 +54,10 @@ class ProbeApp(App):
         self.instrument_screens: dict[str, Screen] = {}
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="session-writer")
         self._provenance: dict[str, dict] = {}
+        try:
+            self.settings, self.settings_problem = load_settings(), None  # read once, at start
+        except ProbeError as exc:
+            self.settings, self.settings_problem = None, str(exc)  # None: a broken file is not written over
 
     # --- the session file ------------------------------------------------------------------------
     def remember(self, answer) -> None:
@@ -140,8 +151,30 @@ class ProbeApp(App):
         self.store.save_state(self.session_name, state)
 
     def on_mount(self) -> None:
+        self._apply_saved_theme()
         self.push_screen(StartScreen())
         self._import_probe_screen()
+
+    # --- settings --------------------------------------------------------------------------------
+    def _apply_saved_theme(self) -> None:
+        if self.settings_problem:
+            self.notify(f"{self.settings_problem}; the settings are not used", title="Settings", severity="warning", timeout=10)
+        theme = (self.settings or {}).get("theme")
+        if theme is not None and theme not in self.available_themes:
+            self.notify(f"settings.toml names an unknown theme {theme!r}; using the default", title="Settings", severity="warning")
+        elif theme is not None:
+            self.theme = theme
+        self.theme_changed_signal.subscribe(self, self._remember_theme)
+
+    def _remember_theme(self, theme) -> None:
+        if self.settings is None or self.settings.get("theme") == theme.name:
+            return
+        self.settings["theme"] = theme.name
+        try:
+            save_settings(self.settings)
+        except OSError as exc:
+            log.exception("could not save the settings")
+            self.notify(f"The theme could not be saved: {exc}", title="Settings", severity="error")
 
     @work(thread=True)
     def _import_probe_screen(self) -> None:
@@ -158,6 +191,12 @@ class ProbeApp(App):
     def _install(self, key: str, screen) -> None:
         self.instrument_screens[key] = screen
         self.install_screen(screen, key)
+
+    def action_help(self) -> None:
+        """The help card of the screen on top: its keys, from its bindings."""
+        from .screens.dialogs import HelpScreen
+
+        self.push_screen(HelpScreen(self.screen))
 
     def action_pick_instrument(self) -> None:
         from .screens.dialogs import InstrumentPicker

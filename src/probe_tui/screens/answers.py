@@ -12,17 +12,27 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from ..core.personas import get_persona
+from ..widgets.script import visual
 from ..widgets.text import safe_cell, safe_text
 
 COLUMNS = ("item", "construct", "lang", "persona", "E[x]", "answer", "flags", "valid_mass", "entropy", "method")
+DESCENDING_FIRST = ("flags", "entropy")  # the oddest first
+# what s steps through: (column, descending); each column in its first direction, then reversed
+SORT_STEPS = [("item", False)] + [(column, descending) for column in ("E[x]", "valid_mass", "entropy", "flags")
+                                  for descending in ((True, False) if column in DESCENDING_FIRST else (False, True))]
 
 
 class AnswersScreen(Screen):
+    HELP = """\
+# Answers
+
+Every answer of this session to this instrument, under every condition: model, language and persona.
+"""
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back"),
-        Binding("f", "toggle_odd", "Odd only"),
-        Binding("s", "next_sort", "Sort"),
-        Binding("enter", "open_answer", "Open", show=False),
+        Binding("escape", "app.pop_screen", "Back", tooltip="back to where you were"),
+        Binding("f", "toggle_odd", "Odd only", tooltip="only the flagged answers, or all again"),
+        Binding("s", "next_sort", "Sort", tooltip="sort by the next column, then s again reverses it; a click on a header sorts by it, a second click reverses"),
+        Binding("enter", "open_answer", "Open", show=False, tooltip="show the highlighted answer, its item under its condition"),
     ]
     DEFAULT_CSS = """
     #answers-caption { height: auto; padding: 0 1; color: $text-muted; }
@@ -33,7 +43,7 @@ class AnswersScreen(Screen):
         super().__init__()
         self.probe = probe_screen
         self.odd_only = False
-        self.sort_column = "item"
+        self.sort_column, self.descending = "item", False
         self.rows: dict[str, object] = {}
 
     def compose(self) -> ComposeResult:
@@ -49,13 +59,13 @@ class AnswersScreen(Screen):
         self.fill()
         table.focus()
 
-    def _row(self, answer, flags) -> tuple:
+    def _row(self, answer, flags, label: str) -> tuple:
         d = answer.distribution
         language = answer.condition.language
         persona = get_persona(answer.condition.persona, self.probe.personas).name_in(language)
         mass = f"{d.samples - d.unparsed}/{d.samples}" if d.samples else f"{d.valid_mass:.3f}"
-        return (safe_cell(answer.item.code), safe_cell(answer.item.construct or answer.item.dimension), answer.condition.language,
-                safe_cell(persona if len(persona) <= 24 else persona[:23] + "…"), round(d.expected, 2), d.answer,
+        return (safe_cell(label), safe_cell(getattr(answer.item, "construct", "") or answer.item.dimension), answer.condition.language,
+                safe_cell(visual(persona if len(persona) <= 24 else persona[:23] + "…")), round(d.expected, 2), d.answer,
                 Text(", ".join(f.kind for f in flags), style="yellow"), mass, round(d.entropy_bits, 2), d.method)
 
     def fill(self) -> None:
@@ -66,20 +76,23 @@ class AnswersScreen(Screen):
         shown = 0
         self.rows = {}
         items = self.probe.instrument.items
+        position = {item.id: number for number, item in enumerate(items)}
+        codes_name_items = len({item.code for item in items}) == len(items)  # else (country pairs) the id tells them apart
         flagged = {id(answer): session.flags_for(answer) for answer in answers}
-        for number, answer in enumerate(sorted(answers, key=lambda a: (items.index(a.item), a.condition.language, a.condition.persona))):
+        in_order = sorted(answers, key=lambda a: (position[a.item.id], a.condition.language, a.condition.persona))
+        for number, answer in enumerate(in_order[::-1] if self.sort_column == "item" and self.descending else in_order):
             flags = flagged[id(answer)]
             if self.odd_only and not flags:
                 continue
             key = f"answer-{number}"
             self.rows[key] = answer
-            table.add_row(*self._row(answer, flags), key=key)
+            table.add_row(*self._row(answer, flags, answer.item.code if codes_name_items else answer.item.id), key=key)
             shown += 1
         if self.sort_column != "item":
-            table.sort(self.sort_column, key=_sort_key, reverse=self.sort_column in ("flags", "entropy"))
+            table.sort(self.sort_column, key=_sort_key, reverse=self.descending)
         odd = sum(1 for flags in flagged.values() if flags)
         self.query_one("#answers-caption", Static).update(safe_text(
-            f"{shown} of {len(answers)} answers shown · {odd} flagged odd · sorted by {self.sort_column}"
+            f"{shown} of {len(answers)} answers shown · {odd} flagged odd · sorted by {self.sort_column} {'↓' if self.descending else '↑'}"
             f"{' · odd answers only (f: all)' if self.odd_only else ' (f: odd only)'} · Enter opens an answer"))
 
     def action_toggle_odd(self) -> None:
@@ -87,13 +100,19 @@ class AnswersScreen(Screen):
         self.fill()
 
     def action_next_sort(self) -> None:
-        order = ("item", "E[x]", "valid_mass", "entropy", "flags")
-        self.sort_column = order[(order.index(self.sort_column) + 1) % len(order)] if self.sort_column in order else "item"
+        step = (self.sort_column, self.descending)
+        at = SORT_STEPS.index(step) if step in SORT_STEPS else 0
+        self.sort_column, self.descending = SORT_STEPS[(at + 1) % len(SORT_STEPS)]
+        self.fill()
+
+    def sort_by(self, column: str) -> None:
+        """A column sorts in its first direction; sorting by it again reverses it."""
+        self.descending = not self.descending if column == self.sort_column else column in DESCENDING_FIRST
+        self.sort_column = column
         self.fill()
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
-        self.sort_column = str(event.column_key.value)
-        self.fill()
+        self.sort_by(str(event.column_key.value))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self._open(event.row_key.value)

@@ -26,14 +26,20 @@ log = logging.getLogger(__name__)
 
 
 class CompareScreen(Screen):
+    HELP = """\
+# Compare
+
+The same item under two conditions, A (where the probe screen stands) and B, side by side, with the
+difference between the two answers. Both sides step together.
+"""
     BINDINGS = [
-        Binding("n", "step(1)", "Next"),
-        Binding("b", "step(-1)", "Back"),
-        Binding("l", "cycle_language", "B lang"),
-        Binding("p", "pick_persona", "B persona"),
-        Binding("m", "pick_model", "B model"),
-        Binding("x", "swap", "Swap"),
-        Binding("escape", "app.pop_screen", "Close"),
+        Binding("n", "step(1)", "Next", tooltip="the next item, on both sides"),
+        Binding("b", "step(-1)", "Back", tooltip="the previous item, on both sides"),
+        Binding("l", "cycle_language", "B lang", tooltip="cycle B's prompt language"),
+        Binding("p", "pick_persona", "B persona", tooltip="pick B's persona"),
+        Binding("m", "pick_model", "B model", tooltip="B answers with another model (base vs chat, say), loaded beside A's"),
+        Binding("x", "swap", "Swap", tooltip="swap A and B"),
+        Binding("escape", "app.pop_screen", "Close", tooltip="back to the probe screen"),
     ]
     DEFAULT_CSS = """
     #compare-item { height: auto; padding: 0 1; }

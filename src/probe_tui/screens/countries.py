@@ -32,11 +32,17 @@ CONDITION_NOTES = {"aligned": "each country in its own language", "en": "every c
 
 
 class CountriesScreen(Screen):
+    HELP = """\
+# Countries (VSM 2013)
+
+Every item asked for 20 countries, each in its own condition with its national persona, and the
+deviation ratio per country against Hofstede's scores: DR > 1 means closer than one global-average
+answer. ↑/↓ picks a country for the detail pane.
+"""
     BINDINGS = [
-        Binding("s", "toggle_sweep", "Start/pause"),
-        Binding("m", "cycle_condition", "Condition"),
-        Binding("escape", "back", "Back"),
-        Binding("q", "back", "Back", show=False),
+        Binding("s", "toggle_sweep", "Start/pause", tooltip="start or pause the sweep (answers already given are kept)"),
+        Binding("m", "cycle_condition", "Condition", tooltip="each country in its own language → all in English → all in Chinese"),
+        Binding("escape", "back", "Back", tooltip="back to the probe screen"),
     ]
     DEFAULT_CSS = """
     #countries-main { height: 1fr; }

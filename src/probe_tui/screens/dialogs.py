@@ -1,4 +1,4 @@
-"""Small modal dialogs: the persona picker and the help card."""
+"""Small modal dialogs: the persona and instrument pickers, the persona composer and the help card."""
 
 from __future__ import annotations
 
@@ -6,20 +6,22 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Input, Label, Markdown, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
+from ..core import paths
 from ..core.errors import ProbeError
 from ..core.personas import Persona, save_persona, subgroup_attributes, subgroup_persona
 from ..widgets.script import visual
 from ..widgets.text import safe_text
 
 COMPOSE = "__compose__"
+QUIT = Binding("q", "app.quit", "Quit", show=False)  # a modal screen's keys never reach the app's
 
 
 class PersonaPicker(ModalScreen[str | None]):
-    BINDINGS = [Binding("escape", "dismiss_none", "Close")]
+    BINDINGS = [Binding("escape", "dismiss_none", "Close"), QUIT]
     DEFAULT_CSS = """
     PersonaPicker { align: center middle; }
     PersonaPicker > Vertical { width: 60; max-width: 95%; height: auto; border: thick $accent; background: $surface; padding: 0 1; }
@@ -50,39 +52,6 @@ class PersonaPicker(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-HELP = """\
-# probe-tui
-
-The model answers one survey item at a time. The bars are its **real next-token probabilities** for
-each option, renormalised over the options; `valid_mass` is how much of its probability landed on the
-options at all before that. The gauge compares the mean answer per dimension, under the current
-language and persona, with the human figures for the United States and China, and names the
-nearest baseline countries.
-
-- `n` next item, `b` back
-- `l` cycle the prompt language (EN → ZH → FR; VSM 2013 has 20 languages)
-- `p` pick a persona
-- `o` order check: the item again with the options' meanings reversed
-- `f` free text: the model's own words for this prompt (`Esc` stops it)
-- `a` every answer so far (`f` odd ones only, `s` sort, `Enter` open)
-- `v` compare two conditions side by side (B's language `l`, persona `p`, model `m`)
-- `g` the gauge full screen: a track per condition, nearest countries with intervals
-- `m` models: load another model or endpoint (`Esc` cancels a load)
-- `i` another instrument (MFQ-2, WVS, VSM 2013, country pairs) on the same model
-- `t` show or hide the exact prompt
-- `c` the countries view (VSM 2013): every item asked for 20 countries, each in its own language
-  with its national persona (`m` switches to all-English or all-Chinese), and the deviation ratio
-  per country against Hofstede's scores: DR > 1 means closer than one global-average answer
-- `Ctrl+P` the command palette
-- `?` this help (Esc closes it), `q` quit
-
-Flags: `low-mass`, `high-entropy`, `order-flip` (after `o`), `jump` (a big change when only the
-language, persona or model changes).
-
-Full log: `{log}`
-"""
-
-
 def pick_persona(app, choices: dict[str, Persona], language: str, current: str, personas: dict[str, Persona], on_chosen) -> None:
     """The persona picker, and the composer behind its last option. on_chosen(key) gets the key
     chosen; a composed or saved persona is added to personas (the app's) first."""
@@ -102,7 +71,7 @@ def pick_persona(app, choices: dict[str, Persona], language: str, current: str, 
 
 
 class InstrumentPicker(ModalScreen[str | None]):
-    BINDINGS = [Binding("escape", "dismiss_none", "Close")]
+    BINDINGS = [Binding("escape", "dismiss_none", "Close"), QUIT]
     DEFAULT_CSS = """
     InstrumentPicker { align: center middle; }
     InstrumentPicker > Vertical { width: 70; max-width: 95%; height: auto; border: thick $accent; background: $surface; padding: 0 1; }
@@ -139,7 +108,7 @@ class InstrumentPicker(ModalScreen[str | None]):
 class PersonaComposer(ModalScreen[Persona | None]):
     """Compose a demographic-subgroup persona from its attributes, or write and save a custom one."""
 
-    BINDINGS = [Binding("escape", "dismiss_none", "Close")]
+    BINDINGS = [Binding("escape", "dismiss_none", "Close"), QUIT]
     DEFAULT_CSS = """
     PersonaComposer { align: center middle; }
     PersonaComposer > VerticalScroll { width: 76; max-width: 98%; height: auto; max-height: 95%; border: thick $accent; background: $surface; padding: 0 1; }
@@ -200,16 +169,40 @@ class PersonaComposer(ModalScreen[Persona | None]):
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,question_mark,q", "dismiss", "Close")]
+    """The help card of the screen it was opened on: that screen's HELP, then every key it answers
+    to, read from its bindings and the app's."""
+
+    BINDINGS = [Binding("escape,question_mark", "dismiss", "Close"), QUIT]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > VerticalScroll { width: 84; max-width: 95%; height: auto; max-height: 90%; border: thick $accent; background: $surface; }
     """
 
-    def __init__(self, log_path: str):
+    def __init__(self, screen: Screen):
         super().__init__()
-        self.log_path = log_path
+        self.for_screen = screen
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
-            yield Markdown(HELP.format(log=self.log_path))
+            yield Markdown(help_text(self.for_screen))
+
+
+def help_text(screen: Screen) -> str:
+    """Markdown: the screen's HELP, then a line per key from its bindings and the app's."""
+    app = screen.app
+    keys: dict[tuple, list[str]] = {}  # one line per action and description, with all its keys
+    for binding in screen_keys(screen):
+        explained = f"**{binding.description}**" + (f": {binding.tooltip}" if binding.tooltip else "")
+        keys.setdefault((binding.action, explained), []).append(f"`{app.get_key_display(binding)}`")
+    lines = [f"- {' '.join(shown)} {explained}" for (_, explained), shown in keys.items()]
+    intro = screen.HELP or f"# {type(screen).__name__}"
+    return f"{intro.rstrip()}\n\n## Keys\n\n" + "\n".join(lines) + f"\n\nFull log: `{paths.log_file()}`\n"
+
+
+def screen_keys(screen: Screen) -> list[Binding]:
+    """The screen's BINDINGS, the app's (on every screen but a modal one) and the command palette's.
+    Not screen.active_bindings: that drops a key which the focused widget takes too (a table's Enter)."""
+    app = screen.app
+    keys = [*Binding.make_bindings(type(screen).BINDINGS), *([] if screen.is_modal else Binding.make_bindings(type(app).BINDINGS))]
+    palette = screen.active_bindings.get(app.COMMAND_PALETTE_BINDING)
+    return [binding for binding in keys if binding.description] + ([palette.binding] if palette else [])

@@ -23,9 +23,16 @@ RANKED = 10
 
 
 class GaugeScreen(Screen):
+    HELP = """\
+# Gauge
+
+A US ↔ CN needle per condition (model, language, persona) answered so far; the nearest baseline
+countries of the selected one (▶), with 95% intervals from item resamples; and per dimension the
+model's mean against the United States, China and the nearest countries.
+"""
     BINDINGS = [
-        Binding("t", "next_track", "Next track"),
-        Binding("escape", "app.pop_screen", "Back"),
+        Binding("t", "next_track", "Next track", tooltip="select the next condition's track (▶)"),
+        Binding("escape", "app.pop_screen", "Back", tooltip="back to the probe screen"),
     ]
     DEFAULT_CSS = """
     .gauge-part { height: auto; padding: 0 1; margin-bottom: 1; }

@@ -23,9 +23,15 @@ COLUMNS = ("", "model", "kind", "size", "quant", "context", "layers", "chat temp
 
 
 class ModelsScreen(Screen):
+    HELP = """\
+# Models
+
+The embedded models, your `.gguf` files and your endpoints (endpoints.toml), with size, quantisation,
+context and chat template; ● marks the one in use. Answers so far are kept, each under its own model.
+"""
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back"),
-        Binding("enter", "load", "Load", show=False),
+        Binding("escape", "app.pop_screen", "Back", tooltip="back, loading nothing"),
+        Binding("enter", "load", "Load", show=False, tooltip="load the highlighted model (Esc on the screen behind cancels a load)"),
     ]
     DEFAULT_CSS = """
     #models-caption { height: auto; padding: 0 1; color: $text-muted; }
@@ -114,3 +120,19 @@ class ModelsScreen(Screen):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_load()
+
+
+def new_backend(screen, kind: str, spec: str):
+    """The backend for a choice made here, to replace screen.backend; None, with a note saying why,
+    when there is nothing to switch to."""
+    from ..backends.choice import backend_for
+
+    try:
+        backend = backend_for(kind, spec, like=screen.backend)
+    except ProbeError as exc:
+        screen.notify(str(exc), title="Model not loaded", severity="error")
+        return None
+    if backend.identity == screen.backend.identity:
+        screen.notify("That model is already loaded.")
+        return None
+    return backend

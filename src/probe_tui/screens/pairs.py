@@ -30,7 +30,8 @@ from ..core.session import Condition, ProbeSession, ask
 from ..sweep import answer_row
 from ..widgets.script import ScriptText
 from .commands import PairsCommands
-from .dialogs import HelpScreen, pick_persona
+from .dialogs import pick_persona
+from .models import new_backend
 
 log = logging.getLogger(__name__)
 QUESTION = {"more": "more justifiable", "less": "less justifiable"}
@@ -38,20 +39,31 @@ QUESTION = {"more": "more justifiable", "less": "less justifiable"}
 
 class CountryPairsScreen(Screen):
     COMMANDS = {PairsCommands}
+    HELP = """\
+# Country pairs
+
+One scenario between two countries: P(A) and P(B) for both option orders, both initiators and both
+polarities ("more" and "less justifiable"), with the log-odds for the first country averaged over the
+orders. Below: a running favourability chart per country (95% CI across scenario types) and the 8×8
+pair heat map, from the answers under the current language and persona.
+"""
     BINDINGS = [
-        Binding("n", "step(1)", "Next pair"),
-        Binding("b", "step(-1)", "Back", show=False),
-        Binding("right_square_bracket", "scenario(1)", "Next scenario"),
-        Binding("left_square_bracket", "scenario(-1)", "Prev scenario", show=False),
-        Binding("s", "toggle_sweep", "Sweep"),
-        Binding("l", "cycle_language", "Lang"),
-        Binding("p", "pick_persona", "Persona"),
-        Binding("i", "app.pick_instrument", "Instrument"),
-        Binding("question_mark", "help", "Help"),
-        Binding("q", "app.quit", "Quit", show=False),
+        Binding("n", "step(1)", "Pair", tooltip="the next of the 28 pairs"),
+        Binding("b", "step(-1)", "Back", show=False, tooltip="the previous pair"),
+        Binding("right_square_bracket", "scenario(1)", "Scenario", tooltip="the next scenario"),
+        Binding("left_square_bracket", "scenario(-1)", "Prev scenario", show=False, tooltip="the previous scenario"),
+        Binding("s", "toggle_sweep", "Sweep", tooltip="start or pause the sweep: every pair of a scenario, then the next scenario"),
+        Binding("l", "cycle_language", "Lang", tooltip="cycle the prompt language (EN → ZH → FR)"),
+        Binding("p", "pick_persona", "Persona", tooltip="pick a persona, or compose one"),
+        Binding("t", "toggle_prompt", "Prompt", show=False, tooltip="show or hide the exact prompts of this scenario and pair"),
+        Binding("a", "session_answers", "Answers", tooltip="every answer so far (f odd ones only, s sort, Enter open)"),
+        Binding("m", "models", "Models", show=False, tooltip="load another model or endpoint"),
+        Binding("i", "app.pick_instrument", "Instrument", show=False, tooltip="MFQ-2, WVS, VSM 2013 or the country pairs, on the same model"),
     ]
     DEFAULT_CSS = """
     .pairs-part { height: auto; padding: 0 1; margin-bottom: 1; }
+    #prompt-box { height: auto; max-height: 16; margin: 0 1 1 1; border: round $secondary; display: none; }
+    #prompt-box.shown { display: block; }
     #pairs-status { height: auto; padding: 0 1; color: $text-muted; }
     #pairs-status.error { color: $error; text-style: bold; }
     """
@@ -72,6 +84,8 @@ class CountryPairsScreen(Screen):
         yield Header()
         with VerticalScroll():
             yield ScriptText(id="scenario", classes="pairs-part")
+            with VerticalScroll(id="prompt-box"):
+                yield ScriptText(id="prompt-text")
             yield Static(id="pair-table", classes="pairs-part")
             yield Static(id="favourability", classes="pairs-part")
             yield Static(id="heat-map", classes="pairs-part")
@@ -112,9 +126,9 @@ class CountryPairsScreen(Screen):
     # --- the model -------------------------------------------------------------------------------
     def load_model(self) -> None:
         if self.backend.info is not None:  # started already, for another instrument's screen
-            self.call_after_refresh(self._model_loaded, self.backend.info)
+            self.call_after_refresh(self._model_loaded, self.backend.info, self.backend)
         else:
-            self._load_in_thread()
+            self._load_in_thread(self.backend)
 
     def on_screen_resume(self) -> None:
         if self.backend is not self.app.backend:
@@ -123,17 +137,20 @@ class CountryPairsScreen(Screen):
         self.show()
 
     @work(thread=True, group="load")
-    def _load_in_thread(self) -> None:
-        self.app.call_from_thread(self.set_status, f"Loading {self.backend.display_name}…")
+    def _load_in_thread(self, backend) -> None:
+        self.app.call_from_thread(self.set_status, f"Loading {backend.display_name}…")
         try:
-            info = self.backend.start()
+            info = backend.start()
         except ProbeError as exc:
             log.exception("model load failed")
-            self.app.call_from_thread(self.set_status, f"✗ {exc}. q quits; details in {paths.log_file()}", True)
+            if backend is self.backend:
+                self.app.call_from_thread(self.set_status, f"✗ {exc}. m picks another model, q quits; details in {paths.log_file()}", True)
             return
-        self.app.call_from_thread(self._model_loaded, info)
+        self.app.call_from_thread(self._model_loaded, info, backend)
 
-    def _model_loaded(self, info) -> None:
+    def _model_loaded(self, info, backend) -> None:
+        if backend is not self.backend:
+            return  # a model since switched away from
         self.model_ready = True
         self.app.sub_title = info.name
         self.set_status(f"Model ready: {info.name}.")
@@ -142,24 +159,27 @@ class CountryPairsScreen(Screen):
     def ask_current(self) -> None:
         if self.model_ready and not self.asking and any(self._missing(self.current_items())):
             self.asking = True
-            self.ask_items(self.current_items(), self.condition())
+            self.ask_items(self.backend, self.current_items(), self.condition())
 
     def _missing(self, items):
         condition = self.condition()
         return [item for item in items if self.session.answer_for(item, condition) is None]
 
     @work(thread=True, group="ask")
-    def ask_items(self, items, condition: Condition) -> None:
+    def ask_items(self, backend, items, condition: Condition) -> None:
         persona = get_persona(condition.persona, self.personas)
         try:
             for item in items:
+                if backend is not self.backend:
+                    break  # the model was switched: the new one asks the rest
                 if self.session.answer_for(item, condition) is None:
-                    answer = ask(self.backend, self.bank, item, condition, persona)
+                    answer = ask(backend, self.bank, item, condition, persona)
                     self.app.call_from_thread(self.session.record, answer)
         except ProbeError as exc:
-            log.exception("scoring failed")
-            self.app.call_from_thread(self._failed, str(exc))
-            return
+            if backend is self.backend:  # else the model was closed under it: nothing failed
+                log.exception("scoring failed")
+                self.app.call_from_thread(self._failed, str(exc))
+                return
         self.app.call_from_thread(self._asked)
 
     def _asked(self) -> None:
@@ -192,6 +212,7 @@ class CountryPairsScreen(Screen):
             f"Scenario {self.scenario_index + 1}/{len(self.bank.scenarios)} ({self.scenario.id}, {self.scenario.domain}) · "
             f"pair {self.pair_index + 1}/{len(self.pairs)}: {short(first)} vs {short(second)} · {self.language.upper()} · "
             f"{get_persona(self.persona, self.personas).name_in(self.language)}\n\n{text}")
+        self.query_one("#prompt-text", ScriptText).set_text(self._prompts())
         self.query_one("#pair-table", Static).update(self._pair_table())
         answers = [a for a in self.session.all_answers() if a.condition == self.condition()]
         balanced = pairs_from_run(pd.DataFrame([answer_row(a) for a in answers])) if answers else None
@@ -207,6 +228,15 @@ class CountryPairsScreen(Screen):
         from ..core import countries
 
         return countries.name_in(country, self.language)
+
+    def _prompts(self) -> str:
+        """The exact prompts of this scenario and pair, as the model saw them."""
+        condition, parts = self.condition(), []
+        for item in self.current_items():
+            answer = self.session.answer_for(item, condition)
+            parts.append(f"── {short(item.initiator)} initiates · {QUESTION[item.polarity]} · (A) {short(item.options[0])} ──\n"
+                         + (answer.prompt.text if answer else "(the prompt appears once it is asked)"))
+        return "\n\n".join(parts)
 
     def _pair_table(self):
         condition, (first, second) = self.condition(), self.pair
@@ -312,5 +342,38 @@ class CountryPairsScreen(Screen):
 
         pick_persona(self.app, dict(self.personas), self.language, self.persona, self.personas, chosen)
 
-    def action_help(self) -> None:
-        self.app.push_screen(HelpScreen(str(paths.log_file())))
+    def action_toggle_prompt(self) -> None:
+        self.query_one("#prompt-box").toggle_class("shown")
+
+    def action_session_answers(self) -> None:
+        from .answers import AnswersScreen
+
+        self.app.push_screen(AnswersScreen(self))
+
+    def open_answer(self, answer) -> None:
+        """Show an answer from the session: its scenario and pair, under its language and persona."""
+        item = answer.item
+        self.scenario_index = next(i for i, scenario in enumerate(self.bank.scenarios) if scenario.id == item.scenario.id)
+        self.pair_index = self.pairs.index(item.pair)
+        self.language, self.persona = answer.condition.language, answer.condition.persona
+        self.show()
+
+    def action_models(self) -> None:
+        from .models import ModelsScreen
+
+        self.app.push_screen(ModelsScreen(self))
+
+    def switch_model(self, kind: str, spec: str) -> None:
+        """Another model, for every screen; the answers so far stay, each under its own model."""
+        backend = new_backend(self, kind, spec)
+        if backend is None:
+            return
+        old, self.backend, self.model_ready = self.backend, backend, False
+        self.app.backend = backend
+        self.close_backend(old)
+        self.show()
+        self.load_model()
+
+    @work(thread=True, group="close")
+    def close_backend(self, backend) -> None:
+        backend.close()

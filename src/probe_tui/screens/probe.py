@@ -28,7 +28,7 @@ from ..widgets.script import ScriptText
 from ..widgets.text import printable, safe_text
 from .commands import ProbeCommands
 from .countries import CountriesScreen
-from .dialogs import HelpScreen, pick_persona
+from .dialogs import pick_persona
 
 log = logging.getLogger(__name__)
 PROMPT_STYLES = {CHAT: "chat template", MESSAGES: "chat API", COMPLETION: "completion prompt"}
@@ -42,23 +42,34 @@ def language_label(language: str) -> str:
 
 class ProbeScreen(Screen):
     COMMANDS = {ProbeCommands}
+    HELP = """\
+# probe-tui
+
+The model answers one survey item at a time. The bars are its **real next-token probabilities** for
+each option, renormalised over the options; `valid_mass` is how much of its probability landed on the
+options at all before that. The gauge compares the mean answer per dimension, under the current
+language and persona, with the human figures for the United States and China, and names the
+nearest baseline countries.
+
+Flags: `low-mass`, `high-entropy`, `order-flip` (after `o`), `jump` (a big change when only the
+language, persona or model changes).
+"""
     BINDINGS = [
-        Binding("n", "next_item", "Next"),
-        Binding("b", "previous_item", "Back", show=False),
-        Binding("l", "cycle_language", "Lang"),
-        Binding("p", "pick_persona", "Persona"),
-        Binding("t", "toggle_prompt", "Prompt", show=False),
-        Binding("o", "order_check", "Order", show=False),
-        Binding("f", "free_text", "Free text"),
-        Binding("escape", "cancel_free_text", "Stop", show=False),
-        Binding("a", "session_answers", "Answers"),
-        Binding("v", "compare", "Compare", show=False),
-        Binding("m", "models", "Models"),
-        Binding("g", "gauge", "Gauge"),
-        Binding("i", "app.pick_instrument", "Instrument", show=False),
-        Binding("c", "countries", "Countries", show=False),
-        Binding("question_mark", "help", "Help"),
-        Binding("q", "quit", "Quit", show=False),
+        Binding("n", "next_item", "Next", tooltip="the next item"),
+        Binding("b", "previous_item", "Back", show=False, tooltip="the previous item"),
+        Binding("l", "cycle_language", "Lang", tooltip="cycle the prompt language (EN → ZH → FR; VSM 2013 has 20 languages)"),
+        Binding("p", "pick_persona", "Persona", tooltip="pick a persona, or compose one"),
+        Binding("t", "toggle_prompt", "Prompt", show=False, tooltip="show or hide the exact prompt"),
+        Binding("o", "order_check", "Order", show=False, tooltip="the item again with the options' meanings reversed"),
+        Binding("f", "free_text", "Free text", tooltip="the model's own words for this prompt (Esc stops it)"),
+        Binding("escape", "cancel_free_text", "Stop", show=False, tooltip="stop the free text, or cancel a model load"),
+        Binding("a", "session_answers", "Answers", tooltip="every answer so far (f odd ones only, s sort, Enter open)"),
+        Binding("v", "compare", "Compare", show=False, tooltip="this item under two conditions side by side"),
+        Binding("m", "models", "Models", tooltip="load another model or endpoint (Esc cancels a load)"),
+        Binding("g", "gauge", "Gauge", tooltip="full screen: a track per condition, the nearest countries with intervals"),
+        Binding("i", "app.pick_instrument", "Instrument", show=False, tooltip="MFQ-2, WVS, VSM 2013 or the country pairs, on the same model"),
+        Binding("c", "countries", "Countries", show=False,
+                tooltip="VSM 2013 for 20 countries, each in its own language, with the deviation ratio per country"),
     ]
     DEFAULT_CSS = """
     #main { height: 1fr; }
@@ -542,9 +553,3 @@ class ProbeScreen(Screen):
         self.app.push_screen(Confirm(
             "The countries view asks VSM 2013 in 20 countries, each in its own language.",
             f"Switch to VSM 2013 on {self.backend.display_name}? The answers to {self.instrument.name} are kept (i switches back)."), switch)
-
-    def action_help(self) -> None:
-        self.app.push_screen(HelpScreen(str(paths.log_file())))
-
-    def action_quit(self) -> None:
-        self.app.exit()
