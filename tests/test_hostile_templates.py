@@ -38,7 +38,7 @@ def test_an_ordinary_template_still_renders():
     chatml = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
               "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
     assert ChatTemplate(chatml).render(MESSAGES) == "<|im_start|>user\nhello<|im_end|>\n<|im_start|>assistant\n"
-    assert sys.gettrace() is None or sys.gettrace().__name__ != "watch"
+    assert getattr(sys.gettrace(), "__name__", None) != "watch"  # the time limit is lifted after rendering
 
 
 def hostile_gguf(source: Path, target: Path, template: str) -> Path:
