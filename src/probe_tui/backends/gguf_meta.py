@@ -6,6 +6,8 @@ file types come from gguf's LlamaFileType."""
 
 from __future__ import annotations
 
+import os
+import stat
 import struct
 from pathlib import Path
 
@@ -43,9 +45,27 @@ def _value(handle, kind: int):
     raise ProbeError(f"{Path(handle.name).name} has a GGUF value of unknown type {kind}")
 
 
+def open_regular_file(path: Path):
+    """Open a model file for reading, refusing in one line anything but a regular file: a FIFO would
+    block forever, a device never end. The open itself does not block (O_NONBLOCK)."""
+    path = Path(path)
+    if not path.exists():
+        raise ProbeError(f"model file not found: {path}")
+    try:
+        handle = open(path, "rb", opener=lambda name, flags: os.open(name, flags | os.O_NONBLOCK))
+    except IsADirectoryError:
+        raise ProbeError(f"{path} is not a regular file") from None
+    except OSError as exc:
+        raise ProbeError(f"cannot read {path}: {exc.strerror}") from None
+    if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+        handle.close()
+        raise ProbeError(f"{path} is not a regular file")
+    return handle
+
+
 def read_metadata(path: Path) -> dict:
     """The header's key-value pairs; arrays are given as "[N values]"."""
-    with Path(path).open("rb") as handle:
+    with open_regular_file(path) as handle:
         if handle.read(4) != b"GGUF":
             raise ProbeError(f"{Path(path).name} is not a GGUF model file (it does not start with 'GGUF')")
         version = _read(handle, "I")

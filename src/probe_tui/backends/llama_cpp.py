@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import socket
 import subprocess
 import sys
@@ -43,7 +44,7 @@ class LlamaCppBackend:
         with paths.log_file().open("ab") as log:
             # A session of its own: the terminal's Ctrl+C goes to the app, which decides when to stop it.
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "probe_tui.backends.llama_worker", str(theirs.fileno())],
+                [sys.executable, "-m", "probe_tui.backends.llama_worker", str(theirs.fileno()), str(os.getpid())],
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL,
                 stdout=log,

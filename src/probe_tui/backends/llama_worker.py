@@ -1,13 +1,17 @@
-"""The worker process that owns a llama.cpp model: `python -m probe_tui.backends.llama_worker FD`.
+"""The worker process that owns a llama.cpp model: `python -m probe_tui.backends.llama_worker FD PARENT_PID`.
 
 Its fds 1 and 2 point at the log file, so nothing llama.cpp prints can blank or garble the terminal.
-It loads the model and answers scoring requests over the connection on FD.
+It loads the model and answers scoring requests over the connection on FD, and exits as soon as
+its parent is gone, even in the middle of a long call into llama.cpp.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import threading
+import time
 import traceback
 from multiprocessing.connection import Connection
 
@@ -31,6 +35,19 @@ def _generate(scorer, conn: Connection, text: str, max_tokens: int) -> str:
             chunks.close()
             return "cancelled"
     return finish
+
+
+def exit_with_parent(parent_pid: int) -> None:
+    """Exit when the parent dies, however it died: a SIGKILLed app leaves no one to close the pipe, and
+    the worker may be deep in llama.cpp, not reading it. (PR_SET_PDEATHSIG would follow the parent's
+    thread that started us, not the process.)"""
+
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def worker_main(conn: Connection) -> None:
@@ -71,4 +88,5 @@ def worker_main(conn: Connection) -> None:
 
 
 if __name__ == "__main__":
+    exit_with_parent(int(sys.argv[2]))
     worker_main(Connection(int(sys.argv[1])))

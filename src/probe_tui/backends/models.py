@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..core import paths
 from ..core.errors import ProbeError
+from .gguf_meta import open_regular_file
 
 GGUF_MAGIC = b"GGUF"
 DEFAULT_MODEL = "smollm2-135m-instruct"
@@ -44,10 +45,12 @@ EMBEDDED = {
 
 
 def user_model_files() -> list[Path]:
+    """The *.gguf regular files (or links to one) in the models folders; FIFOs, folders and dangling
+    links are skipped."""
     found = []
     for directory in paths.model_dirs():
         if directory.is_dir():
-            found.extend(sorted(directory.glob("*.gguf")))
+            found.extend(path for path in sorted(directory.glob("*.gguf")) if path.is_file())
     return found
 
 
@@ -90,10 +93,8 @@ def check_fits_in_memory(path: Path, offloads_to_gpu) -> None:
 
 
 def check_gguf(path: Path) -> None:
-    """Fail early, in one line, on a missing file or one that is not GGUF."""
-    if not path.is_file():
-        raise ProbeError(f"model file not found: {path}")
-    with path.open("rb") as handle:
+    """Fail early, in one line, on a missing file, one that is not a regular file, or not GGUF."""
+    with open_regular_file(path) as handle:
         magic = handle.read(4)
     if magic != GGUF_MAGIC:
         raise ProbeError(f"{path.name} is not a GGUF model file (it does not start with 'GGUF')")

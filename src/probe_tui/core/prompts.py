@@ -7,11 +7,16 @@ Jinja sandbox; base models get a completion prompt that ends in an answer prefix
 
 from __future__ import annotations
 
+import functools
 import json
+import re
+import sys
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
 from jinja2 import TemplateError
+from jinja2.filters import FILTERS
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from .errors import ProbeError, unknown_choice
@@ -44,19 +49,99 @@ class ChatTemplate:
     eos_token: str = ""
 
     def render(self, messages: list[dict[str, str]]) -> str:
-        environment = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
-        environment.globals["raise_exception"] = _raise_template_exception
-        environment.globals["strftime_now"] = lambda fmt: datetime.now().strftime(fmt)
         try:
-            template = environment.from_string(self.source)
-            return template.render(
-                messages=messages,
-                add_generation_prompt=True,
-                bos_token=self.bos_token,
-                eos_token=self.eos_token,
-            )
+            template = _BoundedSandbox().from_string(self.source)
+            return _render_bounded(template, messages=messages, add_generation_prompt=True,
+                                   bos_token=self.bos_token, eos_token=self.eos_token)
         except TemplateError as exc:
             raise ProbeError(f"the model's chat template failed to render: {exc}") from exc
+        except RecursionError:
+            raise ProbeError("the model's chat template failed to render: it recurses too deeply") from None
+
+
+# A chat template is rendered once per prompt, so it is bounded at render time: in time (checked on
+# every line the compiled template runs), in the size of every value it builds, and in its output.
+RENDER_SECONDS = 2.0
+MAX_TEMPLATE_CHARS = 1_000_000  # far more than any context window holds
+_LONG_NUMBER = re.compile(r"\d{7}")  # a width in a format string above MAX_TEMPLATE_CHARS
+
+
+def _too_big(what: str):
+    return TemplateError(f"it builds {what} longer than {MAX_TEMPLATE_CHARS:,} characters")
+
+
+def _check_value(value):
+    if isinstance(value, (str, bytes, list, tuple, dict, set)) and len(value) > MAX_TEMPLATE_CHARS:
+        raise _too_big("a value")
+    if isinstance(value, int) and value.bit_length() > 4096:
+        raise TemplateError("it builds a number too large")
+    return value
+
+
+def _check_arguments(args, kwargs, format_string=None):
+    """Refuse counts and widths beyond the size limit before a call can allocate them."""
+    for value in (*args, *kwargs.values()):
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_TEMPLATE_CHARS:
+            raise _too_big("a value")
+    if isinstance(format_string, str) and _LONG_NUMBER.search(format_string):
+        raise _too_big("a formatted value")
+
+
+def _bounded_filter(function):
+    def bounded(*args, **kwargs):
+        _check_arguments(args, kwargs, args[1] if function is FILTERS["format"] and len(args) > 1 else None)
+        return _check_value(function(*args, **kwargs))
+
+    return functools.update_wrapper(bounded, function)
+
+
+class _BoundedSandbox(ImmutableSandboxedEnvironment):
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
+
+    def __init__(self):
+        super().__init__(trim_blocks=True, lstrip_blocks=True)
+        self.globals["raise_exception"] = _raise_template_exception
+        self.globals["strftime_now"] = lambda fmt: datetime.now().strftime(fmt)
+        self.filters = {name: _bounded_filter(function) for name, function in self.filters.items()}
+
+    def call_binop(self, context, operator, left, right):
+        if operator == "*":
+            for sized, count in ((left, right), (right, left)):
+                if hasattr(sized, "__len__") and isinstance(count, int) and len(sized) * count > MAX_TEMPLATE_CHARS:
+                    raise _too_big("a repeated value")
+        if operator == "**" and isinstance(left, int) and isinstance(right, int) and abs(left) > 1:
+            if left.bit_length() * right > 4096:
+                raise TemplateError("it builds a number too large")
+        if operator == "%" and isinstance(left, str):
+            _check_arguments(right if isinstance(right, tuple) else (right,), {}, left)
+        return _check_value(super().call_binop(context, operator, left, right))
+
+    def call(__self, __context, __obj, *args, **kwargs):  # noqa: N805 - jinja's own signature
+        is_format = isinstance(getattr(__obj, "__self__", None), str) and __obj.__name__ in ("format", "format_map")
+        _check_arguments(args, kwargs, __obj.__self__ if is_format else None)
+        return _check_value(super().call(__context, __obj, *args, **kwargs))
+
+
+def _render_bounded(template, **variables) -> str:
+    deadline = time.monotonic() + RENDER_SECONDS
+
+    def watch(frame, event, arg):
+        if time.monotonic() > deadline:
+            raise TemplateError(f"it took longer than {RENDER_SECONDS:g} seconds")
+        return watch
+
+    previous = sys.gettrace()
+    sys.settrace(watch)
+    try:
+        pieces, size = [], 0
+        for piece in template.generate(**variables):
+            size += len(piece)
+            if size > MAX_TEMPLATE_CHARS:
+                raise _too_big("a prompt")
+            pieces.append(piece)
+    finally:
+        sys.settrace(previous)
+    return "".join(pieces)
 
 
 def _raise_template_exception(message):
