@@ -123,6 +123,24 @@ def no_information(raw: OptionLogprobs | Distribution, labels) -> str:
     return ""
 
 
+LOGPROB_SLACK = 1e-4  # a certain token's logprob may round a little above 0
+MASS_SLACK = 1e-2  # a top-k list's probabilities may round a little above 1 in total
+
+
+def impossible_logprobs(top) -> str:
+    """Why a server's (token, logprob) list cannot come from a model, or "": every logprob is a number
+    ≤ 0 (-inf is probability 0), never NaN or +inf, and the probabilities sum to at most 1."""
+    for _, logprob in top:
+        if isinstance(logprob, bool) or not isinstance(logprob, (int, float)):
+            return "a logprob that is not a number"
+        if math.isnan(logprob) or logprob > LOGPROB_SLACK:
+            return f"a logprob of {logprob!r} (a log-probability is a number ≤ 0)"
+    total = sum(math.exp(logprob) for _, logprob in top)
+    if total > 1 + MASS_SLACK:
+        return f"probabilities that sum to {total:.3g}, more than 1"
+    return ""
+
+
 def label_of_token(token: str) -> str:
     """The option a token spells: " 1", "1" and the full-width "１" all spell "1"."""
     return unicodedata.normalize("NFKC", token).strip()
