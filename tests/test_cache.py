@@ -129,3 +129,49 @@ def test_a_resume_never_mixes_scoring_settings(tmp_path, llama_server):
     assert main(command) == 0
     assert main([*command, "--mode", "sampled", "--samples", "2", "--resume"]) == 2
     assert pd.read_csv(out)["method"].str.startswith("logprobs").all()
+
+
+def _key(backend) -> str:
+    cached = CachedBackend(backend, ResponseCache(":memory:"))
+    return ResponseCache.key(cached.model_key, "prompt", ("1", "2"), cached.params())
+
+
+def test_every_llama_cpp_setting_that_changes_a_number_changes_the_key(smollm2_path):
+    """#21.6: n_ctx (which cuts the batch), n_batch and the offloaded layers key the cache; the thread
+    count, which gives the same figures, does not. A new option must be placed in one of the two."""
+    from probe_tui.backends.llama_cpp import gpu_build_available
+
+    base = LlamaCppBackend(smollm2_path, n_gpu_layers=0, n_ctx=2048, n_threads=2)
+    varied = {"n_ctx": 1, "n_batch": 8, "n_threads": 1, "n_gpu_layers": 5}
+    assert set(varied) == set(base.options)
+    changes = {"n_ctx", "n_batch"} | ({"n_gpu_layers"} if gpu_build_available() else set())
+    for name, value in varied.items():
+        other = LlamaCppBackend(smollm2_path, **{**base.options, name: value})
+        assert (_key(other) != _key(base)) == (name in changes), name
+
+
+def test_every_endpoint_setting_that_changes_a_number_changes_the_key():
+    """#21.6: the same for a remote endpoint's settings (the URL and model are in its identity)."""
+    from dataclasses import fields, replace
+
+    base = EndpointConfig(kind="openai", base_url="http://127.0.0.1:9/v1", model="m")
+    varied = {"kind": "openai-completions", "base_url": "http://127.0.0.1:8/v1", "model": "n", "mode": "sampled",
+              "top_logprobs": 5, "samples": 3, "temperature": 0.2, "max_tokens": 4, "seed": 7,
+              # these change no number
+              "name": "other", "api_key_env": "OTHER_KEY", "timeout": 5.0, "max_retries": 1, "backoff": 0.1, "api_key": "sk-x"}
+    assert set(varied) == {f.name for f in fields(EndpointConfig)}
+    unchanged = {"name", "api_key_env", "timeout", "max_retries", "backoff", "api_key"}
+    for name, value in varied.items():
+        other = replace(base, **{name: value})
+        assert (_key(make_remote_backend(other)) != _key(make_remote_backend(base))) == (name not in unchanged), name
+
+
+def test_a_run_with_a_tiny_n_ctx_is_never_replayed_for_a_plain_run(tmp_path, smollm2_path):
+    """#21.6: n_ctx 1 means batches of one token and other figures; a later plain run must not get them."""
+    args = ["run", "--model", str(smollm2_path), "--limit", "1"]
+    assert main(args + ["--n-ctx", "1", "--output", str(tmp_path / "tiny.csv")]) == 0
+    assert main(args + ["--output", str(tmp_path / "plain.csv")]) == 0
+    assert main(args + ["--no-cache", "--output", str(tmp_path / "fresh.csv")]) == 0
+    tiny, plain, fresh = (pd.read_csv(tmp_path / f"{name}.csv") for name in ("tiny", "plain", "fresh"))
+    assert tiny["expected"].tolist() != fresh["expected"].tolist()  # the two settings do give other numbers
+    assert plain["probs"].tolist() == fresh["probs"].tolist()  # live, or replayed from a plain run: never the tiny one

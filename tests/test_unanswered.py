@@ -20,10 +20,14 @@ from probe_tui.export import session_frame
 NO_OPTION = "I would rather not say."
 
 
+NO_OPTION_TOP = [{"token": "I", "logprob": math.log(0.6)}, {"token": "As", "logprob": math.log(0.3)}]
+
+
 class _NoOptionHandler(BaseHTTPRequestHandler):
     """A chat API that names no option: its top-k list holds no option token, and its text answers
     name none for the prompts that contain the server's `silent_on` text (all prompts when empty).
-    A real server cannot be made to do this reliably."""
+    A real server cannot be made to do this reliably. The server's `tops` replace the top-k list,
+    one per request, the last one repeated (e.g. impossible logprobs: NaN is sent as JSON's NaN)."""
 
     protocol_version = "HTTP/1.1"
 
@@ -38,7 +42,8 @@ class _NoOptionHandler(BaseHTTPRequestHandler):
         request = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
         server.requests.append(request)
         if request.get("logprobs"):
-            top = [{"token": "I", "logprob": math.log(0.6)}, {"token": "As", "logprob": math.log(0.3)}]
+            asked = sum(1 for earlier in server.requests if earlier.get("logprobs"))
+            top = server.tops[min(asked, len(server.tops)) - 1]
             return self._reply({"choices": [{"index": 0, "message": {"role": "assistant", "content": "I"},
                                              "logprobs": {"content": [{"token": "I", "logprob": math.log(0.6), "top_logprobs": top}]}}]})
         silent = server.silent_on in json.dumps(request["messages"], ensure_ascii=False)
@@ -54,8 +59,8 @@ class _NoOptionHandler(BaseHTTPRequestHandler):
 
 
 class NoOptionServer(_Server):
-    def __init__(self, silent_on: str = ""):
-        self.silent_on, self.requests = silent_on, []
+    def __init__(self, silent_on: str = "", tops=(NO_OPTION_TOP,)):
+        self.silent_on, self.requests, self.tops = silent_on, [], list(tops)
         super().__init__(_NoOptionHandler)
         self.url = f"http://127.0.0.1:{self.port}/v1"
 

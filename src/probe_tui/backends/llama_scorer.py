@@ -51,6 +51,7 @@ class LlamaScorer:
         n_gpu_layers: int | None = None,
         n_ctx: int = 4096,
         n_threads: int | None = None,
+        n_batch: int = 512,
         verbose: bool = False,
         on_progress=None,
     ):
@@ -65,6 +66,8 @@ class LlamaScorer:
                 n_gpu_layers=self.n_gpu_layers,
                 n_ctx=n_ctx,
                 n_threads=n_threads,
+                n_batch=n_batch,
+                n_ubatch=n_batch,  # one physical batch per logical one (cut to n_ctx alike): the cache keys n_batch only
                 logits_all=False,
                 verbose=verbose,
             )

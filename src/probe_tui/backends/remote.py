@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields, replace
@@ -25,7 +26,7 @@ from httpx_retries import Retry, RetryTransport
 from ..core.errors import ProbeError
 from ..core.parsing import parse_answer
 from ..core.prompts import COMPLETION, MESSAGES, Prompt
-from ..core.scoring import OptionLogprobs, logprobs_from_samples, logprobs_from_top_k
+from ..core.scoring import OptionLogprobs, impossible_logprobs, logprobs_from_samples, logprobs_from_top_k
 from .base import MAX_FREE_TEXT_TOKENS, Capabilities, Generation, ModelInfo
 
 log = logging.getLogger(__name__)
@@ -143,6 +144,22 @@ def _write_endpoints(endpoints: dict[str, EndpointConfig], path: Path) -> Path:
         tomli_w.dump({"endpoints": tables}, handle)
     os.replace(partial, path)
     return path
+
+
+class ImpossibleLogprobs(ProbeError):
+    """A reply whose top-k list no model can give (NaN, +inf, above 0, not a number): asked again,
+    then the item fails (never a reason to fall back to sampling)."""
+
+
+def _checked_top_k(pairs) -> list[tuple[str, float]]:
+    """A reply's (token, logprob) pairs, each a text token and a logprob a probability can have."""
+    pairs = list(pairs)
+    if any(not isinstance(token, str) for token, _ in pairs):
+        raise ImpossibleLogprobs("a token that is not text")
+    reason = impossible_logprobs(pairs)
+    if reason:
+        raise ImpossibleLogprobs(reason)
+    return [(token, float(logprob)) for token, logprob in pairs]
 
 
 class MalformedResponse(Exception):
@@ -300,6 +317,23 @@ class RemoteBackend:
             on_progress(1.0)
         return self.info
 
+    def _top_k(self, path: str, body: dict, read) -> list[tuple[str, float]] | None:
+        """POST for a top-k list, read(reply) -> (token, logprob) pairs, or None when it has none. A list
+        with impossible numbers is asked for again (max_retries times), then the item fails in one line."""
+        for attempt in range(self.config.max_retries + 1):
+            if attempt:
+                time.sleep(self.config.backoff)
+            pairs = read(self.post(path, body))
+            if pairs is None:
+                return None
+            try:
+                return _checked_top_k(pairs)
+            except ImpossibleLogprobs as exc:
+                reason = str(exc)
+                log.warning("impossible logprobs from %s%s (attempt %d): %s", self.config.base_url, path, attempt + 1, reason)
+        raise ImpossibleLogprobs(f"impossible logprobs from {self.config.base_url.rstrip('/')}{path} after "
+                                 f"{self.config.max_retries} retries: {reason}")
+
     def _check_model(self) -> None:
         """Fail fast, without retries, if the endpoint is down; if it lists its models, the
         configured one must be among them."""
@@ -369,6 +403,8 @@ def _error_detail(response: httpx.Response) -> str:
 
 
 def _logprobs_refused(response_error: ProbeError) -> bool:
+    if isinstance(response_error, ImpossibleLogprobs):
+        return False
     text = str(response_error).lower()
     return "http 400" in text or "http 422" in text or "logprob" in text
 
@@ -402,15 +438,20 @@ class OpenAIChatBackend(RemoteBackend):
         return {"model": self.config.model, "messages": list(prompt.messages), **extra}
 
     def _top_logprobs(self, prompt: Prompt) -> list[tuple[str, float]] | None:
-        data = self.post("/chat/completions", self._body(prompt, max_tokens=1, temperature=0.0, logprobs=True, top_logprobs=self.config.top_logprobs))
-        try:
-            content = data["choices"][0].get("logprobs") or {}
-            first = (content.get("content") or [None])[0]
-        except (KeyError, IndexError, TypeError, AttributeError):
-            raise ProbeError(f"malformed chat completion from {self.config.base_url}: no choices") from None
-        if not first or not first.get("top_logprobs"):
-            return None
-        return [(entry["token"], float(entry["logprob"])) for entry in first["top_logprobs"]]
+        def read(data):
+            try:
+                content = data["choices"][0].get("logprobs") or {}
+                first = (content.get("content") or [None])[0]
+                entries = first.get("top_logprobs") if first else None
+            except (KeyError, IndexError, TypeError, AttributeError):
+                raise ProbeError(f"malformed chat completion from {self.config.base_url}: no choices") from None
+            if not entries:
+                return None
+            # an entry that is not {"token": text, "logprob": number} is impossible, and asked again
+            return [(e.get("token"), e.get("logprob")) if isinstance(e, dict) else (None, None) for e in (entries if isinstance(entries, list) else [entries])]
+
+        body = self._body(prompt, max_tokens=1, temperature=0.0, logprobs=True, top_logprobs=self.config.top_logprobs)
+        return self._top_k("/chat/completions", body, read)
 
     def _one_answer(self, prompt: Prompt, temperature: float, sample: int = 0) -> str:
         data = self.post("/chat/completions", self._body(prompt, max_tokens=self.config.max_tokens, temperature=temperature,
@@ -433,14 +474,19 @@ class OpenAICompletionsBackend(RemoteBackend):
             return self._score_parsed(prompt)
         if self.config.mode == "sampled":
             return self._score_sampled(prompt)
-        data = self.post("/completions", {"model": self.config.model, "prompt": prompt.text, "max_tokens": 1, "temperature": 0.0, "logprobs": self.config.top_logprobs})
-        try:
-            top = data["choices"][0]["logprobs"]["top_logprobs"][0]
-        except (KeyError, IndexError, TypeError):
+        def read(data):
+            try:
+                return list(data["choices"][0]["logprobs"]["top_logprobs"][0].items())
+            except (KeyError, IndexError, TypeError, AttributeError):
+                return None
+
+        body = {"model": self.config.model, "prompt": prompt.text, "max_tokens": 1, "temperature": 0.0, "logprobs": self.config.top_logprobs}
+        top = self._top_k("/completions", body, read)
+        if top is None:
             if self.config.mode == "logprobs":
-                raise ProbeError(f"{self.display_name} returned no logprobs; use --mode sampled") from None
+                raise ProbeError(f"{self.display_name} returned no logprobs; use --mode sampled")
             return self._score_sampled(prompt)
-        return logprobs_from_top_k(sorted(top.items(), key=lambda kv: -kv[1]), prompt.labels)
+        return logprobs_from_top_k(sorted(top, key=lambda kv: -kv[1]), prompt.labels)
 
     def _one_answer(self, prompt: Prompt, temperature: float, sample: int = 0) -> str:
         data = self.post("/completions", {"model": self.config.model, "prompt": prompt.text, "max_tokens": self.config.max_tokens,

@@ -12,6 +12,9 @@ from dataclasses import dataclass, field, replace
 
 
 
+NO_MASS = "the model put no probability on any option (valid_mass 0): it was certain of another token"
+
+
 @dataclass(frozen=True)
 class OptionLogprobs:
     """Raw backend output for one prompt: a log-probability per option label.
@@ -79,8 +82,10 @@ def distribution_from_logprobs(raw: OptionLogprobs, labels: list[str] | tuple[st
     values = [raw.logprobs[label] for label in labels]
     log_total = float(logsumexp(values))
     valid_mass = math.exp(log_total) if log_total > -math.inf else 0.0
-    if valid_mass <= 0.0:
-        raise ValueError("the model put zero probability on every option")
+    if valid_mass <= 0.0:  # certain of another token: answered, no mass on the options, nothing to renormalise
+        return Distribution(labels=labels, method=raw.method, top_tokens=raw.top_tokens, floored=raw.floored, samples=raw.samples,
+                            unparsed=raw.unparsed, cached=raw.cached, unanswered=NO_MASS,
+                            **no_figures(labels, valid_mass=0.0))
     probs = {label: math.exp(v - log_total) for label, v in zip(labels, values)}
     expected = sum((position + 1) * probs[label] for position, label in enumerate(labels))
     answer = max(labels, key=lambda label: probs[label])
@@ -101,10 +106,11 @@ def distribution_from_logprobs(raw: OptionLogprobs, labels: list[str] | tuple[st
     )
 
 
-def no_figures(labels) -> dict:
-    """The figures of an answer that carries no information: all NaN, no argmax."""
+def no_figures(labels, valid_mass: float = math.nan) -> dict:
+    """The figures of an answer that carries no information: all NaN, no argmax. valid_mass is 0
+    for an answer that put no probability on the options, NaN when it is not known."""
     nan = math.nan
-    return {"probs": dict.fromkeys(labels, nan), "valid_mass": nan, "expected": nan, "answer": "", "entropy_bits": nan}
+    return {"probs": dict.fromkeys(labels, nan), "valid_mass": valid_mass, "expected": nan, "answer": "", "entropy_bits": nan}
 
 
 def no_information(raw: OptionLogprobs | Distribution, labels) -> str:
@@ -114,6 +120,24 @@ def no_information(raw: OptionLogprobs | Distribution, labels) -> str:
         return raw.unanswered
     if labels and set(labels) <= set(raw.floored):
         return f"none of the {len(labels)} options is in the top-k list of next tokens: every one is a floor"
+    return ""
+
+
+LOGPROB_SLACK = 1e-4  # a certain token's logprob may round a little above 0
+MASS_SLACK = 1e-2  # a top-k list's probabilities may round a little above 1 in total
+
+
+def impossible_logprobs(top) -> str:
+    """Why a server's (token, logprob) list cannot come from a model, or "": every logprob is a number
+    ≤ 0 (-inf is probability 0), never NaN or +inf, and the probabilities sum to at most 1."""
+    for _, logprob in top:
+        if isinstance(logprob, bool) or not isinstance(logprob, (int, float)):
+            return "a logprob that is not a number"
+        if math.isnan(logprob) or logprob > LOGPROB_SLACK:
+            return f"a logprob of {logprob!r} (a log-probability is a number ≤ 0)"
+    total = sum(math.exp(logprob) for _, logprob in top)
+    if total > 1 + MASS_SLACK:
+        return f"probabilities that sum to {total:.3g}, more than 1"
     return ""
 
 

@@ -5,6 +5,7 @@ directory, with its full condition and provenance. A session can be reopened whe
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import threading
 from dataclasses import replace
@@ -137,7 +138,8 @@ def answer_from_row(row: dict, item):
         unanswered=row["unanswered"] or "")
     reason = no_information(distribution, labels)  # also an all-floored answer stored by an earlier version
     if reason:  # SQLite keeps NaN as NULL: the figures are NaN again
-        distribution = replace(distribution, **no_figures(labels), unanswered=reason)
+        mass = 0.0 if distribution.valid_mass == 0 else math.nan  # 0: no mass on the options at all
+        distribution = replace(distribution, **no_figures(labels, valid_mass=mass), unanswered=reason)
     condition = Condition(_model_of(row)[0], row["instrument"], row["language"], canonical_key(row["persona"]))  # older rows: country:china
     return Answer(condition, item, prompt, distribution, bool(row["options_reversed"]))
 
