@@ -172,13 +172,17 @@ def run_sweep(args, backend) -> int:
             asking = progress.add_task(label, total=len(jobs), completed=len(done))
             workers = max(1, min(getattr(args, "concurrency", 1), backend.max_concurrency))
             with ThreadPoolExecutor(max_workers=workers) as pool:
-                answers = pool.map(lambda job: (job[0], job[1], ask(backend, instrument, job[1].item, job[1].condition, job[1].persona)), todo)
-                for position, job, answer in answers:  # in job order, whatever order they finish in
-                    row = answer_row(answer) | ({"country": job.country, "condition": args.condition} if by_country else {})
-                    journal.add(position, job.key, row)  # committed before the next
-                    if by_country:
-                        progress.update(asking, description=f"{label}: {job.country} ({job.condition.language})")
-                    progress.advance(asking)
+                try:
+                    answers = pool.map(lambda job: (job[0], job[1], ask(backend, instrument, job[1].item, job[1].condition, job[1].persona)), todo)
+                    for position, job, answer in answers:  # in job order, whatever order they finish in
+                        row = answer_row(answer) | ({"country": job.country, "condition": args.condition} if by_country else {})
+                        journal.add(position, job.key, row)  # committed before the next
+                        if by_country:
+                            progress.update(asking, description=f"{label}: {job.country} ({job.condition.language})")
+                        progress.advance(asking)
+                except KeyboardInterrupt:
+                    backend.close()  # ends the requests in flight and their retry waits now, before the pool waits for them
+                    raise
     except KeyboardInterrupt:
         interrupted = True
     except ProbeError as exc:  # e.g. the API refused us: keep what was done, then say why we stopped

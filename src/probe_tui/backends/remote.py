@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+import httpcore
 import httpx
 import platformdirs
 import tomli_w
@@ -36,6 +38,8 @@ KINDS = ("openai", "openai-completions", "anthropic")
 MODES = ("auto", "logprobs", "sampled", "parsed")
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 ANTHROPIC_VERSION = "2023-06-01"
+MAX_RESPONSE_BYTES = 8 * 1024 * 1024  # decompressed; an answer is a few kB
+MAX_RETRY_AFTER = 60.0  # seconds: a server asking to wait longer fails the endpoint at once
 
 
 @dataclass(frozen=True)
@@ -166,13 +170,131 @@ class MalformedResponse(Exception):
     """A 2xx response whose body is not the JSON we expect: retried like a network error."""
 
 
+class ResponseTooLarge(Exception):
+    pass
+
+
+class RetryAfterTooLong(Exception):
+    pass
+
+
+class Cancelled(Exception):
+    """The backend was closed (Ctrl+C, quit) while a request or its retry wait was under way."""
+
+
 def _require_json(response: httpx.Response) -> None:
     if response.is_success:
-        response.read()
         try:
-            json.loads(response.content)
+            json.loads(response.read())
         except ValueError as exc:
             raise MalformedResponse(f"body is not JSON ({exc})") from None
+
+
+_attempt = threading.local()  # `deadline`: when this thread's request attempt must be over (time.monotonic)
+
+
+def _time_left(timeout: float | None) -> float | None:
+    deadline = getattr(_attempt, "deadline", None)
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise httpcore.ReadTimeout("the overall deadline passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A socket whose reads end at the attempt's overall deadline (httpx's timeout is per read: a
+    server dripping a byte at a time never trips it), and within a quarter second of closing."""
+
+    def __init__(self, stream: httpcore.NetworkStream, closing: threading.Event):
+        self._stream, self._closing = stream, closing
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        while True:
+            if self._closing.is_set():
+                raise httpcore.ReadError("cancelled")
+            try:
+                return self._stream.read(max_bytes, min(_time_left(timeout) or 0.25, 0.25))
+            except httpcore.ReadTimeout:
+                _time_left(timeout)  # raises once the deadline has passed; else read on
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _time_left(timeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None):
+        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, _time_left(timeout)), self._closing)
+
+    def get_extra_info(self, info: str):
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineNetwork(httpcore.SyncBackend):
+    def __init__(self, closing: threading.Event):
+        self._closing = closing
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        return _DeadlineStream(super().connect_tcp(host, port, _time_left(timeout), local_address, socket_options), self._closing)
+
+
+class _Transport(httpx.HTTPTransport):
+    """One attempt, over by the backend's timeout as a whole. Unless streaming, it reads the whole
+    body here: decompressed, bounded, and redacted before anything else sees it."""
+
+    def __init__(self, backend: RemoteBackend, read_body: bool = True):
+        super().__init__()
+        self._pool._network_backend = _DeadlineNetwork(backend._closing)  # httpx offers no public hook
+        self._backend, self._read_body = backend, read_body
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        _attempt.deadline = time.monotonic() + self._backend.config.timeout
+        response = super().handle_request(request)
+        if not self._read_body:
+            return response
+        try:
+            body = b"".join(_bounded(response.iter_bytes()))
+        finally:
+            response.close()
+        text = self._backend._redact(body.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
+        headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
+        return httpx.Response(response.status_code, headers=headers, content=text, extensions=response.extensions)
+
+
+def _bounded(chunks):
+    received = 0
+    for chunk in chunks:
+        received += len(chunk)
+        if received > MAX_RESPONSE_BYTES:
+            raise ResponseTooLarge()
+        yield chunk
+
+
+class _Retry(Retry):
+    """Retry waits that end at once when the backend closes; a Retry-After over MAX_RETRY_AFTER
+    fails at once rather than being capped and retried."""
+
+    closing: threading.Event
+
+    def copy_with(self, **changes) -> _Retry:
+        copy = super().copy_with(**changes)
+        copy.closing = self.closing
+        return copy
+
+    def sleep(self, response: httpx.Response | Exception) -> None:
+        headers = response.headers if isinstance(response, httpx.Response) else {}
+        try:
+            asked = self.parse_retry_after(headers.get("Retry-After", "")) if headers.get("Retry-After") else 0.0
+        except ValueError:
+            asked = 0.0
+        if asked > MAX_RETRY_AFTER:
+            raise RetryAfterTooLong(response.status_code, asked)
+        seconds = self._calculate_sleep(headers)
+        if self.closing.wait(seconds):
+            raise Cancelled()
+        self.elapsed_sleep += seconds
 
 
 class RemoteBackend:
@@ -185,7 +307,8 @@ class RemoteBackend:
         self._key = api_key(config)
         self.info: ModelInfo | None = None
         self.max_concurrency = 64
-        retry = Retry(
+        self._closing = threading.Event()  # set by close(): requests in flight and retry waits end now
+        retry = _Retry(
             total=config.max_retries,
             allowed_methods=["GET", "POST"],
             status_forcelist=RETRY_STATUSES,
@@ -195,12 +318,14 @@ class RemoteBackend:
             max_backoff_wait=60.0,
             validate_response=_require_json,
         )
-        self._client = httpx.Client(
-            base_url=config.base_url.rstrip("/"),
-            headers=self._headers(),
-            timeout=httpx.Timeout(config.timeout),
-            transport=RetryTransport(retry=retry),
-        )
+        retry.closing = self._closing
+        self._client = self._http_client(RetryTransport(transport=_Transport(self), retry=retry))
+        self._once = self._http_client(_Transport(self))  # no retries: the model check
+        self._streaming = self._http_client(_Transport(self, read_body=False))  # a stream is not retried once begun
+
+    def _http_client(self, transport: httpx.BaseTransport) -> httpx.Client:
+        return httpx.Client(base_url=self.config.base_url.rstrip("/"), headers=self._headers(),
+                            timeout=httpx.Timeout(self.config.timeout), transport=transport)
 
     @property
     def display_name(self) -> str:
@@ -224,6 +349,8 @@ class RemoteBackend:
         return {"Authorization": f"Bearer {self._key}"} if self._key else {}
 
     def _redact(self, text: str) -> str:
+        """The one redaction point: every response body (in _Transport), streamed line and error
+        text passes here before it is parsed, cut, shown or stored."""
         return text.replace(self._key, "***") if self._key else text
 
     def post(self, path: str, body: dict) -> dict:
@@ -233,7 +360,7 @@ class RemoteBackend:
         url = f"{self.config.base_url.rstrip('/')}{path}"
         try:
             response = self._client.request(method, path, **kwargs)
-        except (httpx.HTTPError, MalformedResponse) as exc:
+        except (httpx.HTTPError, MalformedResponse, ResponseTooLarge, RetryAfterTooLong, Cancelled) as exc:
             raise self._failure(exc, url) from None
         if response.is_success:
             try:
@@ -244,6 +371,14 @@ class RemoteBackend:
 
     def _failure(self, exc: Exception, url: str) -> ProbeError:
         """A transport failure as a one-line error."""
+        if isinstance(exc, ResponseTooLarge):
+            return ProbeError(f"response from {url} is over {MAX_RESPONSE_BYTES // 2**20} MiB (decompressed); refused")
+        if isinstance(exc, RetryAfterTooLong):
+            status, seconds = exc.args
+            return ProbeError(f"{'rate limited' if status == 429 else 'unavailable'} at {url} (HTTP {status}): the server asks to wait "
+                              f"{seconds:g}s, over {MAX_RETRY_AFTER:g}s; try again later")
+        if isinstance(exc, Cancelled):
+            return ProbeError(f"request to {url} cancelled")
         if isinstance(exc, httpx.TimeoutException):
             return ProbeError(f"no answer from {url} within {self.config.timeout:g}s (after {self.config.max_retries} retries)")
         if isinstance(exc, httpx.ConnectError):
@@ -259,11 +394,10 @@ class RemoteBackend:
         url = f"{self.config.base_url.rstrip('/')}{path}"
         pieces, finish = [], "stop"
         try:
-            with self._stream_client().stream("POST", path, json={**body, "stream": True}) as response:
+            with self._streaming.stream("POST", path, json={**body, "stream": True}) as response:
                 if not response.is_success:
-                    response.read()
-                    raise ProbeError(self._redact(self._http_error(response, url)))
-                for line in response.iter_lines():
+                    raise ProbeError(self._http_error(self._read_error(response), url))
+                for line in self._lines(response):
                     if cancel.is_set():
                         return Generation("".join(pieces), "cancelled")
                     data = line[len("data:"):].strip() if line.startswith("data:") else ""
@@ -279,16 +413,22 @@ class RemoteBackend:
                         pieces.append(piece)
                         on_text(piece)
                     finish = reason or finish
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, ResponseTooLarge, Cancelled) as exc:
             raise self._failure(exc, url) from None
         return Generation("".join(pieces), finish)
 
-    def _stream_client(self) -> httpx.Client:
-        """A client without the retry layer (a stream is not retried once it has begun)."""
-        if getattr(self, "_streaming", None) is None:
-            self._streaming = httpx.Client(base_url=self.config.base_url.rstrip("/"), headers=self._headers(),
-                                           timeout=httpx.Timeout(self.config.timeout))
-        return self._streaming
+    def _lines(self, response: httpx.Response):
+        """The stream's lines, redacted, within MAX_RESPONSE_BYTES in all."""
+        rest = ""
+        for chunk in _bounded(response.iter_text()):
+            *lines, rest = (rest + chunk).split("\n")
+            yield from (self._redact(line.rstrip("\r")) for line in lines)
+        yield self._redact(rest)
+
+    def _read_error(self, response: httpx.Response) -> httpx.Response:
+        """A streamed error response, read whole (bounded) and redacted, for _http_error."""
+        return httpx.Response(response.status_code, text="\n".join(self._lines(response)),
+                              headers={"Content-Type": response.headers.get("Content-Type", "")})
 
     def _http_error(self, response: httpx.Response, url: str) -> str:
         status = response.status_code
@@ -339,12 +479,12 @@ class RemoteBackend:
         configured one must be among them."""
         url = f"{self.config.base_url.rstrip('/')}{'/models' if self.config.kind != 'anthropic' else '/v1/models'}"
         try:
-            response = httpx.get(url, headers=self._headers(), timeout=min(self.config.timeout, 10.0))
+            response = self._once.get(url, timeout=min(self.config.timeout, 10.0))
         except httpx.ConnectError as exc:
             reason = "connection refused" if "refused" in str(exc).lower() else self._redact(" ".join(str(exc).split()))
             raise ProbeError(f"cannot connect to {url}: {reason}") from None
-        except httpx.HTTPError as exc:
-            raise ProbeError(f"no answer from {url}: {self._redact(type(exc).__name__)}") from None
+        except (httpx.HTTPError, ResponseTooLarge, Cancelled) as exc:
+            raise self._failure(exc, url) from None
         if response.status_code in (401, 403):
             raise ProbeError(self._redact(self._http_error(response, self.config.base_url)))
         if not response.is_success:
@@ -380,9 +520,9 @@ class RemoteBackend:
         return _sampled_result([answer], prompt, "parsed", [text])
 
     def close(self) -> None:
-        self._client.close()
-        if getattr(self, "_streaming", None) is not None:
-            self._streaming.close()
+        self._closing.set()
+        for client in (self._client, self._once, self._streaming):
+            client.close()
 
 
 def _sampled_result(answers, prompt, method, texts) -> OptionLogprobs:
