@@ -386,6 +386,8 @@ def score_command(args) -> int:
         from .core.groups import load_group_baselines
 
         groups = load_group_baselines(args.groups)
+        for problem in groups.attrs["problems"]:
+            print(f"probe-tui: warning: {problem} (file skipped)", file=sys.stderr)
         from .core.deviation import parse_constants
 
         scores = rescore.score_likert(args.instrument, frame, args.responses, args.bootstrap, parse_constants(args.vsm_constant), groups)
@@ -396,14 +398,15 @@ def score_command(args) -> int:
 
 
 def items_check() -> int:
-    """Validate shipped and user item banks and personas; report every problem, one line each."""
+    """Validate shipped and user item banks, personas and group baselines; report every problem, one line each."""
     from .core.country_pairs import load_country_pairs
+    from .core.groups import load_group_baselines
     from .core.items import load_bank, user_items_dir
     from .core.personas import load_persona_bank, user_personas_dir
 
     bank = load_bank()
     personas = load_persona_bank()
-    problems = list(bank.problems) + list(personas.problems)
+    problems = list(bank.problems) + list(personas.problems) + load_group_baselines().attrs["problems"]
     national = personas.national.get("text", {})
     for instrument in bank.instruments.values():
         gaps = instrument.missing_translations()

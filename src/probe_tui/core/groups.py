@@ -13,6 +13,7 @@ assets/baselines/example_group_baseline.csv shows the format (its numbers are ma
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,31 +31,62 @@ def user_groups_dir() -> Path:
     return paths.user_data_dir() / "baselines"
 
 
-def read_group_baselines(path: Path) -> pd.DataFrame:
+def _shares(text, where: str) -> dict[str, float]:
+    """A distribution cell: a JSON object label -> share, finite and non-negative, not all zero."""
     try:
-        frame = pd.read_csv(path, dtype={"item_id": str}, encoding="utf-8-sig")
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        shares = {str(label): float(share) for label, share in json.loads(text).items()}
+    except (ValueError, TypeError, AttributeError, RecursionError):
+        raise ProbeError(f"{where}: distribution: expected a JSON object label -> share") from None
+    if not all(np.isfinite(v) and v >= 0 for v in shares.values()) or not sum(shares.values()) > 0:
+        raise ProbeError(f"{where}: distribution: shares must be finite, non-negative and not all zero")
+    return shares
+
+
+def read_group_baselines(path: Path) -> pd.DataFrame:
+    """One group-baseline CSV, every row checked; errors say file:line:column."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)  # a row longer than the header
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, index_col=False, encoding="utf-8-sig")
+    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserWarning) as exc:
         raise ProbeError(f"cannot read group baseline {path}: {exc}") from None
     missing = [c for c in COLUMNS if c not in frame.columns]
     if missing or not ({"mean", "distribution"} & set(frame.columns)):
         raise ProbeError(f"{path}: needs columns {', '.join(COLUMNS)} and mean and/or distribution; missing: {', '.join(missing) or 'mean/distribution'}")
-    frame = frame.reindex(columns=COLUMNS + ["mean", "distribution"])
-    for line, text in zip(frame.index + 2, frame["distribution"]):
-        if isinstance(text, str) and text.strip():
-            try:
-                shares = json.loads(text)
-                assert isinstance(shares, dict) and all(float(v) >= 0 for v in shares.values())
-            except (ValueError, AssertionError, TypeError):
-                raise ProbeError(f"{path}:{line}: distribution: expected a JSON object label -> share") from None
+    frame = frame.reindex(columns=COLUMNS + ["mean", "distribution"], fill_value="").fillna("").reset_index(drop=True)
+    means = []
+    for line, mean, text in zip(frame.index + 2, frame["mean"], frame["distribution"]):
+        where = f"{path}:{line}"
+        try:
+            means.append(float(mean) if mean.strip() else np.nan)
+        except ValueError:
+            raise ProbeError(f"{where}: mean: expected a number, got {mean[:40]!r}") from None
+        if mean.strip() and not np.isfinite(means[-1]):
+            raise ProbeError(f"{where}: mean: expected a finite number, got {mean[:40]!r}")
+        if text.strip():
+            _shares(text, where)
+        elif not mean.strip():
+            raise ProbeError(f"{where}: needs a mean or a distribution")
+    frame["mean"] = means
     frame["source_file"] = str(path)
+    frame["source_line"] = frame.index + 2
     return frame
 
 
 def load_group_baselines(extra: Path | None = None) -> pd.DataFrame:
-    files = sorted(user_groups_dir().glob("*.csv")) if user_groups_dir().is_dir() else []
-    files += [extra] if extra else []
-    frames = [read_group_baselines(f) for f in files]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS + ["mean", "distribution"])
+    """The user's group baselines, and `extra` (--groups). A bad file in the user's folder is skipped
+    and its problem listed in the frame's attrs["problems"]; a bad `extra` file is an error."""
+    frames, problems = [], []
+    for path in sorted(user_groups_dir().glob("*.csv")) if user_groups_dir().is_dir() else []:
+        try:
+            frames.append(read_group_baselines(path))
+        except ProbeError as exc:
+            problems.append(str(exc))
+    if extra:
+        frames.append(read_group_baselines(extra))
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS + ["mean", "distribution"])
+    frame.attrs["problems"] = problems
+    return frame
 
 
 def groups_for(instrument, persona: str, frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -64,9 +96,9 @@ def groups_for(instrument, persona: str, frame: pd.DataFrame) -> dict[str, pd.Da
     if rows.empty:
         return {}
     items = [instrument.find_item(key) for key in rows["item_id"]]
-    unknown = [key for key, item in zip(rows["item_id"], items) if item is None]
+    unknown = [f"{row.source_file}:{row.source_line}: item_id {row.item_id!r}" for row, item in zip(rows.itertuples(), items) if item is None]
     if unknown:
-        raise ProbeError(f"group baseline: unknown item id(s) for {instrument.key}: {', '.join(map(str, unknown[:5]))}")
+        raise ProbeError(f"group baseline: unknown item id(s) for {instrument.key}: {'; '.join(unknown[:5])}")
     rows["item_code"] = [item.code for item in items]
     return {name: group for name, group in rows.groupby("group")}
 
@@ -88,7 +120,7 @@ def compare_to_group(answers: list[ModelAnswer], rows: pd.DataFrame, labels: tup
     group_modes, js, w1 = {}, [], []
     for r in rows.itertuples():
         if isinstance(r.distribution, str) and r.distribution.strip():
-            shares = {str(k): float(v) for k, v in json.loads(r.distribution).items()}
+            shares = _shares(r.distribution, f"{r.source_file}:{r.source_line}")
             total = sum(shares.values())
             group = np.array([shares.get(label, 0.0) / total for label in labels])
             group_modes[r.item_code] = labels[int(np.argmax(group))]

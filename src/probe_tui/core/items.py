@@ -9,9 +9,11 @@ skipped; the others still load.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from string import Formatter
 
 from . import paths
 from .errors import ItemFileError, ProbeError, unknown_choice
@@ -90,13 +92,51 @@ class Instrument:
 
 # --- validation of one file (complete or partial) ---------------------------------------------
 
+FRAME_FIELDS = ("name", "options_intro", "instruction", "statement", "answer_prefix")
+
+
+def _entries(mapping: dict, path, line, field_name):
+    """The (key, value) pairs of a YAML mapping, without line metadata; keys must be text."""
+    for key, value in mapping.items():
+        if key in META_KEYS:
+            continue
+        if not isinstance(key, str):
+            raise ItemFileError(path, line_of(mapping) or line, f"{field_name}.{key}", "expected a text key (quote it)")
+        yield key, value
+
+
+def _section(data: dict, key: str, path) -> dict:
+    """An optional top-level mapping (scales, questions, frames)."""
+    return require(data, key, dict, path) if key in data else {}
+
+
+def _frame(value, path, line, field_name) -> dict[str, str]:
+    """A prompt frame: texts for some of FRAME_FIELDS; the instruction may use {first} and {last}."""
+    if not isinstance(value, dict):
+        raise ItemFileError(path, line, field_name, f"expected a mapping with {', '.join(FRAME_FIELDS)}")
+    frame = {}
+    for key, text in _entries(value, path, line, field_name):
+        if key not in FRAME_FIELDS:
+            raise ItemFileError(path, line_of(value, key), f"{field_name}.{key}", f"unknown field; expected {', '.join(FRAME_FIELDS)}")
+        if not isinstance(text, str):
+            raise ItemFileError(path, line_of(value, key), f"{field_name}.{key}", f"expected text, got {type(text).__name__}")
+        frame[key] = text
+    if "instruction" in frame:
+        try:
+            fields = [(name, spec, conversion) for _, name, spec, conversion in Formatter().parse(frame["instruction"]) if name is not None]
+        except ValueError:
+            fields = [("", "", None)]
+        if any(name not in ("first", "last") or spec or conversion for name, spec, conversion in fields):
+            raise ItemFileError(path, line_of(value, "instruction"), f"{field_name}.instruction",
+                                "may contain only {first} and {last} in braces (write {{ and }} for a brace)")
+    return frame
+
+
 def _texts(value, path, line, field_name) -> dict[str, str]:
     if not isinstance(value, dict):
         raise ItemFileError(path, line, field_name, "expected a mapping of language -> text")
     texts = {}
-    for lang, text in value.items():
-        if lang in META_KEYS:
-            continue
+    for lang, text in _entries(value, path, line, field_name):
         if not isinstance(text, str) or not text.strip():
             raise ItemFileError(path, line_of(value) or line, f"{field_name}.{lang}", "expected non-empty text")
         texts[lang] = text
@@ -107,13 +147,14 @@ def _scale(value, path, line, field_name) -> dict:
     """A scale as {"labels": [...], "anchors": {lang: [...]}} checked for shape."""
     if not isinstance(value, dict):
         raise ItemFileError(path, line, field_name, "expected a mapping with labels and anchors")
-    labels = [str(label) for label in require(value, "labels", list, path, field_name)]
+    labels = require(value, "labels", list, path, field_name)
+    if not all(isinstance(label, (str, int)) and not isinstance(label, bool) for label in labels):
+        raise ItemFileError(path, line_of(value, "labels"), f"{field_name}.labels", "expected a list of texts or numbers")
+    labels = [str(label) for label in labels]
     if len(labels) < 2 or len(set(labels)) != len(labels):
         raise ItemFileError(path, line_of(value), f"{field_name}.labels", "expected two or more distinct labels")
     anchors = {}
-    for lang, texts in require(value, "anchors", dict, path, field_name).items():
-        if lang in META_KEYS:
-            continue
+    for lang, texts in _entries(require(value, "anchors", dict, path, field_name), path, line, f"{field_name}.anchors"):
         if not isinstance(texts, list) or len(texts) != len(labels) or not all(isinstance(t, str) for t in texts):
             raise ItemFileError(path, line_of(value), f"{field_name}.anchors.{lang}", f"expected {len(labels)} texts, one per label")
         anchors[lang] = [t for t in texts]
@@ -137,22 +178,34 @@ def read_item_file(path: Path) -> dict:
             out[key] = str(require(data, key, str, path))
     for key in ("dimensions", "languages"):
         if key in data:
-            out[key] = [str(v) for v in require(data, key, list, path)]
-    scales = {name: _scale(value, path, line_of(data), f"scales.{name}") for name, value in data.get("scales", {}).items() if name not in META_KEYS}
-    questions = {name: _texts(value, path, line_of(data), f"questions.{name}") for name, value in data.get("questions", {}).items() if name not in META_KEYS}
+            values = require(data, key, list, path)
+            if not all(isinstance(v, str) and v.strip() for v in values):
+                raise ItemFileError(path, line_of(data, key), key, "expected a list of texts")
+            out[key] = values
+    sections = {key: _section(data, key, path) for key in ("scales", "questions", "frames")}
+    scales = {name: _scale(value, path, line_of(data, "scales"), f"scales.{name}") for name, value in _entries(sections["scales"], path, None, "scales")}
+    questions = {name: _texts(value, path, line_of(data, "questions"), f"questions.{name}")
+                 for name, value in _entries(sections["questions"], path, None, "questions")}
     if "scale" in data:
         out["scale"] = _named_or_inline(data["scale"], scales, path, line_of(data), "scale", _scale)
     if "question" in data:
         out["question"] = _named_or_inline(data["question"], questions, path, line_of(data), "question", _texts)
     if "frames" in data:
-        out["frames"] = {lang: frame for lang, frame in require(data, "frames", dict, path).items() if lang not in META_KEYS}
-    for index, entry in enumerate(data.get("items", []) or []):
+        out["frames"] = {lang: _frame(frame, path, line_of(sections["frames"], lang), f"frames.{lang}")
+                         for lang, frame in _entries(sections["frames"], path, None, "frames")}
+    codes: set[str] = set()
+    for index, entry in enumerate(require(data, "items", list, path) if data.get("items") is not None else []):
         context = f"items[{index}]"
         if not isinstance(entry, dict):
             raise ItemFileError(path, line_of(data), context, "expected a mapping")
         line = line_of(entry)
-        item: dict = {"code": str(require(entry, "code", (str, int), path, context)), "line": line,
+        item: dict = {"code": str(require(entry, "code", (str, int), path, context)).strip(), "line": line,
                       "lines": dict(entry.get(LINES_KEY, {}))}
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", item["code"]):
+            raise ItemFileError(path, line_of(entry, "code"), f"{context}.code", f"{item['code']!r}: expected ASCII letters, digits, '_', '-' or '.'")
+        if item["code"] in codes:
+            raise ItemFileError(path, line_of(entry, "code"), f"{context}.code", f"{item['code']!r} is already used in this file")
+        codes.add(item["code"])
         for key in ("dimension", "construct", "source", "id"):
             if key in entry:
                 item[key] = str(require(entry, key, (str, int), path, context))
@@ -168,7 +221,7 @@ def read_item_file(path: Path) -> dict:
             item["question"] = _named_or_inline(entry["question"], questions, path, line_of(entry, "question"), f"{context}.question", _texts)
         unknown = set(entry) - {"code", "dimension", "construct", "source", "id", "text", "reverse", "scale", "question", *META_KEYS}
         if unknown:
-            first = sorted(unknown)[0]
+            first = sorted(unknown, key=str)[0]
             raise ItemFileError(path, line_of(entry, first), f"{context}.{first}", "unknown field")
         out["items"].append(item)
     return out
@@ -242,7 +295,9 @@ def build_instrument(data: dict) -> Instrument:
         if not entry.get("text"):
             raise ItemFileError(path, line, f"{context}.text", "missing")
         code = entry["code"]
-        default_id = f"{key}_{int(code):02d}" if code.isdigit() else f"{key}_{code}"
+        default_id = f"{key}_{int(code):02d}" if code.isdecimal() else f"{key}_{code}"
+        if any(other.id == (entry.get("id") or default_id) for other in items):
+            raise ItemFileError(path, line, f"{context}.id", f"{entry.get('id') or default_id!r} is already another item's id")
         items.append(Item(
             id=entry.get("id") or default_id, instrument=key, code=code, dimension=entry["dimension"],
             text=dict(entry["text"]), question=dict(question), reverse=entry.get("reverse", False),
@@ -274,8 +329,9 @@ def user_items_dir() -> Path:
 
 def load_bank(user_dir: Path | None = None) -> ItemBank:
     bank = ItemBank()
-    frames = load_yaml(paths.assets_dir() / "prompts.yaml")
-    bank.frames = {lang: frame for lang, frame in frames.items() if lang not in META_KEYS}
+    frames_path = paths.assets_dir() / "prompts.yaml"
+    frames = load_yaml(frames_path)
+    bank.frames = {lang: _frame(frame, frames_path, line_of(frames, lang), lang) for lang, frame in _entries(frames, frames_path, None, "")}
     raw: dict[str, dict] = {}
     for path in sorted(paths.assets_dir().joinpath("items").glob("*.yaml")):
         data = read_item_file(path)  # shipped files must be valid: an error here is a bug
@@ -293,6 +349,10 @@ def load_bank(user_dir: Path | None = None) -> ItemBank:
             else:
                 merged = data
             build_instrument(merged)  # a user file must leave a working instrument
+            for lang, frame in data.get("frames", {}).items():
+                missing = [name for name in FRAME_FIELDS if name not in {**bank.frames.get(lang, {}), **frame}]
+                if missing:
+                    raise ItemFileError(path, line_of(data, "frames"), f"frames.{lang}", f"a new language needs {', '.join(missing)}")
         except ProbeError as exc:
             bank.problems.append(str(exc))
             continue

@@ -55,6 +55,18 @@ def _strip(mapping: dict) -> dict[str, str]:
     return {k: str(v) for k, v in mapping.items() if k not in META_KEYS}
 
 
+def _texts(value, path: Path, line: int | None, field_name: str) -> dict[str, str]:
+    """A mapping of language -> text from a persona file, checked: both sides must be text."""
+    texts = {}
+    for lang, text in value.items():
+        if lang in META_KEYS:
+            continue
+        if not isinstance(lang, str) or not isinstance(text, str):
+            raise ItemFileError(path, line_of(value, str(lang)) or line, f"{field_name}.{lang}", "expected language: text")
+        texts[lang] = text
+    return texts
+
+
 def _read_personas(path: Path, data: dict, bank: PersonaBank) -> dict[str, Persona]:
     """The file's personas; an entry `{country: X}` is X's national persona under that key."""
     entries = require(data, "personas", dict, path)
@@ -62,6 +74,8 @@ def _read_personas(path: Path, data: dict, bank: PersonaBank) -> dict[str, Perso
     for key, entry in entries.items():
         if key in META_KEYS:
             continue
+        if not isinstance(key, str):
+            raise ItemFileError(path, line_of(entries, str(key)), f"personas.{key}", "a persona key must be text (quote it)")
         if ":" in key:
             raise ItemFileError(path, line_of(entries), f"personas.{key}", "a persona key may not contain ':'")
         if not isinstance(entry, dict):
@@ -84,7 +98,8 @@ def _read_personas(path: Path, data: dict, bank: PersonaBank) -> dict[str, Perso
             raise ItemFileError(path, line_of(entry), f"personas.{key}.text", "expected null, a text, or a mapping of language -> text")
         if isinstance(text, str):
             text = {ANY_LANGUAGE: text}
-        personas[key] = Persona(key=key, name=_strip(name), text=_strip(text) if text else None)
+        text = _texts(text, path, line_of(entry, "text"), f"personas.{key}.text") if text else None
+        personas[key] = Persona(key=key, name=_texts(name, path, line_of(entry, "name"), f"personas.{key}.name"), text=text)
     return personas
 
 

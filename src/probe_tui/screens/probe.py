@@ -158,6 +158,7 @@ language, persona or model changes).
         problems = item_bank().problems + persona_bank().problems
         try:
             self.groups = load_group_baselines()
+            problems += self.groups.attrs["problems"]
         except ProbeError as exc:
             problems.append(str(exc))
         if problems:
