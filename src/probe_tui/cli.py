@@ -7,6 +7,7 @@ import logging
 import math
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 from .core import paths
@@ -16,10 +17,19 @@ log = logging.getLogger("probe_tui")
 
 
 def _setup_logging() -> Path:
-    path = paths.log_file()
-    logging.basicConfig(
-        filename=path, level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", force=True
-    )
+    """The log file in the state directory or, where that cannot be written, a temporary one (said in
+    one line; $PROBE_TUI_LOG tells the model worker and the screens too)."""
+    try:
+        path = paths.log_file()
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError as exc:
+        handle, name = tempfile.mkstemp(prefix="probe-tui-", suffix=".log")
+        os.close(handle)
+        path = Path(name)
+        handler = logging.FileHandler(path, encoding="utf-8")
+        os.environ["PROBE_TUI_LOG"] = name
+        print(f"probe-tui: warning: cannot write the log ({exc.strerror}: {exc.filename}); logging to {path}", file=sys.stderr)
+    logging.basicConfig(handlers=[handler], level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", force=True)
     return path
 
 
