@@ -22,10 +22,18 @@ def journal_path(output: Path) -> Path:
     return folder / f"{Path(output).stem}-{digest}.sqlite"
 
 
+def check_output(output: Path) -> None:
+    """Only a regular file, or a new path, may be an output: never a device, FIFO or folder."""
+    if os.path.lexists(output) and not Path(output).is_file():
+        raise ProbeError(f"--output {output} is not a regular file; choose a file name")
+
+
 class RunJournal:
     def __init__(self, path: Path, signature: dict, resume: bool, output: Path | None = None):
         """Opened under a lock per journal, held until close(): a second run on the same output is
         refused before it touches anything. The OS drops the lock when its process dies."""
+        if output is not None:
+            check_output(output)
         self.path = path
         self.lock = _lock(path.with_suffix(".lock"), output or path)
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
