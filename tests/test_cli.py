@@ -117,7 +117,7 @@ def test_a_run_that_answers_nothing_says_only_why_and_keeps_the_earlier_csv(tmp_
     finished = out.read_bytes()
     truncated = tmp_path / "truncated.gguf"
     truncated.write_bytes(smollm2_path.read_bytes()[: 200_000])
-    result = probe_tui("run", "--model", str(truncated), "--no-cache", "--limit", "2", "--output", str(out))
+    result = probe_tui("run", "--model", str(truncated), "--force", "--no-cache", "--limit", "2", "--output", str(out))
     assert result.returncode == 2
     assert "wrote" not in result.stderr and "stopped after" not in result.stderr and "kept" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("probe-tui: error: could not load truncated.gguf")

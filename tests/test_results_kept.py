@@ -24,6 +24,38 @@ def journal_rows(output: Path) -> list:
     return sqlite3.connect(journal_path(output)).execute("SELECT position, item_id, row FROM answers ORDER BY position").fetchall()
 
 
+def test_a_failed_or_different_run_leaves_finished_results_and_their_journal(tmp_path, smollm2_path):
+    """21.2: a different run needs --force; one that fails before its first answer (a model that
+    does not load, a dead endpoint) leaves the CSV and the journal, so --resume still works."""
+    out = tmp_path / "keep.csv"
+    finished = ("run", "--limit", "2", "--output", str(out))
+    assert probe_tui(*finished).returncode == 0
+    csv, journal = out.read_bytes(), journal_rows(out)
+    different = probe_tui("run", "--limit", "2", "--lang", "fr", "--output", str(out))
+    assert different.returncode == 2
+    assert different.stderr.strip() == (f"probe-tui: error: {out} holds the results of a different run (language was 'en'); "
+                                         "add --force to replace it, or choose another --output")
+    truncated = tmp_path / "truncated.gguf"
+    truncated.write_bytes(smollm2_path.read_bytes()[:200_000])
+    failed_to_load = probe_tui("run", "--model", str(truncated), "--force", "--no-cache", "--limit", "2", "--output", str(out))
+    assert failed_to_load.returncode == 2 and "could not load truncated.gguf" in failed_to_load.stderr
+    dead = probe_tui("run", "--backend", "openai", "--base-url", "http://127.0.0.1:9/v1", "--model", "m", "--force",
+                     "--limit", "2", "--output", str(out))
+    assert dead.returncode == 2 and dead.stderr.strip().splitlines()[-1].startswith("probe-tui: error: ")
+    assert out.read_bytes() == csv and journal_rows(out) == journal
+    resumed = probe_tui(*finished, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert out.read_bytes() == csv
+
+
+def test_the_same_run_again_needs_no_force(tmp_path):
+    out = tmp_path / "again.csv"
+    assert probe_tui("run", "--limit", "1", "--output", str(out)).returncode == 0
+    again = probe_tui("run", "--limit", "1", "--output", str(out))
+    assert again.returncode == 0, again.stderr
+    assert len(pd.read_csv(out)) == 1
+
+
 def special_files(tmp_path):
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)

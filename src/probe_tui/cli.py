@@ -141,7 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--concurrency", type=int, default=1, help="items in flight at once, for remote backends (default 1)")
     run.add_argument("--score-by", choices=("expected", "argmax"), default="expected",
                      help="an item's score for the gauge: the expected value of its distribution (default) or the most likely option")
-    run.add_argument("--resume", action="store_true", help="continue an interrupted run of the same command: answers already journaled are kept")
+    resume = run.add_mutually_exclusive_group()
+    resume.add_argument("--resume", action="store_true", help="continue an interrupted run of the same command: answers already journaled are kept")
+    resume.add_argument("--force", action="store_true", help="replace the results of a different run in --output (they are kept until this run's first answer)")
 
     score = commands.add_parser("score", help="metrics for recorded responses (yours or another study's), in long format")
     _add_instrument_option(score, "mfq2, wvs, vsm2013 or country-pairs (required)")

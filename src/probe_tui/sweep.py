@@ -153,7 +153,8 @@ def run_sweep(args, backend) -> int:
     signature = {"model": backend.identity, "instrument": instrument.key, "language": first.language, "persona": first.persona,
                  "items": hashlib.sha1("|".join(job.key for job in jobs).encode()).hexdigest(),
                  **({"condition": args.condition} if by_country else {})}
-    journal = RunJournal(journal_path(args.output), signature, resume=getattr(args, "resume", False), output=args.output)
+    journal = RunJournal(journal_path(args.output), signature, resume=getattr(args, "resume", False), output=args.output,
+                         force=getattr(args, "force", False))
     done = journal.done()
     todo = [(position, job) for position, job in enumerate(jobs) if job.key not in done]
     console = Console(stderr=True)
