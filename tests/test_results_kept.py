@@ -81,3 +81,32 @@ def test_only_a_regular_file_or_a_new_path_is_an_output(tmp_path):
         after = os.stat(path)
         assert (after.st_mode, after.st_ino) == (before.st_mode, before.st_ino), kind
     assert not list(tmp_path.glob("*.partial"))
+
+
+class BreaksAfterThree(ScriptedBackend):
+    """A backend with a bug that no real part can be made to have: the fourth prompt raises."""
+
+    def score(self, prompt):
+        if self.calls == 3:
+            raise RuntimeError("a bug in the fourth answer")
+        return super().score(prompt)
+
+
+def test_an_unexpected_error_still_writes_what_was_done(tmp_path, monkeypatch, capsys):
+    """21.4: only ProbeError and Ctrl+C reached the CSV-writing path: the CSV of an earlier run
+    stayed while the journal held the new answers."""
+    out = tmp_path / "out.csv"
+    command = ["run", "--limit", "10", "--output", str(out)]
+    monkeypatch.setattr(cli, "_backend", lambda args: ScriptedBackend())
+    assert cli.main(command) == 0
+    assert len(pd.read_csv(out)) == 10
+    monkeypatch.setattr(cli, "_backend", lambda args: BreaksAfterThree())
+    capsys.readouterr()
+    assert cli.main(command) == 1
+    error = capsys.readouterr().err.strip().splitlines()
+    assert pd.read_csv(out)["item_id"].tolist() == ["mfq2_01", "mfq2_02", "mfq2_03"] == [row[1] for row in journal_rows(out)]
+    assert "probe-tui: stopped after 3 of 10 prompts; they are kept. Run the same command with --resume to finish." in error
+    assert error[-1].startswith("probe-tui: unexpected error: RuntimeError: a bug in the fourth answer (traceback in ")
+    monkeypatch.setattr(cli, "_backend", lambda args: ScriptedBackend())
+    assert cli.main([*command, "--resume"]) == 0
+    assert len(pd.read_csv(out)) == 10

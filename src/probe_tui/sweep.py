@@ -158,7 +158,7 @@ def run_sweep(args, backend) -> int:
     done = journal.done()
     todo = [(position, job) for position, job in enumerate(jobs) if job.key not in done]
     console = Console(stderr=True)
-    interrupted, failure = False, None
+    interrupted, failure, unexpected = False, None, None
     label = (f"{instrument.key} {len({job.country for job in jobs})} countries, {args.condition}" if by_country
              else f"{instrument.key} {first.language} persona={first.persona}")
     try:
@@ -181,11 +181,15 @@ def run_sweep(args, backend) -> int:
         interrupted = True
     except ProbeError as exc:  # e.g. the API refused us: keep what was done, then say why we stopped
         failure = exc
+    except Exception as exc:  # a bug: what was done is written all the same, then it is reported
+        unexpected = exc
     finally:
         backend.close()
     rows = journal.rows()
-    if not rows and (interrupted or failure):  # nothing to keep: leave the output as it was, and say why
+    if not rows and (interrupted or failure or unexpected):  # nothing to keep: leave the output as it was, and say why
         journal.close()
+        if unexpected:
+            raise unexpected
         print(f"probe-tui: error: {failure}" if failure else "probe-tui: interrupted before the first answer; nothing was written",
               file=sys.stderr)
         return 130 if interrupted else 2
@@ -215,10 +219,12 @@ def run_sweep(args, backend) -> int:
         print(f"mean P(A)+P(B) before renormalising (compliance): {frame['valid_mass'].mean():.3f}")
         print(f"mean P(A) after renormalising (0.5 = no position bias): {p_a.mean():.3f}")
     print(f"wrote {len(rows)} row(s) to {args.output}", file=sys.stderr)
-    if interrupted or failure or len(rows) < len(jobs):
+    if interrupted or failure or unexpected or len(rows) < len(jobs):
         if failure:
             print(f"probe-tui: error: {failure}", file=sys.stderr)
         print(f"probe-tui: stopped after {len(rows)} of {len(jobs)} prompts; they are kept. "
               "Run the same command with --resume to finish.", file=sys.stderr)
+        if unexpected:
+            raise unexpected  # its traceback goes to the log, one line to the user
         return 130 if interrupted else 2
     return 0
