@@ -110,3 +110,34 @@ def test_an_unexpected_error_still_writes_what_was_done(tmp_path, monkeypatch, c
     monkeypatch.setattr(cli, "_backend", lambda args: ScriptedBackend())
     assert cli.main([*command, "--resume"]) == 0
     assert len(pd.read_csv(out)) == 10
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A real, tiny filesystem (tmpfs, 64 KiB), filled up: only root may mount one."""
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)]).returncode != 0:
+        pytest.skip("mounting a tiny filesystem needs root")
+    try:
+        with open(folder / "filler", "wb", buffering=0) as filler, pytest.raises(OSError, match="No space left"):
+            while True:
+                filler.write(b"\0" * 4096)
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_a_full_disk_says_what_happened_and_how_to_resume(full_disk):
+    """21.5: "unexpected OSError", a stray out.csv.partial and no resume hint."""
+    out = full_disk / "out.csv"
+    command = ("run", "--limit", "2", "--output", str(out))
+    result = probe_tui(*command)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (f"probe-tui: error: could not write {out}: No space left on device; "
+                                                      "the 2 answer(s) are kept: run the same command with --resume once it can be written")
+    assert sorted(p.name for p in full_disk.iterdir()) == ["filler"]
+    (full_disk / "filler").unlink()
+    resumed = probe_tui(*command, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert pd.read_csv(out)["item_id"].tolist() == ["mfq2_01", "mfq2_02"]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
@@ -141,6 +142,21 @@ def start_label(backend) -> str:
     return f"loading {backend.display_name}"
 
 
+def write_csv(frame: pd.DataFrame, output: Path) -> None:
+    """The whole CSV or none of it: written beside the output, then swapped in. If it cannot be
+    written (say the disk is full), the answers stay in the journal for --resume."""
+    partial = Path(f"{output}.partial")
+    try:
+        partial.unlink(missing_ok=True)  # never write through a link or FIFO left there
+        frame.to_csv(partial, index=False)
+        os.replace(partial, output)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        raise ProbeError(f"could not write {output}: {exc.strerror or exc}; the {len(frame)} answer(s) are kept: "
+                         "run the same command with --resume once it can be written") from exc
+
+
 def run_sweep(args, backend) -> int:
     instrument = get_instrument(args.instrument)
     by_country = bool(getattr(args, "countries", None))
@@ -195,10 +211,10 @@ def run_sweep(args, backend) -> int:
         return 130 if interrupted else 2
     columns = COLUMNS + (["country", "condition"] if by_country else []) + (PAIR_COLUMNS if is_pairs else [])
     frame = pd.DataFrame(rows, columns=columns)
-    partial = Path(f"{args.output}.partial")
-    frame.to_csv(partial, index=False)
-    os.replace(partial, args.output)  # the CSV is never half-written
-    journal.close()  # and only now may another run take this output
+    try:
+        write_csv(frame, args.output)
+    finally:
+        journal.close()  # only now may another run take this output
     if by_country and rows:
         if instrument.key == "vsm2013":
             print(country_summary(frame, constants))
