@@ -62,8 +62,11 @@ def special_files(tmp_path):
     folder = tmp_path / "folder"
     folder.mkdir()
     linked = tmp_path / "stdout"
-    linked.symlink_to(fifo)  # as /dev/stdout is a link to a pipe or a terminal
-    nodes = {"a FIFO": fifo, "a folder": folder, "a link to a FIFO": linked}
+    linked.symlink_to(fifo)  # as /dev/stdout is a link to a pipe, a terminal...
+    to_file = tmp_path / "stdout-to-file"
+    (tmp_path / "regular").write_text("kept\n")
+    to_file.symlink_to(tmp_path / "regular")  # ...or a file: the swapped-in CSV would replace the link itself
+    nodes = {"a FIFO": fifo, "a folder": folder, "a link to a FIFO": linked, "a link to a file": to_file}
     if os.geteuid() == 0:  # a device node like /dev/full (1, 7), of our own: only root may make one
         device = tmp_path / "full"
         os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, 7))
@@ -74,11 +77,11 @@ def special_files(tmp_path):
 def test_only_a_regular_file_or_a_new_path_is_an_output(tmp_path):
     """21.3: --output /dev/full (or /dev/null, /dev/stdout) replaced the device node with a CSV."""
     for kind, path in special_files(tmp_path).items():
-        before = os.stat(path)
+        before = os.lstat(path)
         result = probe_tui("run", "--limit", "1", "--output", str(path))
         assert result.returncode == 2, kind
         assert result.stderr.strip() == f"probe-tui: error: --output {path} is not a regular file; choose a file name", kind
-        after = os.stat(path)
+        after = os.lstat(path)
         assert (after.st_mode, after.st_ino) == (before.st_mode, before.st_ino), kind
     assert not list(tmp_path.glob("*.partial"))
 

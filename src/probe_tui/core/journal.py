@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import stat
 from pathlib import Path
 
 from . import paths
@@ -23,8 +24,9 @@ def journal_path(output: Path) -> Path:
 
 
 def check_output(output: Path) -> None:
-    """Only a regular file, or a new path, may be an output: never a device, FIFO or folder."""
-    if os.path.lexists(output) and not Path(output).is_file():
+    """Only a regular file, or a new path, may be an output: never a device, FIFO, folder or link
+    (the CSV is swapped in, so a link such as /dev/stdout would itself be replaced)."""
+    if os.path.lexists(output) and not stat.S_ISREG(os.lstat(output).st_mode):
         raise ProbeError(f"--output {output} is not a regular file; choose a file name")
 
 
