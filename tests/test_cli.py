@@ -5,6 +5,7 @@ import math
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -116,7 +117,7 @@ def test_a_run_that_answers_nothing_says_only_why_and_keeps_the_earlier_csv(tmp_
     finished = out.read_bytes()
     truncated = tmp_path / "truncated.gguf"
     truncated.write_bytes(smollm2_path.read_bytes()[: 200_000])
-    result = probe_tui("run", "--model", str(truncated), "--no-cache", "--limit", "2", "--output", str(out))
+    result = probe_tui("run", "--model", str(truncated), "--force", "--no-cache", "--limit", "2", "--output", str(out))
     assert result.returncode == 2
     assert "wrote" not in result.stderr and "stopped after" not in result.stderr and "kept" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("probe-tui: error: could not load truncated.gguf")
@@ -167,3 +168,34 @@ def test_endpoints_are_listed_added_and_removed(tmp_path):
     again = endpoints("remove", "lab.v2")
     assert again.returncode == 2
     assert again.stderr.strip() == f"probe-tui: error: no endpoint 'lab.v2' in {path}; saved: other"
+
+
+@pytest.fixture
+def read_only_state(tmp_path):
+    """A state directory that cannot be written: mode 0500, or, for root (who ignores modes), a
+    read-only filesystem."""
+    folder = tmp_path / "state"
+    folder.mkdir(mode=0o500)
+    mounted = os.geteuid() == 0
+    if mounted and subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=16k", "tmpfs", str(folder)]).returncode != 0:
+        pytest.skip("root could not mount a read-only filesystem")
+    try:
+        yield folder
+    finally:
+        if mounted:
+            subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_a_read_only_state_directory_falls_back_to_a_temporary_log(tmp_path, read_only_state):
+    """Issue 21.19: logging was set up outside the `try`, so every command died with a traceback."""
+    env = {**os.environ, "XDG_STATE_HOME": str(read_only_state)}
+    for command in (["models"], ["run", "--limit", "1", "--no-cache", "--output", str(tmp_path / "o.csv")]):
+        result = subprocess.run([sys.executable, "-m", "probe_tui", *command], capture_output=True, text=True, env=env, timeout=600)
+        assert result.returncode == 0, result.stderr
+        warning = [line for line in result.stderr.splitlines() if line.startswith("probe-tui: warning")]
+        assert len(warning) == 1 and warning[0].startswith("probe-tui: warning: cannot write the log (")
+        assert f": {read_only_state}/probe-tui" in warning[0]
+        log = Path(warning[0].rsplit("; logging to ", 1)[1])
+        assert log.is_file() and not log.is_relative_to(read_only_state)
+        if command[0] == "run":
+            assert log.stat().st_size > 0  # the model worker's output went there too

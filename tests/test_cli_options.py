@@ -88,3 +88,24 @@ def test_an_option_the_backend_does_not_use_is_refused(tmp_path, args, message):
     result = probe_tui(*args, "--limit", "1", "--output", str(tmp_path / "o.csv"))
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith(f"probe-tui: error: {message}")
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["run", "--samples", "0"], "argument --samples: must be a whole number of at least 1, not '0'"),
+    (["run", "--timeout", "-1"], "argument --timeout: must be a number of seconds above 0, not '-1'"),
+    (["run", "--timeout", "inf"], "argument --timeout: must be a number of seconds above 0, not 'inf'"),
+    (["run", "--temperature", "nan"], "argument --temperature: must be a number of at least 0, not 'nan'"),
+    (["--temperature", "-0.5", "run"], "argument --temperature: must be a number of at least 0, not '-0.5'"),
+    (["run", "--limit", "-1"], "argument --limit: must be a whole number of at least 1, not '-1'"),
+    (["run", "--limit", "0"], "argument --limit: must be a whole number of at least 1, not '0'"),
+    (["run", "--limit", "two"], "argument --limit: must be a whole number of at least 1, not 'two'"),
+    (["score", "--instrument", "mfq2", "--responses", "r.csv", "--bootstrap", "-5"],
+     "argument --bootstrap: must be a whole number of at least 0, not '-5'"),
+    (["endpoints", "add", "lab", "--samples", "0"], "argument --samples: must be a whole number of at least 1, not '0'"),
+])
+def test_an_impossible_number_is_refused_in_one_line(argv, message, capsys):
+    """Issue 21.20: these ran (--limit 0 and -1 asked 36 and 35 items) or ended in "unexpected error"."""
+    with pytest.raises(SystemExit) as exited:
+        parse_args([*argv, "--output", "o.csv"] if argv[0] in ("run", "score") or argv[-1] == "run" else argv)
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == f"probe-tui: error: {message}\n"

@@ -86,7 +86,8 @@ def test_resume_refuses_a_different_run(tmp_path):
     other = subprocess.run([sys.executable, "-m", "probe_tui", "run", "--limit", "1", "--lang", "fr", "--output", str(out), "--resume"],
                            capture_output=True, text=True, timeout=600)
     assert other.returncode == 2
-    assert "cannot resume: the unfinished run for this output differs (language was 'en')" in other.stderr
+    assert other.stderr.strip() == (f"probe-tui: error: cannot resume: {out} holds the results of a different run (language was 'en'); "
+                                    "to start over, use --force instead of --resume, or choose another --output")
 
 
 def test_a_second_run_on_the_same_output_is_refused_at_once(tmp_path):
@@ -109,7 +110,7 @@ def test_a_second_run_on_the_same_output_is_refused_at_once(tmp_path):
     finally:
         first.kill()
         first.wait()
-    again = subprocess.run([sys.executable, "-m", "probe_tui", "run", "--limit", "1", "--output", str(out)],
+    again = subprocess.run([sys.executable, "-m", "probe_tui", "run", "--limit", "1", "--force", "--output", str(out)],
                            capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stderr
     assert len(pd.read_csv(out)) == 1

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 from .core import paths
@@ -15,11 +17,53 @@ log = logging.getLogger("probe_tui")
 
 
 def _setup_logging() -> Path:
-    path = paths.log_file()
-    logging.basicConfig(
-        filename=path, level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", force=True
-    )
+    """The log file in the state directory or, where that cannot be written, a temporary one (said in
+    one line; $PROBE_TUI_LOG tells the model worker and the screens too)."""
+    try:
+        path = paths.log_file()
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError as exc:
+        handle, name = tempfile.mkstemp(prefix="probe-tui-", suffix=".log")
+        os.close(handle)
+        path = Path(name)
+        handler = logging.FileHandler(path, encoding="utf-8")
+        os.environ["PROBE_TUI_LOG"] = name
+        print(f"probe-tui: warning: cannot write the log ({exc.strerror}: {exc.filename}); logging to {path}", file=sys.stderr)
+    logging.basicConfig(handlers=[handler], level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", force=True)
     return path
+
+
+class Parser(argparse.ArgumentParser):
+    """Bad input is one line: `probe-tui: error: ...` (no usage; --help has it)."""
+
+    def error(self, message):
+        self.exit(2, f"probe-tui: error: {message}\n")
+
+
+def _whole(minimum: int):
+    """An argparse type: a whole number of at least `minimum`."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be a whole number of at least {minimum}, not {text!r}")
+        return value
+    return parse
+
+
+def _number(minimum: float, above: bool = False, unit: str = ""):
+    """An argparse type: a finite number of at least `minimum` (or above it)."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or value < minimum or (above and value == minimum):
+            raise argparse.ArgumentTypeError(f"must be a number{unit} {'above' if above else 'of at least'} {minimum:g}, not {text!r}")
+        return value
+    return parse
 
 
 # Options for the model and the condition may stand before or after the subcommand and mean the same
@@ -54,11 +98,11 @@ def _add_remote_settings(group) -> None:
     group.add_argument("--base-url", default=SHARED, help="e.g. http://127.0.0.1:8080/v1 (OpenAI-compatible) or https://api.anthropic.com")
     group.add_argument("--api-key-env", default=SHARED, help="environment variable holding the API key (default OPENAI_API_KEY / ANTHROPIC_API_KEY; .env is read too)")
     group.add_argument("--mode", default=SHARED, choices=("auto", "logprobs", "sampled", "parsed"), help="auto (default): logprobs when offered, else sampled")
-    group.add_argument("--samples", type=int, default=SHARED, help="answers drawn per item when sampling (default 10)")
-    group.add_argument("--temperature", type=float, default=SHARED, help="sampling temperature (default 0.7)")
+    group.add_argument("--samples", type=_whole(1), default=SHARED, help="answers drawn per item when sampling (default 10)")
+    group.add_argument("--temperature", type=_number(0), default=SHARED, help="sampling temperature (default 0.7)")
     group.add_argument("--seed", type=int, default=SHARED, help="sampled answers: sample i asks with seed + i, so the draws repeat (OpenAI-compatible APIs; default: none)")
     group.add_argument("--top-logprobs", type=int, default=SHARED, help="top-k logprobs requested, at most 20 (default 20)")
-    group.add_argument("--timeout", type=float, default=SHARED, help="seconds per request (default 60)")
+    group.add_argument("--timeout", type=_number(0, above=True, unit=" of seconds"), default=SHARED, help="seconds per request (default 60)")
 
 
 def _add_instrument_option(parser: argparse.ArgumentParser, help: str) -> None:
@@ -74,8 +118,8 @@ def _add_condition_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="probe-tui", description="Watch what a language model 'believes', live. "
-                                     "The model and condition options may also follow the subcommand.")
+    parser = Parser(prog="probe-tui", description="Watch what a language model 'believes', live. "
+                    "The model and condition options may also follow the subcommand.")
     _add_model_options(parser)
     _add_condition_options(parser)
     parser.add_argument("--session", default=SHARED, help="record under this name, or reopen the session of that name where it stopped "
@@ -85,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="answer every item headless and write one CSV row per item")
     _add_model_options(run)
     _add_condition_options(run)
-    run.add_argument("--limit", type=int, default=None, help="only the first N items (country-pairs: the first N prompts)")
+    run.add_argument("--limit", type=_whole(1), default=None, help="only the first N items (country-pairs: the first N prompts)")
     run.add_argument("--pairs", help="country-pairs only: e.g. USA-China,France-China (default: all 28)")
     run.add_argument("--scenarios", type=int, help="country-pairs only: the first N scenarios (default: all)")
     run.add_argument("--vsm-constant", default=None, help="VSM 2013: fixed constants C, one number or pdi=N,idv=N,... "
@@ -97,7 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--concurrency", type=int, default=1, help="items in flight at once, for remote backends (default 1)")
     run.add_argument("--score-by", choices=("expected", "argmax"), default="expected",
                      help="an item's score for the gauge: the expected value of its distribution (default) or the most likely option")
-    run.add_argument("--resume", action="store_true", help="continue an interrupted run of the same command: answers already journaled are kept")
+    resume = run.add_mutually_exclusive_group()
+    resume.add_argument("--resume", action="store_true", help="continue an interrupted run of the same command: answers already journaled are kept")
+    resume.add_argument("--force", action="store_true", help="replace the results of a different run in --output (they are kept until this run's first answer)")
 
     score = commands.add_parser("score", help="metrics for recorded responses (yours or another study's), in long format")
     _add_instrument_option(score, "mfq2, wvs, vsm2013 or country-pairs (required)")
@@ -105,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--output", required=True, type=Path, help="CSV to write (long format)")
     score.add_argument("--map", default="", help="rename columns: OLD=NEW,OLD=NEW; an existing column is never overwritten (e.g. LLM=model,item=item_id,response=response_raw,llm_response=response)")
     score.add_argument("--set", default="", help="add constant columns: COLUMN=VALUE,... (e.g. model=qwen2.5-7b,language=en,persona=none)")
-    score.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples over items for Likert CIs (0: none)")
+    score.add_argument("--bootstrap", type=_whole(0), default=1000, help="bootstrap resamples over items for Likert CIs (0: none)")
     score.add_argument("--vsm-constant", default=None, help="VSM 2013: fixed constants C, one number or pdi=N,idv=N,... "
                        "(default: 0 for profile r; centred on Hofstede's mean for the deviation ratio of a `country` column)")
     score.add_argument("--groups", type=Path, help="a group baseline CSV (see README), besides those in the data directory")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
@@ -143,6 +144,21 @@ def start_label(backend) -> str:
     return f"loading {backend.display_name}"
 
 
+def write_csv(frame: pd.DataFrame, output: Path) -> None:
+    """The whole CSV or none of it: written beside the output, then swapped in. If it cannot be
+    written (say the disk is full), the answers stay in the journal for --resume."""
+    partial = Path(f"{output}.partial")
+    try:
+        partial.unlink(missing_ok=True)  # never write through a link or FIFO left there
+        frame.to_csv(partial, index=False)
+        os.replace(partial, output)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        raise ProbeError(f"could not write {output}: {exc.strerror or exc}; the {len(frame)} answer(s) are kept: "
+                         "run the same command with --resume once it can be written") from exc
+
+
 def run_sweep(args, backend) -> int:
     instrument = get_instrument(args.instrument)
     by_country = bool(getattr(args, "countries", None))
@@ -156,11 +172,12 @@ def run_sweep(args, backend) -> int:
                  "items": hashlib.sha1("|".join(job.key for job in jobs).encode()).hexdigest(),
                  "params": getattr(backend, "cache_params", {}),  # backend kind, mode, samples...: a resume never mixes them
                  **({"condition": args.condition} if by_country else {})}
-    journal = RunJournal(journal_path(args.output), signature, resume=getattr(args, "resume", False), output=args.output)
+    journal = RunJournal(journal_path(args.output), signature, resume=getattr(args, "resume", False), output=args.output,
+                         force=getattr(args, "force", False))
     done = journal.done()
     todo = [(position, job) for position, job in enumerate(jobs) if job.key not in done]
     console = Console(stderr=True)
-    interrupted, failure = False, None
+    interrupted, failure, unexpected = False, None, None
     label = (f"{instrument.key} {len({job.country for job in jobs})} countries, {args.condition}" if by_country
              else f"{instrument.key} {first.language} persona={first.persona}")
     try:
@@ -187,21 +204,25 @@ def run_sweep(args, backend) -> int:
         interrupted = True
     except ProbeError as exc:  # e.g. the API refused us: keep what was done, then say why we stopped
         failure = exc
+    except Exception as exc:  # a bug: what was done is written all the same, then it is reported
+        unexpected = exc
     finally:
         backend.close()
     rows = journal.rows()
-    if not rows and (interrupted or failure):  # nothing to keep: leave the output as it was, and say why
+    if not rows and (interrupted or failure or unexpected):  # nothing to keep: leave the output as it was, and say why
         journal.close()
+        if unexpected:
+            raise unexpected
         print(f"probe-tui: error: {failure}" if failure else "probe-tui: interrupted before the first answer; nothing was written",
               file=sys.stderr)
         return 130 if interrupted else 2
     answered = [row for row in rows if not row.get("unanswered")]
     columns = COLUMNS + (["country", "condition"] if by_country else []) + (PAIR_COLUMNS if is_pairs else [])
     frame = pd.DataFrame(rows, columns=columns)
-    partial = Path(f"{args.output}.partial")
-    frame.to_csv(partial, index=False)
-    os.replace(partial, args.output)  # the CSV is never half-written
-    journal.close()  # and only now may another run take this output
+    try:
+        write_csv(frame, args.output)
+    finally:
+        journal.close()  # only now may another run take this output
     if by_country and rows:
         if instrument.key == "vsm2013":
             print(country_summary(frame, constants))
@@ -229,10 +250,12 @@ def run_sweep(args, backend) -> int:
         shown = ", ".join(row["item_id"] for row in unanswered[:5]) + (", ..." if len(unanswered) > 5 else "")
         print(f"probe-tui: {len(unanswered)} of {len(rows)} item(s) unanswered, kept in the file with their method and raw answers "
               f"but not scored ({shown}): {unanswered[0]['unanswered']}", file=sys.stderr)
-    if interrupted or failure or len(rows) < len(jobs):
+    if interrupted or failure or unexpected or len(rows) < len(jobs):
         if failure:
             print(f"probe-tui: error: {failure}", file=sys.stderr)
         print(f"probe-tui: stopped after {len(rows)} of {len(jobs)} prompts; they are kept. "
               "Run the same command with --resume to finish.", file=sys.stderr)
+        if unexpected:
+            raise unexpected  # its traceback goes to the log, one line to the user
         return 130 if interrupted else 2
     return 0

@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import stat
 from pathlib import Path
 
 from . import paths
@@ -22,39 +23,70 @@ def journal_path(output: Path) -> Path:
     return folder / f"{Path(output).stem}-{digest}.sqlite"
 
 
+def check_output(output: Path) -> None:
+    """Only a regular file, or a new path, may be an output: never a device, FIFO, folder or link
+    (the CSV is swapped in, so a link such as /dev/stdout would itself be replaced)."""
+    if os.path.lexists(output) and not stat.S_ISREG(os.lstat(output).st_mode):
+        raise ProbeError(f"--output {output} is not a regular file; choose a file name")
+
+
 class RunJournal:
-    def __init__(self, path: Path, signature: dict, resume: bool, output: Path | None = None):
+    def __init__(self, path: Path, signature: dict, resume: bool, output: Path | None = None, force: bool = False):
         """Opened under a lock per journal, held until close(): a second run on the same output is
-        refused before it touches anything. The OS drops the lock when its process dies."""
+        refused before it touches anything. The OS drops the lock when its process dies.
+
+        The results of another run (the output file, or answers journaled for it) are replaced only
+        with force, and only when this run's first answer is committed: a run that fails before it
+        (a model that does not load, a dead endpoint) leaves them, and their journal, as they were."""
+        if output is not None:
+            check_output(output)
         self.path = path
         self.lock = _lock(path.with_suffix(".lock"), output or path)
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
         self.db.execute("CREATE TABLE IF NOT EXISTS answers (position INTEGER PRIMARY KEY, item_id TEXT UNIQUE, row TEXT NOT NULL)")
-        wanted = json.dumps(signature, sort_keys=True)
+        self.signature = json.dumps(signature, sort_keys=True)
         found = self.db.execute("SELECT value FROM meta WHERE key = 'signature'").fetchone()
-        if resume and found and found[0] != wanted:
-            stored = json.loads(found[0])
-            differs = ", ".join(f"{k} was {stored.get(k)!r}" for k in signature if stored.get(k) != signature[k])
+        kept = (output is not None and Path(output).exists()) or self.db.execute("SELECT 1 FROM answers").fetchone()
+        if kept and (found is None or found[0] != self.signature) and (resume or not force):
             self.close()
-            raise ProbeError(f"cannot resume: the unfinished run for this output differs ({differs}); run without --resume to start over")
-        if not resume:
-            self.db.execute("DELETE FROM answers")
-        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('signature', ?)", (wanted,))
+            raise ProbeError(_refusal(output or path, json.loads(found[0]) if found else None, signature, resume))
+        self.replacing = not (resume and found and found[0] == self.signature)  # what is journaled is not this run's
 
     def done(self) -> set[str]:
-        return {item_id for (item_id,) in self.db.execute("SELECT item_id FROM answers")}
+        return set() if self.replacing else {item_id for (item_id,) in self.db.execute("SELECT item_id FROM answers")}
 
     def add(self, position: int, item_id: str, row: dict) -> None:
-        self.db.execute("INSERT INTO answers VALUES (?, ?, ?)", (position, item_id, json.dumps(row, ensure_ascii=False)))
+        entry = (position, item_id, json.dumps(row, ensure_ascii=False))
+        if not self.replacing:
+            self.db.execute("INSERT INTO answers VALUES (?, ?, ?)", entry)
+            return
+        with self.db:  # the first answer replaces the old run's in one transaction (rolled back on an error)
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("DELETE FROM answers")
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('signature', ?)", (self.signature,))
+            self.db.execute("INSERT INTO answers VALUES (?, ?, ?)", entry)
+        self.replacing = False
 
     def rows(self) -> list[dict]:
-        return [json.loads(row) for (row,) in self.db.execute("SELECT row FROM answers ORDER BY position")]
+        return [] if self.replacing else [json.loads(row) for (row,) in self.db.execute("SELECT row FROM answers ORDER BY position")]
 
     def close(self) -> None:
         self.db.close()
         self.lock.close()
+
+
+def _refusal(output: Path, stored: dict | None, signature: dict, resume: bool) -> str:
+    """Why this run may not take an output that holds another run's results, and what to do."""
+    if stored is None:
+        what = f"{output} exists and was not written by probe-tui run"
+    else:
+        differs = ", ".join(f"{key} was {stored.get(key)!r}" for key in signature if stored.get(key) != signature[key])
+        what = f"{output} holds the results of a different run ({differs})"
+    if resume:
+        return f"cannot resume: {what}; to start over, use --force instead of --resume, or choose another --output"
+    return f"{what}; add --force to replace it, or choose another --output"
 
 
 def _lock(path: Path, output: Path):

@@ -28,6 +28,9 @@ def user_cache_dir() -> Path:
 
 
 def log_file() -> Path:
+    """probe-tui.log in the state directory, or $PROBE_TUI_LOG (set where that cannot be written)."""
+    if os.environ.get("PROBE_TUI_LOG"):
+        return Path(os.environ["PROBE_TUI_LOG"])
     directory = Path(platformdirs.user_log_dir(APP_NAME))
     directory.mkdir(parents=True, exist_ok=True)
     return directory / "probe-tui.log"
