@@ -131,6 +131,7 @@ async def test_the_country_pairs_screen_shows_the_scenario_as_the_model_reads_it
     async with app.run_test(size=(120, 40)) as pilot:
         scenario = lambda: "".join(widget.logical for widget in app.screen.query("#scenario"))
         await wait_for(pilot, lambda: type(app.screen).__name__ == "CountryPairsScreen" and scenario(), 30)
+        await wait_for(pilot, lambda: app.screen.model_ready and not app.screen.asking, 30)  # settled: no title change while the app closes
         shown = scenario()
         assert "Les États-Unis ont fait voler des avions de surveillance en bordure de l'espace aérien de la Chine" in shown
         assert not re.search(r"[{}|]", shown)
