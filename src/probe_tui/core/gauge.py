@@ -16,7 +16,7 @@ import pandas as pd
 
 from .baselines import Baseline
 from .metrics import CN, US, GaugeReading, rank_countries, read_gauge
-from .profiles import describe_vsm_missing, vsm_indices, vsm_missing
+from .profiles import INDEX_SCORED, describe_vsm_missing, vsm_indices, vsm_missing
 
 # Under 5 items a bootstrap has a handful of distinct resamples (1 item: one, so a zero-width interval).
 MIN_ITEMS_FOR_INTERVAL = 5
@@ -44,7 +44,7 @@ class GaugeEngine:
         self.dimensions = tuple(dimensions)
         self.baseline = baseline
         self.vsm_constant = vsm_constant
-        self.by_index = instrument == "vsm2013"  # VSM 2013: the profile is indices, each from four whole items
+        self.by_index = instrument in INDEX_SCORED  # VSM 2013: the profile is indices, each from four whole items
         self.tracks: dict[object, Track] = defaultdict(Track)
 
     def add(self, track, code: str, dimension: str, score: float) -> None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+# Instruments whose profile is a set of indices, each computed from whole items (not item means).
+INDEX_SCORED = frozenset({"vsm2013"})
+
 # VSM 2013 Manual (Hofstede & Minkov 2013): index = sum of weight × (mean of item a − mean of item b) + C
 VSM_FORMULAS: dict[str, list[tuple[float, str, str]]] = {
     "pdi": [(35, "VSM07", "VSM02"), (25, "VSM20", "VSM23")],
