@@ -34,10 +34,6 @@ Every answer of this session to this instrument, under every condition: model, l
         Binding("s", "next_sort", "Sort", tooltip="sort by the next column, then s again reverses it; a click on a header sorts by it, a second click reverses"),
         Binding("enter", "open_answer", "Open", show=False, tooltip="show the highlighted answer, its item under its condition"),
     ]
-    DEFAULT_CSS = """
-    #answers-caption { height: auto; padding: 0 1; color: $text-muted; }
-    #answers-table { height: 1fr; }
-    """
 
     def __init__(self, probe_screen):
         super().__init__()

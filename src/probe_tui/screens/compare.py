@@ -41,15 +41,6 @@ difference between the two answers. Both sides step together.
         Binding("x", "swap", "Swap", tooltip="swap A and B"),
         Binding("escape", "app.pop_screen", "Close", tooltip="back to the probe screen"),
     ]
-    DEFAULT_CSS = """
-    #compare-item { height: auto; padding: 0 1; }
-    #sides { height: auto; }
-    .side { width: 1fr; height: auto; padding: 0 1; }
-    #side-b { border-left: solid $primary; }
-    .side-title { text-style: bold; }
-    #difference { height: auto; padding: 0 1; margin-top: 1; }
-    #difference.changed { color: $warning; text-style: bold; }
-    """
 
     def __init__(self, probe_screen):
         super().__init__()

@@ -22,10 +22,6 @@ QUIT = Binding("q", "app.quit", "Quit", show=False)  # a modal screen's keys nev
 
 class PersonaPicker(ModalScreen[str | None]):
     BINDINGS = [Binding("escape", "dismiss_none", "Close"), QUIT]
-    DEFAULT_CSS = """
-    PersonaPicker { align: center middle; }
-    PersonaPicker > Vertical { width: 60; max-width: 95%; height: auto; border: thick $accent; background: $surface; padding: 0 1; }
-    """
 
     def __init__(self, personas: dict[str, Persona], language: str, current: str):
         super().__init__()
@@ -72,10 +68,6 @@ def pick_persona(app, choices: dict[str, Persona], language: str, current: str, 
 
 class InstrumentPicker(ModalScreen[str | None]):
     BINDINGS = [Binding("escape", "dismiss_none", "Close"), QUIT]
-    DEFAULT_CSS = """
-    InstrumentPicker { align: center middle; }
-    InstrumentPicker > Vertical { width: 70; max-width: 95%; height: auto; border: thick $accent; background: $surface; padding: 0 1; }
-    """
 
     def __init__(self, current: str):
         super().__init__()
@@ -109,17 +101,6 @@ class PersonaComposer(ModalScreen[Persona | None]):
     """Compose a demographic-subgroup persona from its attributes, or write and save a custom one."""
 
     BINDINGS = [Binding("escape", "dismiss_none", "Close"), QUIT]
-    DEFAULT_CSS = """
-    PersonaComposer { align: center middle; }
-    PersonaComposer > VerticalScroll { width: 76; max-width: 98%; height: auto; max-height: 95%; border: thick $accent; background: $surface; padding: 0 1; }
-    PersonaComposer .attribute { height: auto; }
-    PersonaComposer .attribute Label { width: 12; }
-    PersonaComposer Select { width: 1fr; }
-    PersonaComposer #preview { color: $text-muted; margin: 1 0; height: auto; }
-    PersonaComposer Button { margin-right: 1; }
-    PersonaComposer Input { margin-bottom: 1; }
-    PersonaComposer #composer-error { color: $error; height: auto; }
-    """
 
     def __init__(self, language: str):
         super().__init__()
@@ -173,10 +154,6 @@ class HelpScreen(ModalScreen[None]):
     to, read from its bindings and the app's."""
 
     BINDINGS = [Binding("escape,question_mark", "dismiss", "Close"), QUIT]
-    DEFAULT_CSS = """
-    HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll { width: 84; max-width: 95%; height: auto; max-height: 90%; border: thick $accent; background: $surface; }
-    """
 
     def __init__(self, screen: Screen):
         super().__init__()

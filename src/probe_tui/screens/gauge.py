@@ -34,9 +34,6 @@ model's mean against the United States, China and the nearest countries.
         Binding("t", "next_track", "Next track", tooltip="select the next condition's track (▶)"),
         Binding("escape", "app.pop_screen", "Back", tooltip="back to the probe screen"),
     ]
-    DEFAULT_CSS = """
-    .gauge-part { height: auto; padding: 0 1; margin-bottom: 1; }
-    """
 
     def __init__(self, probe_screen):
         super().__init__()

@@ -33,10 +33,6 @@ context and chat template; ● marks the one in use. Answers so far are kept, ea
         Binding("escape", "app.pop_screen", "Back", tooltip="back, loading nothing"),
         Binding("enter", "load", "Load", show=False, tooltip="load the highlighted model (Esc on the screen behind cancels a load)"),
     ]
-    DEFAULT_CSS = """
-    #models-caption { height: auto; padding: 0 1; color: $text-muted; }
-    #models-table { height: 1fr; }
-    """
 
     def __init__(self, probe_screen, on_choose=None, current: str | None = None):
         """on_choose(kind, spec): what Enter does (default: load it on the probe screen)."""

@@ -60,13 +60,6 @@ pair heat map, from the answers under the current language and persona.
         Binding("m", "models", "Models", show=False, tooltip="load another model or endpoint"),
         Binding("i", "app.pick_instrument", "Instrument", show=False, tooltip="MFQ-2, WVS, VSM 2013 or the country pairs, on the same model"),
     ]
-    DEFAULT_CSS = """
-    .pairs-part { height: auto; padding: 0 1; margin-bottom: 1; }
-    #prompt-box { height: auto; max-height: 16; margin: 0 1 1 1; border: round $secondary; display: none; }
-    #prompt-box.shown { display: block; }
-    #pairs-status { height: auto; padding: 0 1; color: $text-muted; }
-    #pairs-status.error { color: $error; text-style: bold; }
-    """
 
     def __init__(self, backend, bank, personas, language: str, persona: str):
         super().__init__()

@@ -71,23 +71,6 @@ language, persona or model changes).
         Binding("c", "countries", "Countries", show=False,
                 tooltip="VSM 2013 for 20 countries, each in its own language, with the deviation ratio per country"),
     ]
-    DEFAULT_CSS = """
-    #main { height: 1fr; }
-    #left { width: 1fr; padding: 0 1; }
-    #right { width: 38; padding: 0 1; border-left: solid $primary; }
-    #item-header { color: $text-muted; }
-    #item-text { text-style: bold; margin: 1 0; }
-    #flags { color: $warning; height: auto; }
-    #change { color: $text-muted; height: auto; }
-    #free-text-box { height: auto; max-height: 14; border: round $accent; display: none; }
-    #free-text-box.shown { display: block; }
-    #prompt-box { height: auto; max-height: 16; border: round $secondary; display: none; }
-    #prompt-box.shown { display: block; }
-    #status { height: auto; padding: 0 1; color: $text-muted; }
-    #status.error { color: $error; text-style: bold; }
-    #load-progress { padding: 0 1; }
-    #load-progress.hidden { display: none; }
-    """
 
     def __init__(self, backend, instrument, personas, language: str, persona: str):
         super().__init__()
