@@ -34,8 +34,8 @@ class ProbeApp(App):
     TITLE = "probe-tui"
     CSS_PATH = STYLESHEETS
     BINDINGS = [  # on every screen; a modal one has its own
-        Binding("question_mark", "help", "Help", tooltip="this screen's keys"),
-        Binding("q", "quit", "Quit", show=False, tooltip="quit; every answer is already in the session file"),
+        Binding("question_mark", "help", "Help", tooltip="this screen's keys", id="app.help"),
+        Binding("q", "quit", "Quit", show=False, tooltip="quit; every answer is already in the session file", id="app.quit"),
     ]
 
     def __init__(self, backend, instrument: str = "mfq2", language: str | None = None, persona: str | None = None,

@@ -40,9 +40,9 @@ deviation ratio per country against Hofstede's scores: DR > 1 means closer than 
 answer. ↑/↓ picks a country for the detail pane.
 """
     BINDINGS = [
-        Binding("s", "toggle_sweep", "Start/pause", tooltip="start or pause the sweep (answers already given are kept)"),
-        Binding("m", "cycle_condition", "Condition", tooltip="each country in its own language → all in English → all in Chinese"),
-        Binding("escape", "back", "Back", tooltip="back to the probe screen"),
+        Binding("s", "toggle_sweep", "Start/pause", tooltip="start or pause the sweep (answers already given are kept)", id="countries.toggle_sweep"),
+        Binding("m", "cycle_condition", "Condition", tooltip="each country in its own language → all in English → all in Chinese", id="countries.cycle_condition"),
+        Binding("escape", "back", "Back", tooltip="back to the probe screen", id="countries.back"),
     ]
 
     def __init__(self, probe_screen):

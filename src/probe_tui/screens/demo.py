@@ -30,10 +30,10 @@ log = logging.getLogger(__name__)
 
 class DemoScreen(Screen):
     BINDINGS = [
-        Binding("space", "toggle_pause", "Pause/play"),
-        Binding("n,right", "step(1)", "Step"),
-        Binding("b,left", "step(-1)", "Back"),
-        Binding("q", "app.quit", "Quit"),
+        Binding("space", "toggle_pause", "Pause/play", id="demo.toggle_pause"),
+        Binding("n,right", "step(1)", "Step", id="demo.next_step"),
+        Binding("b,left", "step(-1)", "Back", id="demo.previous_step"),
+        Binding("q", "app.quit", "Quit", id="demo.quit"),
     ]
 
     def __init__(self, backend, script, recorded=()):

@@ -17,11 +17,11 @@ from ..widgets.script import visual
 from ..widgets.text import safe_text
 
 COMPOSE = "__compose__"
-QUIT = Binding("q", "app.quit", "Quit", show=False)  # a modal screen's keys never reach the app's
+QUIT = Binding("q", "app.quit", "Quit", show=False, id="dialog.quit")  # a modal screen's keys never reach the app's
 
 
 class PersonaPicker(ModalScreen[str | None]):
-    BINDINGS = [Binding("escape", "dismiss_none", "Close"), QUIT]
+    BINDINGS = [Binding("escape", "dismiss_none", "Close", id="persona_picker.close"), QUIT]
 
     def __init__(self, personas: dict[str, Persona], language: str, current: str):
         super().__init__()
@@ -67,7 +67,7 @@ def pick_persona(app, choices: dict[str, Persona], language: str, current: str, 
 
 
 class InstrumentPicker(ModalScreen[str | None]):
-    BINDINGS = [Binding("escape", "dismiss_none", "Close"), QUIT]
+    BINDINGS = [Binding("escape", "dismiss_none", "Close", id="instrument_picker.close"), QUIT]
 
     def __init__(self, current: str):
         super().__init__()
@@ -100,7 +100,7 @@ class InstrumentPicker(ModalScreen[str | None]):
 class PersonaComposer(ModalScreen[Persona | None]):
     """Compose a demographic-subgroup persona from its attributes, or write and save a custom one."""
 
-    BINDINGS = [Binding("escape", "dismiss_none", "Close"), QUIT]
+    BINDINGS = [Binding("escape", "dismiss_none", "Close", id="persona_composer.close"), QUIT]
 
     def __init__(self, language: str):
         super().__init__()
@@ -153,7 +153,7 @@ class HelpScreen(ModalScreen[None]):
     """The help card of the screen it was opened on: that screen's HELP, then every key it answers
     to, read from its bindings and the app's."""
 
-    BINDINGS = [Binding("escape,question_mark", "dismiss", "Close"), QUIT]
+    BINDINGS = [Binding("escape,question_mark", "dismiss", "Close", id="help.close"), QUIT]
 
     def __init__(self, screen: Screen):
         super().__init__()

@@ -31,8 +31,8 @@ countries of the selected one (▶), with 95% intervals from item resamples; and
 model's mean against the United States, China and the nearest countries.
 """
     BINDINGS = [
-        Binding("t", "next_track", "Next track", tooltip="select the next condition's track (▶)"),
-        Binding("escape", "app.pop_screen", "Back", tooltip="back to the probe screen"),
+        Binding("t", "next_track", "Next track", tooltip="select the next condition's track (▶)", id="gauge.next_track"),
+        Binding("escape", "app.pop_screen", "Back", tooltip="back to the probe screen", id="gauge.back"),
     ]
 
     def __init__(self, probe_screen):

@@ -12,7 +12,7 @@ from .text import safe_text
 
 
 class Confirm(ModalScreen[bool]):
-    BINDINGS = [Binding("y,enter", "answer(True)", "Yes"), Binding("n,escape", "answer(False)", "No")]
+    BINDINGS = [Binding("y,enter", "answer(True)", "Yes", id="confirm.yes"), Binding("n,escape", "answer(False)", "No", id="confirm.no")]
 
     def __init__(self, *lines: str):
         super().__init__()
