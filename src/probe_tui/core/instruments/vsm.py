@@ -220,8 +220,9 @@ class VsmInstrument(LikertInstrument):
 
     def alignment_from_rows(self, frame: pd.DataFrame, value_column: str = "response", constants: dict[str, float] | None = None):
         """Rows with country, item_id and a numeric answer -> the CountryAlignment of their countries."""
-        frame = frame.assign(code=frame["item_id"].map(lambda key: getattr(self.find_item(str(key).strip()), "code", None)),
-                             value=pd.to_numeric(frame[value_column], errors="coerce"),
+        keys = frame["item_id"].astype(str).str.strip()
+        frame = frame.assign(code=keys.map(lambda key: getattr(self.find_item(key), "code", None)),
+                             value=self.on_scale(keys, frame[value_column], "responses"),
                              country=frame["country"].map(lambda name: canonical(str(name))))
         means = frame.dropna(subset=["code", "value"]).groupby(["country", "code"])["value"].mean()
         item_means = {country: group.droplevel(0).to_dict() for country, group in means.groupby(level=0)}
