@@ -18,6 +18,7 @@ from ..core.prompts import CHAT, COMPLETION, ChatTemplate, Prompt
 from ..core.scoring import OptionLogprobs
 from ..core.settings import DEFAULTS
 from .base import MAX_FREE_TEXT_TOKENS, Capabilities, Generation, ModelInfo
+from .gguf_meta import check_complete
 from .models import check_fits_in_memory, check_gguf
 
 
@@ -67,6 +68,7 @@ class LlamaCppBackend:
                 return self.info
             else:
                 self.close()
+                check_complete(self.model_path)  # the reason, where the file itself is broken
                 raise ProbeError(f"could not load {self.model_path.name}: {payload}")
 
     def preflight(self) -> None:
