@@ -41,7 +41,7 @@ class ProbeApp(App):
 
     def __init__(self, backend, instrument: str | None = None, language: str | None = None, persona: str | None = None,
                  session: str | None = None, store: SessionStore | None = None):
-        """instrument: None means the settings' (mfq2 by default).
+        """instrument: None means the settings' one.
         session: the name to record under (and resume, if it exists); a new dated one by default.
         language, persona: None means where the session stood (the settings', en and none, for a new one).
         A bad config.toml is a one-line ProbeError here, as in the CLI."""
