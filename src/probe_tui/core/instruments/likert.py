@@ -9,6 +9,7 @@ so consecutive items share a long prefix.
 from __future__ import annotations
 
 import json
+import string
 import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -87,7 +88,7 @@ class LikertInstrument:
         """An item by id ("mfq2_01"), code ("1", "Q182", "VSM07") or bare number ("182", "7")."""
         key = str(key).strip()
         for item in self.items:
-            bare = item.code.removeprefix("VSM").removeprefix("Q").lstrip("0")
+            bare = item.code.lstrip(string.ascii_letters).lstrip("0")  # "VSM07" -> "7"
             if key in (item.id, item.code) or (key.isdigit() and key.lstrip("0") == bare):
                 return item
         return None

@@ -156,6 +156,7 @@ def parse_constants(text: str | None) -> dict[str, float] | None:
     except ValueError:
         raise ProbeError(f"--vsm-constant expects a number or pdi=N,idv=N,...; got {text!r}") from None
 
+
 # --- `probe-tui score` of a country sweep: a `country` column ------------------------------------
 
 # Per target country, the model's indices, Hofstede's and the deviation ratio; per dimension, the
@@ -225,7 +226,6 @@ class VsmInstrument(LikertInstrument):
         means = frame.dropna(subset=["code", "value"]).groupby(["country", "code"])["value"].mean()
         item_means = {country: group.droplevel(0).to_dict() for country, group in means.groupby(level=0)}
         return align_countries(raw_indices(item_means), self.baseline().table, constants)
-
 
     def alignment_rows(self, frame: pd.DataFrame, path, constants) -> pd.DataFrame:
         if "response" not in frame.columns and "expected" in frame.columns:
