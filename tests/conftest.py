@@ -8,10 +8,20 @@ from pathlib import Path
 
 import pytest
 
+from probe_tui.core.settings import get_settings
+
 # Keep logs, data and caches of the tests away from the user's own (the worker processes inherit this).
 _sandbox = Path(tempfile.mkdtemp(prefix="probe-tui-tests-"))
 for variable in ("XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME"):
     os.environ[variable] = str(_sandbox / variable.lower())
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings():
+    """The settings are read once per process: each test reads them afresh, after its own monkeypatching."""
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 

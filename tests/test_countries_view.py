@@ -13,6 +13,7 @@ from probe_tui.app import ProbeApp
 from probe_tui.backends.llama_cpp import LlamaCppBackend
 from probe_tui.core.instruments import get_instrument
 from probe_tui.core.instruments.vsm import align_countries, raw_indices
+from probe_tui.core.settings import get_settings
 from probe_tui.screens.countries import CountriesScreen
 from probe_tui.widgets.script import visual
 
@@ -35,6 +36,7 @@ def test_visual_shapes_and_reorders_rtl_and_leaves_other_scripts_alone(monkeypat
     assert shown == get_display(arabic_reshaper.reshape(ARABIC), base_dir="R")
     assert shown != ARABIC and "\ufe8d" <= max(shown)  # presentation forms: the letters join
     monkeypatch.setenv("PROBE_TUI_BIDI", "0")
+    get_settings.cache_clear()  # the settings are read once: read them again
     assert visual(ARABIC) == ARABIC
 
 

@@ -9,13 +9,11 @@ KEY = re.compile(r"(?<![\w-])(vsm2013|country-pairs|mfq2|wvs)(?![\w-])")
 
 # (file, text of the line): the defaults, each one line.
 ALLOWED = {
-    ("cli.py", 'COMMAND_DEFAULTS = {"run": {"instrument": "mfq2", "lang": "en", "persona": "none"}}'),
+    ("core/settings.py", 'instrument: str = Field("mfq2", description="the instrument the app and `run` start with")'),
+    ("core/settings.py", 'countries_instrument: str = Field("vsm2013", description="the instrument the countries view (c) asks")'),
     ("cli.py", '_add_instrument_option(condition, INSTRUMENT_HELP + " (default mfq2)")'),
-    ("cli.py", 'app = ProbeApp(backend, instrument=args.instrument or state.get("instrument") or "mfq2", language=args.lang,'),
-    ("app.py", 'def __init__(self, backend, instrument: str = "mfq2", language: str | None = None, persona: str | None = None,'),
     ("core/demo.py", "instrument: mfq2          # optional; mfq2 by default"),
     ("core/demo.py", 'DEFAULT_INSTRUMENT = "mfq2"'),
-    ("screens/probe.py", 'COUNTRIES_INSTRUMENT = "vsm2013"  # the countries view asks VSM 2013'),
 }
 
 # Branches on a name still in files other parts of issue 15 are rewriting (the app and runner

@@ -16,8 +16,9 @@ from .backends.provenance import provenance
 from .core.errors import ProbeError
 from .core.instruments import get_instrument
 from .core.personas import get_persona, load_personas
-from .core.settings import load_settings, save_settings
+from .core.settings import get_settings, load_remembered, save_remembered
 from .core.store import SessionStore, new_session_name
+from .keymap import binding_ids, checked_keymap
 
 log = logging.getLogger(__name__)
 
@@ -38,18 +39,21 @@ class ProbeApp(App):
         Binding("q", "quit", "Quit", show=False, tooltip="quit; every answer is already in the session file", id="app.quit"),
     ]
 
-    def __init__(self, backend, instrument: str = "mfq2", language: str | None = None, persona: str | None = None,
+    def __init__(self, backend, instrument: str | None = None, language: str | None = None, persona: str | None = None,
                  session: str | None = None, store: SessionStore | None = None):
-        """session: the name to record under (and resume, if it exists); a new dated one by default.
-        language, persona: None means where the session stood (en and none for a new one)."""
+        """instrument: None means the settings' one.
+        session: the name to record under (and resume, if it exists); a new dated one by default.
+        language, persona: None means where the session stood (the settings', en and none, for a new one).
+        A bad config.toml is a one-line ProbeError here, as in the CLI."""
         super().__init__()
+        self.settings = get_settings()  # read once, for the whole app
         self.backend = backend
         self.store = store if store is not None else SessionStore()
         self.session_name = session or new_session_name(self.store)
         self.saved_state = self.store.open(self.session_name)
-        self.instrument = get_instrument(instrument)
+        self.instrument = get_instrument(instrument or self.settings.instrument)
         self.explicit = {"language": language is not None, "persona": persona is not None}
-        language, persona = language or "en", persona or "none"
+        language, persona = language or self.settings.language, persona or self.settings.persona
         self.instrument.check_language(language)
         self.personas = dict(load_personas())  # the app's own: composed personas are added to it
         self.language, self.persona = language, get_persona(persona, self.personas).key  # "country:china" is cn_average
@@ -57,9 +61,9 @@ class ProbeApp(App):
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="session-writer")
         self._provenance: dict[str, dict] = {}
         try:
-            self.settings, self.settings_problem = load_settings(), None  # read once, at start
+            self.remembered, self.remembered_problem = load_remembered(), None  # settings.toml: the theme last picked
         except ProbeError as exc:
-            self.settings, self.settings_problem = None, str(exc)  # None: a broken file is not written over
+            self.remembered, self.remembered_problem = None, str(exc)  # None: a broken file is not written over
 
     # --- the session file ------------------------------------------------------------------------
     def remember(self, answer) -> None:
@@ -159,21 +163,23 @@ class ProbeApp(App):
 
     # --- settings --------------------------------------------------------------------------------
     def _apply_saved_theme(self) -> None:
-        if self.settings_problem:
-            self.notify(f"{self.settings_problem}; the settings are not used", title="Settings", severity="warning", timeout=10)
-        theme = (self.settings or {}).get("theme")
+        """config.toml's (or $PROBE_TUI_THEME's) theme, else the one last picked in the palette."""
+        if self.remembered_problem:
+            self.notify(f"{self.remembered_problem}; the settings are not used", title="Settings", severity="warning", timeout=10)
+        theme = self.settings.theme or (self.remembered or {}).get("theme")
         if theme is not None and theme not in self.available_themes:
-            self.notify(f"settings.toml names an unknown theme {theme!r}; using the default", title="Settings", severity="warning")
+            source = "config.toml" if self.settings.theme else "settings.toml"
+            self.notify(f"{source} names an unknown theme {theme!r}; using the default", title="Settings", severity="warning")
         elif theme is not None:
             self.theme = theme
         self.theme_changed_signal.subscribe(self, self._remember_theme)
 
     def _remember_theme(self, theme) -> None:
-        if self.settings is None or self.settings.get("theme") == theme.name:
+        if self.remembered is None or self.remembered.get("theme") == theme.name:
             return
-        self.settings["theme"] = theme.name
+        self.remembered["theme"] = theme.name
         try:
-            save_settings(self.settings)
+            save_remembered(self.remembered)
         except OSError as exc:
             log.exception("could not save the settings")
             self.notify(f"The theme could not be saved: {exc}", title="Settings", severity="error")
@@ -184,7 +190,15 @@ class ProbeApp(App):
             from .screens.pairs import CountryPairsScreen as screen
         else:
             from .screens.probe import ProbeScreen as screen
+        keymap, problems = checked_keymap(self.settings.keymap, binding_ids(type(self)))  # imports every screen
+        self.call_from_thread(self._use_keymap, keymap, problems)
         self.call_from_thread(self._open_probe_screen, screen)
+
+    def _use_keymap(self, keymap: dict[str, str], problems: list[str]) -> None:
+        """config.toml's [keymap]: its usable entries rebind the keys; each other one is a warning."""
+        self.set_keymap(keymap)
+        for problem in problems:
+            self.notify(f"config.toml {problem}; that key is not changed", title="Keymap", severity="warning", timeout=10)
 
     def _open_probe_screen(self, screen) -> None:
         self._install(self.instrument.key, screen(self.backend, self.instrument, self.personas, self.language, self.persona))

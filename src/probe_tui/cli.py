@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .core import paths
 from .core.errors import ProbeError
+from .core.settings import get_settings
 
 log = logging.getLogger("probe_tui")
 LOG_BYTES, LOG_BACKUPS = 5 * 1024 * 1024, 2  # probe-tui.log, then .1 and .2: at most 15 MB
@@ -75,10 +76,10 @@ def _number(minimum: float, above: bool = False, unit: str = ""):
 # Options for the model and the condition may stand before or after the subcommand and mean the same
 # in both places. So every one of them defaults to SUPPRESS (a subcommand's default would overwrite a
 # value given before it), an option the chosen command does not use is refused, and the defaults
-# are filled in after parsing (parse_args).
+# are filled in after parsing (parse_args), from the settings (core/settings.py: config.toml, $PROBE_TUI_*).
 SHARED = argparse.SUPPRESS
 SHARED_DEFAULTS = {"backend": "llama", "no_cache": False}  # every other shared option: None
-COMMAND_DEFAULTS = {"run": {"instrument": "mfq2", "lang": "en", "persona": "none"}}
+COMMAND_DEFAULTS = {"run": {"instrument": "instrument", "lang": "language", "persona": "persona", "concurrency": "concurrency"}}  # option: its setting
 REQUIRED = {"score": ("instrument",), "figure": ("instrument",), "endpoints add": ("backend", "base_url", "model")}
 LOCAL_ONLY = ("n_gpu_layers", "n_ctx", "threads")
 REMOTE_OVERRIDES = ("base_url", "api_key_env", "mode", "samples", "temperature", "seed", "top_logprobs", "timeout")
@@ -147,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--condition", choices=("aligned", "en", "zh"), default="aligned",
                      help="with --countries: each country in its own language (aligned, default), in English or in Chinese; always with its national persona")
     run.add_argument("--output", required=True, type=Path, help="CSV file to write")
-    run.add_argument("--concurrency", type=int, default=1, help="items in flight at once, for remote backends (default 1)")
+    run.add_argument("--concurrency", type=int, default=SHARED, help="items in flight at once, for remote backends (default 1)")
     run.add_argument("--score-by", choices=("expected", "argmax"), default="expected",
                      help="an item's score for the gauge: the expected value of its distribution (default) or the most likely option")
     resume = run.add_mutually_exclusive_group()
@@ -223,7 +224,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     missing = [dest for dest in REQUIRED.get(command, ()) if not hasattr(args, dest)]
     if missing:
         chosen.error(f"the following arguments are required: {', '.join('--' + dest.replace('_', '-') for dest in missing)}")
-    defaults = {action.dest: None for action in shared} | SHARED_DEFAULTS | COMMAND_DEFAULTS.get(command, {})
+    try:
+        settings = get_settings()
+    except ProbeError as exc:
+        parser.exit(2, f"probe-tui: error: {exc}\n")
+    from_settings = {dest: getattr(settings, field) for dest, field in COMMAND_DEFAULTS.get(command, {}).items()}
+    defaults = {action.dest: None for action in shared} | SHARED_DEFAULTS | from_settings
     for dest, value in defaults.items():
         if not hasattr(args, dest):
             setattr(args, dest, value)
@@ -250,14 +256,17 @@ def _backend(args):
         else:
             if not args.base_url or not args.model:
                 raise ProbeError(f"--backend {args.backend} needs --base-url and --model")
-            config = EndpointConfig(kind=args.backend, model=args.model, **overrides)
+            config = EndpointConfig(kind=args.backend, model=args.model, **({"timeout": get_settings().timeout} | overrides))
         return _cached(make_remote_backend(config), args)
     _refuse_options(args, REMOTE_OVERRIDES, "applies to remote backends only (--backend openai, openai-completions or anthropic, or --endpoint)")
     from .backends.llama_cpp import LlamaCppBackend
     from .backends.models import resolve_model
 
-    n_ctx = 4096 if args.n_ctx is None else args.n_ctx
-    return _cached(LlamaCppBackend(resolve_model(args.model), n_gpu_layers=args.n_gpu_layers, n_ctx=n_ctx, n_threads=args.threads), args)
+    settings = get_settings()
+    n_ctx = settings.n_ctx if args.n_ctx is None else args.n_ctx
+    n_gpu_layers = settings.n_gpu_layers if args.n_gpu_layers is None else args.n_gpu_layers
+    threads = settings.threads if args.threads is None else args.threads
+    return _cached(LlamaCppBackend(resolve_model(args.model or settings.model), n_gpu_layers=n_gpu_layers, n_ctx=n_ctx, n_threads=threads), args)
 
 
 def _refuse_options(args, dests, reason: str) -> None:
@@ -292,7 +301,7 @@ def run_app(args) -> int:
     if state and not (args.model or args.endpoint or args.backend != "llama"):
         args.model = session_model(store, args.session, state.get("model", ""), state.get("model_path", ""))  # its own model file
     backend = _backend(args)
-    app = ProbeApp(backend, instrument=args.instrument or state.get("instrument") or "mfq2", language=args.lang,
+    app = ProbeApp(backend, instrument=args.instrument or state.get("instrument"), language=args.lang,
                    persona=args.persona, session=args.session, store=store)
     try:
         app.run()

@@ -16,6 +16,7 @@ from ..core.cache import file_sha256, model_identity
 from ..core.errors import ProbeError
 from ..core.prompts import CHAT, COMPLETION, ChatTemplate, Prompt
 from ..core.scoring import OptionLogprobs
+from ..core.settings import DEFAULTS
 from .base import MAX_FREE_TEXT_TOKENS, Capabilities, Generation, ModelInfo
 from .gguf_meta import check_complete
 from .models import check_fits_in_memory, check_gguf
@@ -29,7 +30,7 @@ class LlamaCppBackend:
     capabilities = Capabilities(logprobs=True, cancel=True, stream=True)
     max_concurrency = 1
 
-    def __init__(self, model_path: str | Path, n_gpu_layers: int | None = None, n_ctx: int = 4096, n_threads: int | None = None,
+    def __init__(self, model_path: str | Path, n_gpu_layers: int | None = None, n_ctx: int = DEFAULTS.n_ctx, n_threads: int | None = None,
                  n_batch: int = N_BATCH):
         self.model_path = Path(model_path)
         self.options = {"n_gpu_layers": n_gpu_layers, "n_ctx": n_ctx, "n_threads": n_threads, "n_batch": n_batch}

@@ -9,9 +9,10 @@ from pathlib import Path
 
 from ..core import paths
 from ..core.errors import ProbeError
+from ..core.settings import DEFAULTS
 from .gguf_meta import open_regular_file
 
-DEFAULT_MODEL = "smollm2-135m-instruct"
+DEFAULT_MODEL = DEFAULTS.model
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from ..core.errors import ProbeError
 from ..core.parsing import parse_answer
 from ..core.prompts import COMPLETION, MESSAGES, Prompt
 from ..core.scoring import OptionLogprobs, impossible_logprobs, logprobs_from_samples, logprobs_from_top_k
+from ..core.settings import DEFAULTS
 from .base import MAX_FREE_TEXT_TOKENS, Capabilities, Generation, ModelInfo
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ class EndpointConfig:
     temperature: float = 0.7
     max_tokens: int = 16  # for free-text answers
     seed: int | None = None  # sampled answers: sample i asks with seed + i (OpenAI-compatible APIs)
-    timeout: float = 60.0
+    timeout: float = DEFAULTS.timeout
     max_retries: int = 5
     backoff: float = 0.5  # seconds, doubled each retry, with jitter
     api_key: str = field(default="", repr=False)  # only from a 0600 endpoints.toml; prefer api_key_env

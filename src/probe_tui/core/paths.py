@@ -8,7 +8,7 @@ from pathlib import Path
 
 import platformdirs
 
-APP_NAME = "probe-tui"
+from .settings import APP_NAME, get_settings
 
 
 def assets_dir() -> Path:
@@ -37,6 +37,5 @@ def log_file() -> Path:
 
 
 def model_dirs() -> list[Path]:
-    """Folders searched for user GGUF files: ./models (or $PROBE_TUI_MODELS) and the data dir."""
-    first = Path(os.environ.get("PROBE_TUI_MODELS", "models"))
-    return [first, user_data_dir() / "models"]
+    """Folders searched for user GGUF files: ./models (or the `models` setting, $PROBE_TUI_MODELS) and the data dir."""
+    return [get_settings().models, user_data_dir() / "models"]

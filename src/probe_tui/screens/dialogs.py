@@ -13,6 +13,7 @@ from textual.widgets.option_list import Option
 from ..core import paths
 from ..core.errors import ProbeError
 from ..core.personas import Persona, save_persona, subgroup_attributes, subgroup_persona
+from ..keymap import remapped
 from ..widgets.script import visual
 from ..widgets.text import safe_text
 
@@ -174,9 +175,11 @@ def help_text(screen: Screen) -> str:
 
 
 def screen_keys(screen: Screen) -> list[Binding]:
-    """The screen's BINDINGS, the app's (on every screen but a modal one) and the command palette's.
+    """The screen's BINDINGS, the app's (on every screen but a modal one) and the command palette's,
+    with the keys config.toml's [keymap] gave them (Textual keeps the keymap in App._keymap).
     Not screen.active_bindings: that drops a key which the focused widget takes too (a table's Enter)."""
     app = screen.app
     keys = [*Binding.make_bindings(type(screen).BINDINGS), *([] if screen.is_modal else Binding.make_bindings(type(app).BINDINGS))]
+    keys = remapped(keys, app._keymap)
     palette = screen.active_bindings.get(app.COMMAND_PALETTE_BINDING)
     return [binding for binding in keys if binding.description] + ([palette.binding] if palette else [])

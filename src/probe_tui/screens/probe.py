@@ -32,7 +32,6 @@ from .dialogs import pick_persona
 
 log = logging.getLogger(__name__)
 PROMPT_STYLES = {CHAT: "chat template", MESSAGES: "chat API", COMPLETION: "completion prompt"}
-COUNTRIES_INSTRUMENT = "vsm2013"  # the countries view asks VSM 2013
 
 
 def language_label(language: str) -> str:
@@ -525,14 +524,15 @@ language, persona or model changes).
         self.query_one("#prompt-box").toggle_class("shown")
 
     def action_countries(self) -> None:
-        if self.instrument.key == COUNTRIES_INSTRUMENT:
+        countries = self.app.settings.countries_instrument  # VSM 2013 by default
+        if self.instrument.key == countries:
             self.app.push_screen(CountriesScreen(self))
             return
 
         def switch(yes: bool | None) -> None:
             if yes:
-                self.app.open_instrument(COUNTRIES_INSTRUMENT)
-                self.app.instrument_screens[COUNTRIES_INSTRUMENT].countries_next = True
+                self.app.open_instrument(countries)
+                self.app.instrument_screens[countries].countries_next = True
 
         self.app.push_screen(Confirm(
             "The countries view asks VSM 2013 in 20 countries, each in its own language.",

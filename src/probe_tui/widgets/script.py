@@ -9,7 +9,6 @@ PROBE_TUI_BIDI=0 turns this off, for terminals that apply the bidi algorithm the
 from __future__ import annotations
 
 import functools
-import os
 import re
 import textwrap
 
@@ -17,6 +16,7 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import Static
 
+from ..core.settings import get_settings
 from .text import printable
 
 RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
@@ -62,7 +62,7 @@ count_spacing_marks_as_one_cell()
 
 
 def reorder_enabled() -> bool:
-    return os.environ.get("PROBE_TUI_BIDI", "1").strip().lower() not in ("0", "off", "no", "false")
+    return get_settings().bidi
 
 
 def has_rtl(text: str) -> bool:
