@@ -78,7 +78,7 @@ def test_not_a_gguf_and_corrupt_gguf(tmp_path, smollm2_path):
     truncated.write_bytes(smollm2_path.read_bytes()[: 200_000])
     result = probe_tui("run", "--model", str(truncated), "--limit", "1", "--output", str(tmp_path / "o.csv"))
     assert result.returncode == 2
-    assert "could not load truncated.gguf" in result.stderr
+    assert "truncated.gguf ends inside its GGUF header" in result.stderr  # the reason, not a bare "could not load"
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()[-1]) < 300
 
@@ -120,7 +120,7 @@ def test_a_run_that_answers_nothing_says_only_why_and_keeps_the_earlier_csv(tmp_
     result = probe_tui("run", "--model", str(truncated), "--force", "--no-cache", "--limit", "2", "--output", str(out))
     assert result.returncode == 2
     assert "wrote" not in result.stderr and "stopped after" not in result.stderr and "kept" not in result.stderr
-    assert result.stderr.strip().splitlines()[-1].startswith("probe-tui: error: could not load truncated.gguf")
+    assert result.stderr.strip().splitlines()[-1].startswith("probe-tui: error: truncated.gguf ends inside its GGUF header")
     assert out.read_bytes() == finished
 
 

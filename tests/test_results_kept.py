@@ -38,7 +38,7 @@ def test_a_failed_or_different_run_leaves_finished_results_and_their_journal(tmp
     truncated = tmp_path / "truncated.gguf"
     truncated.write_bytes(smollm2_path.read_bytes()[:200_000])
     failed_to_load = probe_tui("run", "--model", str(truncated), "--force", "--no-cache", "--limit", "2", "--output", str(out))
-    assert failed_to_load.returncode == 2 and "could not load truncated.gguf" in failed_to_load.stderr
+    assert failed_to_load.returncode == 2 and "truncated.gguf ends inside its GGUF header" in failed_to_load.stderr
     dead = probe_tui("run", "--backend", "openai", "--base-url", "http://127.0.0.1:9/v1", "--model", "m", "--force",
                      "--limit", "2", "--output", str(out))
     assert dead.returncode == 2 and dead.stderr.strip().splitlines()[-1].startswith("probe-tui: error: ")
