@@ -18,7 +18,7 @@ from probe_tui.core.errors import ProbeError
 from probe_tui.core.items import get_instrument
 from probe_tui.core.personas import national_persona
 from probe_tui.core.prompts import build_prompt
-from probe_tui.sweep import target_countries
+from probe_tui.core.conditions import target_countries
 
 STUDY_LANGUAGES = {"en", "zh", "fr", "de", "ja", "ko", "es", "pt", "ru", "hi", "id", "tr", "ar", "it", "nl", "sv", "pl", "vi", "th", "fa"}
 

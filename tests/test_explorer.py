@@ -233,7 +233,7 @@ async def test_country_pairs_view_answers_all_eight_variants_and_charts_them():
 
     from probe_tui.core.metrics import favourability, pair_matrix
     from probe_tui.core.rescore import pairs_from_run
-    from probe_tui.sweep import answer_row
+    from probe_tui.core.rows import answer_row
 
     app = ProbeApp(ScriptedBackend(), instrument="country-pairs")
     async with app.run_test(size=(120, 60)) as pilot:

@@ -27,7 +27,7 @@ from ..core.personas import canonical_key, get_persona
 from ..core.report import signed
 from ..core.rescore import pairs_from_run
 from ..core.session import Condition, ProbeSession, ask
-from ..sweep import answer_row
+from ..core.rows import answer_row
 from ..widgets.script import ScriptText
 from .commands import PairsCommands
 from .dialogs import pick_persona
