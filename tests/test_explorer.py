@@ -252,7 +252,7 @@ async def test_country_pairs_view_answers_all_eight_variants_and_charts_them():
         await pilot.press("s")  # sweep on through the pairs
         await wait_for(pilot, lambda: screen.pair_index >= 3, 20)
         await pilot.press("s")
-        await wait_for(pilot, lambda: not screen.asking, 10)
+        await wait_for(pilot, lambda: not screen.asking and not screen.charts_busy, 10)  # the charts are computed in a worker
         assert not screen.sweeping.is_set()
         answers = [a for a in screen.session.all_answers() if a.condition == screen.condition()]
         assert len(answers) % 8 == 0 and len(answers) >= 32
