@@ -36,3 +36,15 @@ def test_a_truncated_or_foreign_file_is_a_one_line_error(tmp_path, smollm2_path)
     foreign.write_text("hello")
     with pytest.raises(ProbeError, match="not a GGUF model file"):
         read_metadata(foreign)
+
+
+@pytest.mark.parametrize("length", [2**62, 10**10, 5000])
+def test_a_header_string_longer_than_the_file_is_a_one_line_error(tmp_path, length):
+    """#21.18: a string length beyond the file's end (a MemoryError in the models view, once)."""
+    import struct
+
+    header = b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + struct.pack("<Q", 12) + b"general.name" + struct.pack("<IQ", 8, length) + b"x" * 100
+    path = tmp_path / "huge.gguf"
+    path.write_bytes(header)
+    with pytest.raises(ProbeError, match=f"huge.gguf ends inside its GGUF header: a text of {length:,} bytes"):
+        read_metadata(path)

@@ -21,19 +21,21 @@ from .core.store import SessionStore, new_session_name
 
 log = logging.getLogger(__name__)
 
+# Every screen's and dialog's styles, relative to this file (and shipped in the wheel with the package).
+STYLESHEETS = ["styles/screens.tcss", "styles/dialogs.tcss"]
+
 
 class StartScreen(Screen):
-    DEFAULT_CSS = "StartScreen { align: center middle; }"
-
     def compose(self) -> ComposeResult:
         yield Static("probe-tui · starting…", id="starting")
 
 
 class ProbeApp(App):
     TITLE = "probe-tui"
+    CSS_PATH = STYLESHEETS
     BINDINGS = [  # on every screen; a modal one has its own
-        Binding("question_mark", "help", "Help", tooltip="this screen's keys"),
-        Binding("q", "quit", "Quit", show=False, tooltip="quit; every answer is already in the session file"),
+        Binding("question_mark", "help", "Help", tooltip="this screen's keys", id="app.help"),
+        Binding("q", "quit", "Quit", show=False, tooltip="quit; every answer is already in the session file", id="app.quit"),
     ]
 
     def __init__(self, backend, instrument: str = "mfq2", language: str | None = None, persona: str | None = None,
@@ -231,6 +233,7 @@ class DemoApp(App):
     """probe-tui demo: the scripted tour, on its own."""
 
     TITLE = "probe-tui demo"
+    CSS_PATH = STYLESHEETS
 
     def __init__(self, backend, script, recorded=()):
         super().__init__()

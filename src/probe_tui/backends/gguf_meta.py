@@ -26,7 +26,10 @@ def _read(handle, fmt: str):
 
 
 def _string(handle) -> str:
-    return handle.read(_read(handle, "Q")).decode("utf-8", "replace")
+    length = _read(handle, "Q")
+    if length > os.fstat(handle.fileno()).st_size - handle.tell():  # never allocate what the file cannot hold
+        raise ProbeError(f"{Path(handle.name).name} ends inside its GGUF header: a text of {length:,} bytes")
+    return handle.read(length).decode("utf-8", "replace")
 
 
 def _value(handle, kind: int):
