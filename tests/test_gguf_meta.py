@@ -48,3 +48,31 @@ def test_a_header_string_longer_than_the_file_is_a_one_line_error(tmp_path, leng
     path.write_bytes(header)
     with pytest.raises(ProbeError, match=f"huge.gguf ends inside its GGUF header: a text of {length:,} bytes"):
         read_metadata(path)
+
+
+@pytest.mark.parametrize(("cut", "reason"), [
+    (3000, "ends inside its GGUF header"),
+    (50_000_000, r"is cut short: it has 50,000,000 of the [\d,]+ bytes its tensors need \(an interrupted download\?\)"),
+])
+def test_a_model_that_cannot_load_says_why(tmp_path, smollm2_path, cut, reason):
+    """#21.20: a truncated GGUF gives the reason, not llama.cpp's bare 'failed to load'."""
+    from probe_tui.backends.llama_cpp import LlamaCppBackend
+
+    path = tmp_path / "partial.gguf"
+    with smollm2_path.open("rb") as source:
+        path.write_bytes(source.read(cut))
+    backend = LlamaCppBackend(path, n_ctx=256)
+    with pytest.raises(ProbeError, match=f"partial.gguf {reason}"):
+        backend.start()
+    backend.close()
+
+
+def test_a_file_with_repeated_tensor_names_says_so(tmp_path):
+    import struct
+
+    from probe_tui.backends.gguf_meta import check_complete
+
+    path = tmp_path / "twice.gguf"
+    path.write_bytes(b"GGUF" + struct.pack("<IQQ", 3, 2, 0) + b"\0" * 200)
+    with pytest.raises(ProbeError, match="tensor '' appears twice"):
+        check_complete(path)
