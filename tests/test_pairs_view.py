@@ -10,7 +10,7 @@ import pandas as pd
 
 from probe_tui.app import ProbeApp
 from probe_tui.core.metrics import favourability
-from probe_tui.core.rescore import pairs_from_run
+from probe_tui.core.instruments.pairs import pairs_from_run
 from probe_tui.core.rows import answer_row
 from probe_tui.screens import pairs as pairs_module
 

@@ -14,7 +14,7 @@ from textual.widgets import Static
 
 from .backends.provenance import provenance
 from .core.errors import ProbeError
-from .core.items import get_instrument
+from .core.instruments import get_instrument
 from .core.personas import get_persona, load_personas
 from .core.settings import load_settings, save_settings
 from .core.store import SessionStore, new_session_name

@@ -5,7 +5,6 @@ over the job runner: the progress bar, the messages and the exit codes."""
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import sys
 
@@ -15,10 +14,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from .core import runner
 from .core.conditions import country_jobs, single_condition_jobs, target_countries
-from .core.country_pairs import CountryPairs
-from .core.deviation import parse_constants
 from .core.errors import ProbeError
-from .core.items import get_instrument
+from .core.instruments import get_instrument
+from .core.instruments.vsm import parse_constants
 from .core.journal import RunJournal, journal_path
 from .core.metrics import CN, US
 from .core.personas import get_persona
@@ -28,21 +26,16 @@ from .core.runner import Job
 from .core.session import Condition, ProbeSession
 
 
-def country_summary(frame: pd.DataFrame, constants: dict[str, float] | None) -> str:
+def country_summary(instrument, frame: pd.DataFrame, constants: dict[str, float] | None) -> str:
     """The deviation-ratio table of a country sweep (its own rows, scored by expected value)."""
-    from .core.rescore import alignment_rows, alignment_summary
+    from .core.instruments.vsm import alignment_summary
 
-    scores = alignment_rows(frame, "the run", constants)
+    scores = instrument.alignment_rows(frame, "the run", constants)
     return alignment_summary(scores) if len(scores) else "No country has all 24 VSM items answered, so there is no deviation ratio."
 
 
 def select_items(instrument, args) -> list:
-    if isinstance(instrument, CountryPairs):
-        items = instrument.prompts(instrument.parse_pairs(getattr(args, "pairs", None)), getattr(args, "scenarios", None))
-        return list(itertools.islice(items, args.limit)) if args.limit else list(items)
-    if getattr(args, "pairs", None) or getattr(args, "scenarios", None):
-        raise ProbeError("--pairs and --scenarios apply to --instrument country-pairs only")
-    return list(instrument.items[: args.limit] if args.limit else instrument.items)
+    return instrument.select_items(args.limit, getattr(args, "pairs", None), getattr(args, "scenarios", None))
 
 
 def sweep_jobs(instrument, args, backend) -> list[Job]:
@@ -52,8 +45,8 @@ def sweep_jobs(instrument, args, backend) -> list[Job]:
         instrument.check_language(args.lang)
         persona = get_persona(args.persona)
         return single_condition_jobs(instrument, select_items(instrument, args), backend.identity, args.lang, persona)
-    if isinstance(instrument, CountryPairs):
-        raise ProbeError("--countries applies to survey instruments, not to country-pairs")
+    if instrument.screen != "items":
+        raise ProbeError(f"--countries applies to survey instruments, not to {instrument.key}")
     if args.lang != "en" or args.persona != "none":
         raise ProbeError("--countries sets each country's language (--condition) and its national persona; drop --lang and --persona")
     items = select_items(instrument, args)
@@ -74,7 +67,7 @@ def run_sweep(args, backend) -> int:
     instrument = get_instrument(args.instrument)
     by_country = bool(getattr(args, "countries", None))
     jobs = sweep_jobs(instrument, args, backend)
-    is_pairs = isinstance(instrument, CountryPairs)
+    is_pairs = instrument.screen == "pairs"
     score_by = getattr(args, "score_by", "expected")
     constants = parse_constants(getattr(args, "vsm_constant", None))
     session = ProbeSession(instrument, vsm_constant=constants or 0.0, score_by=score_by)
@@ -135,8 +128,8 @@ def run_sweep(args, backend) -> int:
     finally:
         journal.close()  # only now may another run take this output
     if by_country and rows:
-        if instrument.key == "vsm2013":
-            print(country_summary(frame, constants))
+        if instrument.countries_view:  # its country alignment (VSM 2013: the deviation ratio)
+            print(country_summary(instrument, frame, constants))
         print(f"{frame['country'].nunique()} target countries; score them with: probe-tui score --instrument {instrument.key} --responses {args.output} ...")
     elif session.baseline is not None:
         condition = first

@@ -4,7 +4,6 @@ persona). The CLI sweep and the countries view both build theirs here."""
 
 from __future__ import annotations
 
-from .baselines import baseline, has_baseline
 from .countries import canonical, primary_languages
 from .errors import ProbeError
 from .personas import Persona, national_persona
@@ -54,6 +53,6 @@ def target_countries(instrument, spec: str = "all") -> list[str]:
         if lacking:
             raise ProbeError(f"no primary language is known for {', '.join(lacking)}; countries with one: {', '.join(languages)}")
         return chosen
-    table = baseline(instrument.key).table if has_baseline(instrument.key) else None
+    table = instrument.baseline().table if instrument.baseline() is not None else None
     return [c for c, lang in languages.items() if lang in instrument.languages
             and (table is None or (c in table.index and table.loc[c].notna().all()))]

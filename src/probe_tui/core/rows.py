@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 from pathlib import Path
 
 import pandas as pd
 
-from .country_pairs import CountryPairs, PairItem, short
 from .errors import ProbeError
+from .instruments import get_instrument
 from .session import Answer
 
 COLUMNS = ["instrument", "item_id", "language", "persona", "model", "method", "prompt", "probs", "valid_mass", "expected", "answer",
            "entropy", "cached", "unanswered", "top_tokens"]  # unanswered: why the row carries no answer (its figures are empty)
 COUNTRY_COLUMNS = ["country", "condition"]  # a country sweep: the target country, and how its language was chosen
-PAIR_COLUMNS = ["pair", "scenario", "domain", "initiator", "polarity", "order", "option_a", "option_b", "log_odds_ab"]
 
 
 def answer_row(answer: Answer) -> dict:
@@ -39,21 +37,12 @@ def answer_row(answer: Answer) -> dict:
         "unanswered": d.unanswered,
         "top_tokens": json.dumps([list(t) for t in d.top_tokens], ensure_ascii=False),  # sampled methods: the raw answers
     }
-    item = answer.item
-    if isinstance(item, PairItem):
-        p_a, p_b = d.probs["A"], d.probs["B"]
-        row.update({
-            "pair": f"{short(item.pair[0])}-{short(item.pair[1])}", "scenario": item.scenario.id, "domain": item.scenario.domain,
-            "initiator": short(item.initiator), "polarity": item.polarity, "order": item.order,
-            "option_a": short(item.options[0]), "option_b": short(item.options[1]),
-            "log_odds_ab": math.nan if d.unanswered else math.log(p_a / p_b) if p_a > 0 and p_b > 0 else (math.inf if p_a > 0 else -math.inf),
-        })
-    return row
+    return row | get_instrument(answer.condition.instrument).row_fields(answer)  # e.g. a pair's countries and log-odds
 
 
 def run_columns(instrument, by_country: bool) -> list[str]:
     """The columns of a run's CSV, in order."""
-    return COLUMNS + (COUNTRY_COLUMNS if by_country else []) + (PAIR_COLUMNS if isinstance(instrument, CountryPairs) else [])
+    return COLUMNS + (COUNTRY_COLUMNS if by_country else []) + instrument.row_columns
 
 
 def write_csv(frame: pd.DataFrame, output: Path) -> None:

@@ -16,10 +16,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ..core.baselines import baseline
 from ..core.conditions import COUNTRY_CONDITION_NOTES, COUNTRY_CONDITIONS, country_condition, country_jobs, country_language, target_countries
 from ..core.countries import name_in
-from ..core.deviation import DIMENSIONS, CountryAlignment, align_countries, raw_indices
+from ..core.instruments.vsm import DIMENSIONS, CountryAlignment, align_countries, raw_indices
 from ..core.personas import Persona
 from ..core.session import Condition
 from ..widgets.script import ScriptText, visual
@@ -48,7 +47,7 @@ answer. ↑/↓ picks a country for the detail pane.
         self.instrument = probe_screen.instrument
         self.condition_name = "aligned"
         self.countries = target_countries(self.instrument)
-        self.truth = baseline(self.instrument.key).table
+        self.truth = self.instrument.baseline().table
         self.running = threading.Event()  # the sweep is wanted: set by s, cleared by a pause, an error or the end
         self.cancel = threading.Event()  # the token of the run in flight
         self.run_active = False  # a run's worker is still going (its last item may be in flight after a pause)

@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from ..core.errors import ProbeError
-from ..core.items import get_instrument
+from ..core.instruments import get_instrument
 from ..core.personas import get_persona, load_personas
 from ..core.runner import Job
 from ..core.session import Condition, ProbeSession

@@ -5,7 +5,6 @@ option orders, both initiators and both polarities; a running favourability char
 from __future__ import annotations
 
 import logging
-import math
 import threading
 
 import pandas as pd
@@ -21,13 +20,12 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from ..core import paths
-from ..core.country_pairs import POLARITIES, short
 from ..core.conditions import single_condition_jobs
 from ..core.errors import ProbeError
+from ..core.instruments.pairs import POLARITIES, log_odds, pairs_from_run, short
 from ..core.metrics import favourability, pair_matrix
 from ..core.personas import canonical_key, get_persona
 from ..core.report import signed
-from ..core.rescore import pairs_from_run
 from ..core.rows import answer_row
 from ..core.session import Condition, ProbeSession
 from ..widgets.script import ScriptText
@@ -285,7 +283,7 @@ pair heat map, from the answers under the current language and persona.
                     p_a, p_b = answer.distribution.probs["A"], answer.distribution.probs["B"]
                     cells.append(f"{p_a:.2f} / {p_b:.2f}")
                     p_first, p_second = (p_a, p_b) if order == "XY" else (p_b, p_a)
-                    diffs.append(math.log(p_first / p_second) if p_first > 0 and p_second > 0 else float("nan"))
+                    diffs.append(log_odds(p_first, p_second))
                 mean = sum(diffs) / len(diffs) if len(diffs) == 2 else None
                 table.add_row(short(initiator), QUESTION[polarity], *cells,
                               Text("…", style="dim") if mean is None else Text(f"{mean:+.2f}", style="blue" if mean > 0 else "red"))

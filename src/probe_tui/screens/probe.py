@@ -17,7 +17,7 @@ from ..core import paths
 from ..core.errors import ProbeError
 from ..core.metrics import CN, US
 from ..core.groups import load_group_baselines
-from ..core.items import item_bank
+from ..core.instruments import item_bank
 from ..core.personas import get_persona, national_persona, persona_bank
 from ..core.prompts import CHAT, COMPLETION, MESSAGES
 from ..core.session import Answer, Condition, ProbeSession, ask, prompt_for
