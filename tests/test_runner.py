@@ -12,7 +12,7 @@ import pytest
 from probe_tui.backends.remote import EndpointConfig, make_remote_backend
 from probe_tui.core.conditions import country_jobs, single_condition_jobs, target_countries
 from probe_tui.core.errors import ProbeError
-from probe_tui.core.items import get_instrument
+from probe_tui.core.instruments import get_instrument
 from probe_tui.core.personas import get_persona
 from probe_tui.core.runner import run_jobs
 from probe_tui.core.session import ask
