@@ -100,3 +100,13 @@ def test_a_corrupt_run_journal_is_named_with_how_to_start_over(tmp_path):
     line = one_clear_line(probe_tui("run", "--limit", "1", "--output", str(output)))
     assert str(journal) in line and "delete it" in line
     assert not output.exists()
+
+
+@pytest.mark.parametrize(("cell", "shown"), [("99", "item 1 = 99"), ("inf", "item 1 = inf"), ("-99", "item 1 = -99"), ("0", "item 1 = 0")])
+def test_a_response_off_its_scale_is_refused_not_scored(tmp_path, cell, shown):
+    responses = tmp_path / "r.csv"
+    responses.write_text(f"model,language,persona,item_id,response\nm,en,none,1,{cell}\nm,en,none,2,3\nm,en,none,3,\n", encoding="utf-8")
+    result = probe_tui("score", "--instrument", "mfq2", "--responses", str(responses), "--bootstrap", "0", "--output", str(tmp_path / "s.csv"))
+    line = one_clear_line(result)
+    assert f"{responses}: 1 response(s) are not a number on their item's scale" in line and shown in line
+    assert "Warning" not in result.stderr and not (tmp_path / "s.csv").exists()

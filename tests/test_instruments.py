@@ -178,3 +178,22 @@ def test_each_instrument_runs_on_the_real_model(tmp_path, args, expected_rows):
         assert set(frame["initiator"]) == {"USA", "China"}
         assert "(A) United States\n(B) China" in frame["prompt"][0] or "(A) China\n(B) United States" in frame["prompt"][0]
         assert "No human baseline" in result.stdout
+
+
+def test_every_instrument_is_a_member_of_the_protocol_and_pair_items_carry_no_fake_fields():
+    from dataclasses import fields
+
+    from probe_tui.core.instruments import SCREENS, Instrument, available_instruments
+    from probe_tui.core.instruments.pairs import PairItem, log_odds
+
+    for instrument in available_instruments().values():
+        assert isinstance(instrument, Instrument) and instrument.screen in SCREENS
+        assert instrument.items and instrument.find_item(instrument.items[0].id) == instrument.items[0]
+    assert {f.name for f in fields(PairItem)} == {"scenario", "pair", "initiator", "polarity", "order"}
+    pairs = get_instrument("country-pairs")
+    assert pairs.baseline() is None and pairs.figure_kinds == ("favourability", "heatmap", "base-vs-chat")
+    assert get_instrument("vsm2013").countries_view and not get_instrument("mfq2").countries_view
+    assert log_odds(0.75, 0.25) == pytest.approx(math.log(3)) and log_odds(1.0, 0.0) == math.inf and log_odds(0.0, 1.0) == -math.inf
+    with pytest.raises(ProbeError, match="--pairs and --scenarios apply to --instrument country-pairs only"):
+        get_instrument("wvs").select_items(pairs="USA-China")
+    assert len(pairs.select_items(limit=3, pairs="USA-China", scenarios=1)) == 3

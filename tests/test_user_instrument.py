@@ -137,6 +137,12 @@ async def test_the_app_shows_its_gauge_against_its_baseline_and_exports_it(data_
             assert rows[dimension] == [f"{reading.model_means[dimension]:.2f}", f"{human.loc['United States', dimension]:.2f}",
                                        f"{human.loc['China', dimension]:.2f}"]
         assert "Example numbers, made up for the" in "\n".join(gauge)  # its citation
+        await pilot.press("i")  # the instrument picker lists it beside the shipped ones
+        await pilot.pause(0.3)
+        picker = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+        assert "● Weekend Habits (example) (4 items)" in picker and "Moral Foundations Questionnaire 2.0 (36 items)" in picker
+        await pilot.press("escape")
+        await pilot.pause(0.2)
         await pilot.press("g")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "GaugeScreen", 10)
         await pilot.pause(0.5)

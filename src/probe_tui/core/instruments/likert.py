@@ -9,6 +9,7 @@ so consecutive items share a long prefix.
 from __future__ import annotations
 
 import json
+import string
 import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -87,7 +88,7 @@ class LikertInstrument:
         """An item by id ("mfq2_01"), code ("1", "Q182", "VSM07") or bare number ("182", "7")."""
         key = str(key).strip()
         for item in self.items:
-            bare = item.code.removeprefix("VSM").removeprefix("Q").lstrip("0")
+            bare = item.code.lstrip(string.ascii_letters).lstrip("0")  # "VSM07" -> "7"
             if key in (item.id, item.code) or (key.isdigit() and key.lstrip("0") == bare):
                 return item
         return None
@@ -200,7 +201,7 @@ class LikertInstrument:
         if unknown:
             raise ProbeError(f"{path}: unknown item id(s) for {self.key}: {', '.join(repr(u) for u in unknown[:5])}")
         frame = frame.assign(item_key=frame["item_id"].astype(str).str.strip())
-        frame["response"] = pd.to_numeric(frame["response"], errors="coerce")
+        frame["response"] = self.on_scale(frame["item_key"], frame["response"], path)
         frame = frame.dropna(subset=["response"])
         means = frame.groupby(rescore.CONDITION + ["item_key"])["response"].mean().reset_index()
         engine = GaugeEngine(self, self.baseline(), vsm_constant)
@@ -208,6 +209,19 @@ class LikertInstrument:
             item = by_key[row.item_key]
             engine.add((row.model, row.language, row.persona), item.code, item.dimension, item.keyed(row.response))
         return engine, frame
+
+    def on_scale(self, keys: pd.Series, values: pd.Series, path) -> pd.Series:
+        """Recorded answers as numbers (a blank is no answer); a number off its item's scale (a code
+        such as -99 or 99 for a missing answer, or inf) is refused in one line, never scored."""
+        numbers = pd.to_numeric(values, errors="coerce").where(values.astype(str).str.strip() != "")
+        unreadable = numbers.isna() & values.notna() & (values.astype(str).str.strip() != "")
+        sizes = keys.map(lambda key: len(self.find_item(key).scale.labels) if self.find_item(key) else np.nan)
+        off = (numbers.notna() & ~((numbers >= 1) & (numbers <= sizes))) | unreadable
+        if off.any():
+            shown = ", ".join(f"item {key} = {value}" for key, value in list(zip(keys[off], values[off]))[:3])
+            raise ProbeError(f"{path}: {int(off.sum())} response(s) are not a number on their item's scale (1 to its number of "
+                             f"options): {shown}; leave a missing answer blank")
+        return numbers
 
     def score_responses(self, frame: pd.DataFrame, path="responses", n_resamples: int = 1000,
                         vsm_constant=None, groups: pd.DataFrame | None = None, **_) -> pd.DataFrame:

@@ -156,6 +156,7 @@ def parse_constants(text: str | None) -> dict[str, float] | None:
     except ValueError:
         raise ProbeError(f"--vsm-constant expects a number or pdi=N,idv=N,...; got {text!r}") from None
 
+
 # --- `probe-tui score` of a country sweep: a `country` column ------------------------------------
 
 # Per target country, the model's indices, Hofstede's and the deviation ratio; per dimension, the
@@ -219,13 +220,13 @@ class VsmInstrument(LikertInstrument):
 
     def alignment_from_rows(self, frame: pd.DataFrame, value_column: str = "response", constants: dict[str, float] | None = None):
         """Rows with country, item_id and a numeric answer -> the CountryAlignment of their countries."""
-        frame = frame.assign(code=frame["item_id"].map(lambda key: getattr(self.find_item(str(key).strip()), "code", None)),
-                             value=pd.to_numeric(frame[value_column], errors="coerce"),
+        keys = frame["item_id"].astype(str).str.strip()
+        frame = frame.assign(code=keys.map(lambda key: getattr(self.find_item(key), "code", None)),
+                             value=self.on_scale(keys, frame[value_column], "responses"),
                              country=frame["country"].map(lambda name: canonical(str(name))))
         means = frame.dropna(subset=["code", "value"]).groupby(["country", "code"])["value"].mean()
         item_means = {country: group.droplevel(0).to_dict() for country, group in means.groupby(level=0)}
         return align_countries(raw_indices(item_means), self.baseline().table, constants)
-
 
     def alignment_rows(self, frame: pd.DataFrame, path, constants) -> pd.DataFrame:
         if "response" not in frame.columns and "expected" in frame.columns:
