@@ -16,7 +16,7 @@ from probe_tui.core.countries import primary_languages
 from probe_tui.core.instruments.vsm import DIMENSIONS, align_countries, parse_constants, raw_indices
 from probe_tui.core.errors import ProbeError
 from probe_tui.core.personas import national_persona
-from probe_tui.sweep import target_countries
+from probe_tui.core.conditions import target_countries
 
 STUDY_LANGUAGES = {"en", "zh", "fr", "de", "ja", "ko", "es", "pt", "ru", "hi", "id", "tr", "ar", "it", "nl", "sv", "pl", "vi", "th", "fa"}
 

@@ -233,7 +233,7 @@ async def test_country_pairs_view_answers_all_eight_variants_and_charts_them():
 
     from probe_tui.core.metrics import favourability, pair_matrix
     from probe_tui.core.instruments.pairs import pairs_from_run
-    from probe_tui.sweep import answer_row
+    from probe_tui.core.rows import answer_row
 
     app = ProbeApp(ScriptedBackend(), instrument="country-pairs")
     async with app.run_test(size=(120, 60)) as pilot:
@@ -252,7 +252,7 @@ async def test_country_pairs_view_answers_all_eight_variants_and_charts_them():
         await pilot.press("s")  # sweep on through the pairs
         await wait_for(pilot, lambda: screen.pair_index >= 3, 20)
         await pilot.press("s")
-        await wait_for(pilot, lambda: not screen.asking, 10)
+        await wait_for(pilot, lambda: not screen.asking and not screen.charts_busy, 10)  # the charts are computed in a worker
         assert not screen.sweeping.is_set()
         answers = [a for a in screen.session.all_answers() if a.condition == screen.condition()]
         assert len(answers) % 8 == 0 and len(answers) >= 32

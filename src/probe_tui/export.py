@@ -14,7 +14,7 @@ import pandas as pd
 from .core.errors import ProbeError
 from .core.instruments import get_instrument
 from .core.store import SessionStore, answer_from_row
-from .sweep import answer_row
+from .core.rows import answer_row
 
 FORMATS = {".csv", ".parquet", ".json"}
 

@@ -1,55 +1,29 @@
 """Headless sweep: every item of an instrument under one condition, one CSV row per item; or, with
---countries, every item for each target country under its own condition (seed 001)."""
+--countries, every item for each target country under its own condition (seed 001). A thin CLI layer
+over the job runner: the progress bar, the messages and the exit codes."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
 import sys
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .core.countries import canonical, primary_languages
+from .core import runner
+from .core.conditions import country_jobs, single_condition_jobs, target_countries
 from .core.errors import ProbeError
 from .core.instruments import get_instrument
 from .core.instruments.vsm import parse_constants
 from .core.journal import RunJournal, journal_path
 from .core.metrics import CN, US
-from .core.personas import Persona, get_persona, national_persona
+from .core.personas import get_persona
 from .core.report import gauge_summary
-from .core.session import Answer, Condition, ProbeSession, ask
-
-COLUMNS = ["instrument", "item_id", "language", "persona", "model", "method", "prompt", "probs", "valid_mass", "expected", "answer",
-           "entropy", "cached", "unanswered", "top_tokens"]  # unanswered: why the row carries no answer (its figures are empty)
-
-
-def answer_row(answer: Answer) -> dict:
-    d = answer.distribution
-    row = {
-        "instrument": answer.condition.instrument,
-        "item_id": answer.item.id,
-        "language": answer.condition.language,
-        "persona": answer.condition.persona,
-        "model": answer.condition.model,
-        "method": d.method,
-        "prompt": answer.prompt.text,
-        "probs": "" if d.unanswered else json.dumps(d.probs, ensure_ascii=False),
-        "valid_mass": d.valid_mass,
-        "expected": d.expected,
-        "answer": d.answer,
-        "entropy": d.entropy_bits,
-        "cached": d.cached,
-        "unanswered": d.unanswered,
-        "top_tokens": json.dumps([list(t) for t in d.top_tokens], ensure_ascii=False),  # sampled methods: the raw answers
-    }
-    return row | get_instrument(answer.condition.instrument).row_fields(answer)
+from .core.rows import answer_row, run_columns, write_csv
+from .core.runner import Job
+from .core.session import Condition, ProbeSession
 
 
 def country_summary(instrument, frame: pd.DataFrame, constants: dict[str, float] | None) -> str:
@@ -64,53 +38,19 @@ def select_items(instrument, args) -> list:
     return instrument.select_items(args.limit, getattr(args, "pairs", None), getattr(args, "scenarios", None))
 
 
-@dataclass(frozen=True)
-class Job:
-    key: str  # unique within the run: the journal's key
-    item: object
-    condition: Condition
-    persona: Persona
-    country: str = ""  # the target country of a country sweep
-
-
-def single_condition_jobs(instrument, args, backend) -> list[Job]:
-    instrument.check_language(args.lang)
-    persona = get_persona(args.persona)
-    condition = Condition(model=backend.identity, instrument=instrument.key, language=args.lang, persona=persona.key)
-    return [Job(item.id, item, condition, persona) for item in select_items(instrument, args)]
-
-
-def country_jobs(instrument, args, backend) -> list[Job]:
-    """Every item for each target country, in its own language (aligned) or in en/zh, always with
-    its national persona."""
+def sweep_jobs(instrument, args, backend) -> list[Job]:
+    """The run's jobs: every item under one condition, or, with --countries, every item for each
+    target country in its own language (aligned) or in en/zh, always with its national persona."""
+    if not getattr(args, "countries", None):
+        instrument.check_language(args.lang)
+        persona = get_persona(args.persona)
+        return single_condition_jobs(instrument, select_items(instrument, args), backend.identity, args.lang, persona)
     if instrument.screen != "items":
         raise ProbeError(f"--countries applies to survey instruments, not to {instrument.key}")
     if args.lang != "en" or args.persona != "none":
         raise ProbeError("--countries sets each country's language (--condition) and its national persona; drop --lang and --persona")
     items = select_items(instrument, args)
-    jobs = []
-    for country in target_countries(instrument, args.countries):
-        language = primary_languages()[country] if args.condition == "aligned" else args.condition
-        instrument.check_language(language)
-        persona = national_persona(country)
-        condition = Condition(model=backend.identity, instrument=instrument.key, language=language, persona=persona.key)
-        jobs += [Job(f"{country}|{item.id}", item, condition, persona, country) for item in items]
-    return jobs
-
-
-def target_countries(instrument, spec: str) -> list[str]:
-    """"all": every country with a primary language the instrument speaks and a full baseline row;
-    else a comma-separated list of names, aliases or slugs."""
-    languages = primary_languages()
-    if spec.strip().lower() != "all":
-        chosen = [canonical(name) for name in spec.split(",") if name.strip()]
-        lacking = [c for c in chosen if c not in languages]
-        if lacking:
-            raise ProbeError(f"no primary language is known for {', '.join(lacking)}; countries with one: {', '.join(languages)}")
-        return chosen
-    table = instrument.baseline().table if instrument.baseline() is not None else None
-    return [c for c, lang in languages.items() if lang in instrument.languages
-            and (table is None or (c in table.index and table.loc[c].notna().all()))]
+    return country_jobs(instrument, items, backend.identity, target_countries(instrument, args.countries), args.condition)
 
 
 def start_label(backend) -> str:
@@ -123,25 +63,10 @@ def start_label(backend) -> str:
     return f"loading {backend.display_name}"
 
 
-def write_csv(frame: pd.DataFrame, output: Path) -> None:
-    """The whole CSV or none of it: written beside the output, then swapped in. If it cannot be
-    written (say the disk is full), the answers stay in the journal for --resume."""
-    partial = Path(f"{output}.partial")
-    try:
-        partial.unlink(missing_ok=True)  # never write through a link or FIFO left there
-        frame.to_csv(partial, index=False)
-        os.replace(partial, output)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            partial.unlink(missing_ok=True)
-        raise ProbeError(f"could not write {output}: {exc.strerror or exc}; the {len(frame)} answer(s) are kept: "
-                         "run the same command with --resume once it can be written") from exc
-
-
 def run_sweep(args, backend) -> int:
     instrument = get_instrument(args.instrument)
     by_country = bool(getattr(args, "countries", None))
-    jobs = country_jobs(instrument, args, backend) if by_country else single_condition_jobs(instrument, args, backend)
+    jobs = sweep_jobs(instrument, args, backend)
     is_pairs = instrument.screen == "pairs"
     score_by = getattr(args, "score_by", "expected")
     constants = parse_constants(getattr(args, "vsm_constant", None))
@@ -163,22 +88,23 @@ def run_sweep(args, backend) -> int:
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as progress:
             if todo:
                 loading = progress.add_task(start_label(backend), total=100)
-                backend.start(on_progress=lambda p: progress.update(loading, completed=100 * p))
+                runner.start(backend, on_load=lambda p: progress.update(loading, completed=100 * p))
                 progress.update(loading, completed=100)
             asking = progress.add_task(label, total=len(jobs), completed=len(done))
-            workers = max(1, min(getattr(args, "concurrency", 1), backend.max_concurrency))
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                try:
-                    answers = pool.map(lambda job: (job[0], job[1], ask(backend, instrument, job[1].item, job[1].condition, job[1].persona)), todo)
-                    for position, job, answer in answers:  # in job order, whatever order they finish in
-                        row = answer_row(answer) | ({"country": job.country, "condition": args.condition} if by_country else {})
-                        journal.add(position, job.key, row)  # committed before the next
-                        if by_country:
-                            progress.update(asking, description=f"{label}: {job.country} ({job.condition.language})")
-                        progress.advance(asking)
-                except KeyboardInterrupt:
-                    backend.close()  # ends the requests in flight and their retry waits now, before the pool waits for them
-                    raise
+
+            def record(index: int, job: Job, answer) -> None:
+                row = answer_row(answer) | ({"country": job.country, "condition": args.condition} if by_country else {})
+                journal.add(todo[index][0], job.key, row)  # committed before the next
+
+            def advance(step: runner.RunProgress) -> None:
+                if not step.answered:
+                    return
+                if by_country:
+                    progress.update(asking, description=f"{label}: {step.job.country} ({step.job.condition.language})")
+                progress.advance(asking)
+
+            runner.run_jobs([job for _, job in todo], backend, instrument, record=record, on_progress=advance,
+                            concurrency=getattr(args, "concurrency", 1))
     except KeyboardInterrupt:
         interrupted = True
     except ProbeError as exc:  # e.g. the API refused us: keep what was done, then say why we stopped
@@ -196,8 +122,7 @@ def run_sweep(args, backend) -> int:
               file=sys.stderr)
         return 130 if interrupted else 2
     answered = [row for row in rows if not row.get("unanswered")]
-    columns = COLUMNS + (["country", "condition"] if by_country else []) + instrument.row_columns
-    frame = pd.DataFrame(rows, columns=columns)
+    frame = pd.DataFrame(rows, columns=run_columns(instrument, by_country))
     try:
         write_csv(frame, args.output)
     finally:

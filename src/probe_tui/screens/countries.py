@@ -3,7 +3,6 @@ filling in country by country, with the deviation ratio per country as a sorted 
 
 from __future__ import annotations
 
-import logging
 import math
 import threading
 
@@ -17,17 +16,14 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ..core.countries import name_in, primary_languages
+from ..core.conditions import COUNTRY_CONDITION_NOTES, COUNTRY_CONDITIONS, country_condition, country_jobs, country_language, target_countries
+from ..core.countries import name_in
 from ..core.instruments.vsm import DIMENSIONS, CountryAlignment, align_countries, raw_indices
-from ..core.errors import ProbeError
-from ..core.personas import national_persona
-from ..core.session import Answer, Condition, ask
+from ..core.personas import Persona
+from ..core.session import Condition
 from ..widgets.script import ScriptText, visual
 from ..widgets.text import safe_text
-
-log = logging.getLogger(__name__)
-CONDITIONS = ("aligned", "en", "zh")
-CONDITION_NOTES = {"aligned": "each country in its own language", "en": "every country in English", "zh": "every country in Chinese"}
+from .jobs import JobAnswered, JobAsking, RunEnded, run_for
 
 
 class CountriesScreen(Screen):
@@ -50,17 +46,14 @@ answer. ↑/↓ picks a country for the detail pane.
         self.session = probe_screen.session
         self.instrument = probe_screen.instrument
         self.condition_name = "aligned"
-        languages = primary_languages()
-        table = self.instrument.baseline().table
-        self.countries = [c for c, lang in languages.items() if lang in self.instrument.languages
-                          and c in table.index and table.loc[c].notna().all()]
-        self.truth = table
-        self.running = threading.Event()
-        self.closing = threading.Event()
+        self.countries = target_countries(self.instrument)
+        self.truth = self.instrument.baseline().table
+        self.running = threading.Event()  # the sweep is wanted: set by s, cleared by a pause, an error or the end
+        self.cancel = threading.Event()  # the token of the run in flight
+        self.run_active = False  # a run's worker is still going (its last item may be in flight after a pause)
         self.alignment: CountryAlignment | None = None
         self.cursor_country = self.countries[0] if self.countries else None
-        self.asking: tuple[str, str] | None = None  # (country, item text) in flight
-        self._conditions: dict[tuple[str, str], tuple[Condition, object]] = {}
+        self.asking = None  # the job in flight
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -79,61 +72,47 @@ answer. ↑/↓ picks a country for the detail pane.
         self.set_interval(0.25, self._tick)
         self.refresh_view()
         self.query_one("#chart", OptionList).focus()
-        self.sweep()
 
-    # --- the sweep, in a thread; answers go into the probe session ---------------------------------
-    def condition_for(self, country: str, condition_name: str | None = None) -> tuple[Condition, object]:
-        name = condition_name or self.condition_name
-        if (country, name) not in self._conditions:  # built once: the sweep asks for them per answer
-            language = primary_languages()[country] if name == "aligned" else name
-            persona = national_persona(country)
-            condition = Condition(model=self.probe.backend.identity, instrument=self.instrument.key, language=language, persona=persona.key)
-            self._conditions[(country, name)] = condition, persona
-        return self._conditions[(country, name)]
+    # --- the sweep: the job runner in a thread; answers go into the probe session -----------------
+    def condition_for(self, country: str, condition_name: str | None = None) -> tuple[Condition, Persona]:
+        return country_condition(self.instrument, country, condition_name or self.condition_name, self.probe.backend.identity)
 
     def answers_for(self, country: str) -> dict[str, float]:
         condition, _ = self.condition_for(country)
         return {a.item.code: a.score_by(self.session.score_method) for a in self.session.answers_under(condition)}
 
-    @work(thread=True, exclusive=True, group="countries")
-    def sweep(self) -> None:
-        while not self.closing.is_set():
-            self.running.wait(0.2)
-            if self.closing.is_set():
-                return
-            if not self.running.is_set() or not self.probe.model_ready:
-                continue
-            job = self._next_job()
-            if job is None:
-                self.running.clear()
-                self.app.call_from_thread(self._finished)
-                continue
-            country, item, condition, persona = job
-            self.asking = (country, item.text_in(condition.language))
-            self.app.call_from_thread(self._show_asking)
-            try:
-                answer = ask(self.probe.backend, self.instrument, item, condition, persona)
-            except ProbeError as exc:
-                log.exception("country sweep: scoring failed")
-                self.running.clear()
-                self.app.call_from_thread(self.set_status, f"✗ {exc} (paused; press s to retry)", True)
-                continue
-            self.app.call_from_thread(self._answered, answer)
+    def start_sweep(self) -> None:
+        """Ask every item not answered yet under this condition, country by country."""
+        jobs = [job for job in country_jobs(self.instrument, self.instrument.items, self.probe.backend.identity,
+                                            self.countries, self.condition_name)
+                if self.session.answer_for(job.item, job.condition) is None]
+        if not jobs:
+            self.running.clear()
+            return
+        self.cancel, self.run_active = threading.Event(), True
+        self.sweep(jobs, self.probe.backend, self.cancel)
 
-    def _next_job(self):
-        for country in self.countries:
-            condition, persona = self.condition_for(country)
-            for item in self.instrument.items:
-                if self.session.answer_for(item, condition) is None:
-                    return country, item, condition, persona
-        return None
+    @work(thread=True, group="countries")
+    def sweep(self, jobs, backend, cancel: threading.Event) -> None:
+        run_for(self, jobs, backend, self.instrument, cancel, ready=lambda: self.probe.model_ready)
 
-    def _answered(self, answer: Answer) -> None:
-        self.session.record(answer)
-        self.asking = None
+    def on_job_asking(self, message: JobAsking) -> None:
+        self.asking = message.job
+        self._show_asking()
+
+    def on_job_answered(self, message: JobAnswered) -> None:
+        self.session.record(message.answer)
+        if self.asking == message.job:
+            self.asking = None
         self.stale = True  # redrawn by the next tick: at most a few redraws a second, however fast answers come
 
-    def _finished(self) -> None:
+    def on_run_ended(self, message: RunEnded) -> None:
+        self.run_active, self.asking = False, None
+        if message.error:
+            self.running.clear()
+            self.set_status(f"✗ {message.error} (paused; press s to retry)", True)
+        elif self.running.is_set():
+            self.start_sweep()  # the condition was switched, or s pressed again while the last item finished
         self.refresh_view()
 
     def _tick(self) -> None:
@@ -151,8 +130,8 @@ answer. ↑/↓ picks a country for the detail pane.
 
     def _show_asking(self) -> None:
         if self.is_attached and self.asking:
-            country, text = self.asking
-            self.query_one("#asking", ScriptText).set_text(f"asking for {country}:\n{text}")
+            job = self.asking
+            self.query_one("#asking", ScriptText).set_text(f"asking for {job.country}:\n{job.item.text_in(job.condition.language)}")
 
     def refresh_view(self) -> None:
         if not self.is_attached:
@@ -177,7 +156,7 @@ answer. ↑/↓ picks a country for the detail pane.
             self.set_status("Paused. Press s to ask every item for every country (answers already given are kept).")
 
     def _caption(self, complete: int) -> Text:
-        text = Text.assemble(("Deviation ratio by country", "bold"), f" · {self.condition_name}: {CONDITION_NOTES[self.condition_name]}\n")
+        text = Text.assemble(("Deviation ratio by country", "bold"), f" · {self.condition_name}: {COUNTRY_CONDITION_NOTES[self.condition_name]}\n")
         if self.alignment is None:
             text.append("DR appears once two countries have all 24 items (the constants are centred on them).", style="dim")
         else:
@@ -193,7 +172,7 @@ answer. ↑/↓ picks a country for the detail pane.
         top = max([2.0] + [r for r in ratios.values() if math.isfinite(r)])
         options = []
         for country in order:
-            language = primary_languages()[country] if self.condition_name == "aligned" else self.condition_name
+            language = country_language(country, self.condition_name)
             label = Text.assemble((f"{country[:16]:<16} ", "bold"), (f"{language:<3}", "dim"))
             if country in ratios:
                 ratio = float(ratios[country])
@@ -250,22 +229,26 @@ answer. ↑/↓ picks a country for the detail pane.
     def action_toggle_sweep(self) -> None:
         if self.running.is_set():
             self.running.clear()
+            self.cancel.set()
             note = " (the item in flight finishes first: llama.cpp cannot stop mid-prompt)" if self.asking else ""
             self.set_status(f"Pausing{note}.")
         else:
             self.query_one("#countries-status", Static).remove_class("error")
             self.running.set()
+            if not self.run_active:  # else the run ending starts the next
+                self.start_sweep()
             self.refresh_view()
 
     def action_cycle_condition(self) -> None:
-        self.condition_name = CONDITIONS[(CONDITIONS.index(self.condition_name) + 1) % len(CONDITIONS)]
+        self.condition_name = COUNTRY_CONDITIONS[(COUNTRY_CONDITIONS.index(self.condition_name) + 1) % len(COUNTRY_CONDITIONS)]
+        self.cancel.set()  # a sweep goes on under the new condition once the item in flight is answered
         self.refresh_view()
 
     def on_unmount(self) -> None:
-        self.closing.set()  # the sweep thread ends with the screen, or with the app
+        self.cancel.set()  # the sweep ends with the screen, or with the app
 
     def action_back(self) -> None:
-        self.closing.set()
+        self.cancel.set()
         self.running.clear()
         self.app.pop_screen()
         self.probe.show_item()

@@ -6,6 +6,7 @@ which: a talk rehearsed once replays offline and instantly; anything missing is 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 from rich.text import Text
@@ -19,11 +20,13 @@ from textual.widgets import Footer, Header, Static
 from ..core.errors import ProbeError
 from ..core.instruments import get_instrument
 from ..core.personas import get_persona, load_personas
-from ..core.session import Condition, ProbeSession, ask
+from ..core.runner import Job
+from ..core.session import Condition, ProbeSession
 from ..widgets.distribution import DistributionView
 from ..widgets.gauge import needles
 from ..widgets.script import ScriptText
 from ..widgets.text import printable, safe_text
+from .jobs import JobAnswered, RunEnded, run_for
 
 log = logging.getLogger(__name__)
 
@@ -109,26 +112,27 @@ class DemoScreen(Screen):
                 self.ask_frame(frame, condition)
         self.show()
 
-    @work(thread=True, group="ask")
     def ask_frame(self, frame, condition) -> None:
-        try:
-            answer = ask(self.backend, self.instrument, frame.item, condition, get_persona(frame.persona, self.personas))
-        except ProbeError as exc:
-            log.exception("demo scoring failed")
-            self.app.call_from_thread(self._failed, str(exc))
-            return
-        self.app.call_from_thread(self._arrived, answer)
+        job = Job(frame.item.id, frame.item, condition, get_persona(frame.persona, self.personas))
+        self.ask_jobs([job], threading.Event())
 
-    def _arrived(self, answer) -> None:
-        self.asking = False
+    @work(thread=True, group="ask")
+    def ask_jobs(self, jobs: list[Job], cancel: threading.Event) -> None:
+        run_for(self, jobs, self.backend, self.instrument, cancel)
+
+    def on_job_answered(self, message: JobAnswered) -> None:
+        answer = message.answer
         self.session.record(answer)
         how = "replayed from the response cache" if answer.distribution.cached else "computed live by the model (it was not in the cache)"
         self.sources[(answer.item.id, answer.condition)] = how
-        self.show()
 
-    def _failed(self, message: str) -> None:
-        self.asking, self.paused = False, True
-        self.notify(printable(f"{message}. Paused: space goes on."), title="Scoring failed", severity="error", timeout=15, markup=False)
+    def on_run_ended(self, message: RunEnded) -> None:
+        self.asking = False
+        if message.error:
+            self.paused = True
+            self.notify(printable(f"{message.error}. Paused: space goes on."), title="Scoring failed", severity="error", timeout=15, markup=False)
+        else:
+            self.show()
 
     # --- display -------------------------------------------------------------------------------------
     def show(self) -> None:

@@ -5,7 +5,6 @@ option orders, both initiators and both polarities; a running favourability char
 from __future__ import annotations
 
 import logging
-import math
 import threading
 
 import pandas as pd
@@ -16,24 +15,38 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from ..core import paths
-from ..core.instruments.pairs import POLARITIES, pairs_from_run, short
+from ..core.conditions import single_condition_jobs
 from ..core.errors import ProbeError
+from ..core.instruments.pairs import POLARITIES, log_odds, pairs_from_run, short
 from ..core.metrics import favourability, pair_matrix
 from ..core.personas import canonical_key, get_persona
 from ..core.report import signed
-from ..core.session import Condition, ProbeSession, ask
-from ..sweep import answer_row
+from ..core.rows import answer_row
+from ..core.session import Condition, ProbeSession
 from ..widgets.script import ScriptText
 from .commands import PairsCommands
 from .dialogs import pick_persona
+from .jobs import JobAnswered, RunEnded, run_for
 from .models import new_backend
 
 log = logging.getLogger(__name__)
 QUESTION = {"more": "more justifiable", "less": "less justifiable"}
+
+
+class ChartsReady(Message):
+    """The favourability chart and the heat map, computed in a worker from the answers under `condition`."""
+
+    def __init__(self, condition: Condition, favourability, heat_map) -> None:
+        super().__init__()
+        self.condition, self.favourability, self.heat_map = condition, favourability, heat_map
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ChartsReady)  # only the newest charts are worth drawing
 
 
 class CountryPairsScreen(Screen):
@@ -71,6 +84,8 @@ pair heat map, from the answers under the current language and persona.
         self.model_ready = False
         self.sweeping = threading.Event()
         self.asking = False
+        self.cancel = threading.Event()  # the token of the run in flight: set when the model is switched
+        self.charts_busy = self.charts_wanted = False  # a worker is computing the charts; newer answers wait for it
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -125,6 +140,7 @@ pair heat map, from the answers under the current language and persona.
     def on_screen_resume(self) -> None:
         if self.backend is not self.app.backend:
             self.backend, self.model_ready = self.app.backend, False
+            self.cancel.set()  # the run in flight stops at its next item
             self.load_model()
         self.show()
 
@@ -149,41 +165,34 @@ pair heat map, from the answers under the current language and persona.
         self.show()
 
     def ask_current(self) -> None:
-        if self.model_ready and not self.asking and any(self._missing(self.current_items())):
-            self.asking = True
-            self.ask_items(self.backend, self.current_items(), self.condition())
+        missing = self._missing(self.current_items())
+        if self.model_ready and not self.asking and missing:
+            self.asking, self.cancel = True, threading.Event()
+            jobs = single_condition_jobs(self.bank, missing, self.backend.identity, self.language, get_persona(self.persona, self.personas))
+            self.ask_items(jobs, self.backend, self.cancel)
 
     def _missing(self, items):
         condition = self.condition()
         return [item for item in items if self.session.answer_for(item, condition) is None]
 
     @work(thread=True, group="ask")
-    def ask_items(self, backend, items, condition: Condition) -> None:
-        persona = get_persona(condition.persona, self.personas)
-        try:
-            for item in items:
-                if backend is not self.backend:
-                    break  # the model was switched: the new one asks the rest
-                if self.session.answer_for(item, condition) is None:
-                    answer = ask(backend, self.bank, item, condition, persona)
-                    self.app.call_from_thread(self.session.record, answer)
-        except ProbeError as exc:
-            if backend is self.backend:  # else the model was closed under it: nothing failed
-                log.exception("scoring failed")
-                self.app.call_from_thread(self._failed, str(exc))
-                return
-        self.app.call_from_thread(self._asked)
+    def ask_items(self, jobs, backend, cancel: threading.Event) -> None:
+        run_for(self, jobs, backend, self.bank, cancel)
 
-    def _asked(self) -> None:
-        self.asking = False
-        if self.sweeping.is_set():
-            self._advance_sweep()
-        self.show()
+    def on_job_answered(self, message: JobAnswered) -> None:
+        self.session.record(message.answer)
 
-    def _failed(self, message: str) -> None:
+    def on_run_ended(self, message: RunEnded) -> None:
         self.asking = False
-        self.sweeping.clear()
-        self.set_status(f"✗ {message}", error=True)
+        if message.backend is not self.backend:  # the model was switched (or closed under it): the new one asks the rest
+            self.show()
+        elif message.error:
+            self.sweeping.clear()
+            self.set_status(f"✗ {message.error}", error=True)
+        else:
+            if self.sweeping.is_set():
+                self._advance_sweep()
+            self.show()
 
     def _advance_sweep(self) -> None:
         """The sweep walks every pair of the scenario, then the next scenario."""
@@ -206,15 +215,40 @@ pair heat map, from the answers under the current language and persona.
             f"{get_persona(self.persona, self.personas).name_in(self.language)}\n\n{text}")
         self.query_one("#prompt-text", ScriptText).set_text(self._prompts())
         self.query_one("#pair-table", Static).update(self._pair_table())
-        answers = [a for a in self.session.all_answers() if a.condition == self.condition()]
-        balanced = pairs_from_run(pd.DataFrame([answer_row(a) for a in answers])) if answers else None
-        self.query_one("#favourability", Static).update(self._favourability(balanced))
-        self.query_one("#heat-map", Static).update(self._heat_map(balanced))
-        done = len(answers)
+        self.charts_wanted = True
+        if not self.charts_busy:
+            self._compute_charts()
+        done = len([a for a in self.session.all_answers() if a.condition == self.condition()])
         sweep = " · sweeping (s pauses)" if self.sweeping.is_set() else ""
         if self.model_ready:
             self.set_status(f"{done} prompts answered under this condition{sweep}")
         self.ask_current()
+
+    def _compute_charts(self) -> None:
+        condition = self.condition()
+        answers = [a for a in self.session.all_answers() if a.condition == condition]
+        self.charts_busy, self.charts_wanted = True, False
+        self.charts(condition, answers)
+
+    @work(thread=True, group="charts")
+    def charts(self, condition: Condition, answers: list) -> None:
+        """pandas and the t-tests, off the UI thread."""
+        try:
+            balanced = pairs_from_run(pd.DataFrame([answer_row(a) for a in answers])) if answers else None
+            ready = ChartsReady(condition, self._favourability(balanced), self._heat_map(balanced))
+        except Exception:
+            log.exception("the pair charts failed")
+            failed = Text("could not be computed; details in the log", style="red")
+            ready = ChartsReady(condition, failed, failed)
+        self.post_message(ready)
+
+    def on_charts_ready(self, message: ChartsReady) -> None:
+        self.charts_busy = False
+        if message.condition == self.condition():
+            self.query_one("#favourability", Static).update(message.favourability)
+            self.query_one("#heat-map", Static).update(message.heat_map)
+        if self.charts_wanted:
+            self._compute_charts()  # answers came, or the condition changed, while it computed
 
     def country_name(self, country: str) -> str:
         from ..core import countries
@@ -249,7 +283,7 @@ pair heat map, from the answers under the current language and persona.
                     p_a, p_b = answer.distribution.probs["A"], answer.distribution.probs["B"]
                     cells.append(f"{p_a:.2f} / {p_b:.2f}")
                     p_first, p_second = (p_a, p_b) if order == "XY" else (p_b, p_a)
-                    diffs.append(math.log(p_first / p_second) if p_first > 0 and p_second > 0 else float("nan"))
+                    diffs.append(log_odds(p_first, p_second))
                 mean = sum(diffs) / len(diffs) if len(diffs) == 2 else None
                 table.add_row(short(initiator), QUESTION[polarity], *cells,
                               Text("…", style="dim") if mean is None else Text(f"{mean:+.2f}", style="blue" if mean > 0 else "red"))
@@ -361,6 +395,7 @@ pair heat map, from the answers under the current language and persona.
         if backend is None:
             return
         old, self.backend, self.model_ready = self.backend, backend, False
+        self.cancel.set()  # the run in flight stops at its next item
         self.app.backend = backend
         self.close_backend(old)
         self.show()

@@ -1,0 +1,60 @@
+"""The row schema of a run's CSV (and of exports): one row per answer, and how the CSV is written."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import ProbeError
+from .instruments import get_instrument
+from .session import Answer
+
+COLUMNS = ["instrument", "item_id", "language", "persona", "model", "method", "prompt", "probs", "valid_mass", "expected", "answer",
+           "entropy", "cached", "unanswered", "top_tokens"]  # unanswered: why the row carries no answer (its figures are empty)
+COUNTRY_COLUMNS = ["country", "condition"]  # a country sweep: the target country, and how its language was chosen
+
+
+def answer_row(answer: Answer) -> dict:
+    d = answer.distribution
+    row = {
+        "instrument": answer.condition.instrument,
+        "item_id": answer.item.id,
+        "language": answer.condition.language,
+        "persona": answer.condition.persona,
+        "model": answer.condition.model,
+        "method": d.method,
+        "prompt": answer.prompt.text,
+        "probs": "" if d.unanswered else json.dumps(d.probs, ensure_ascii=False),
+        "valid_mass": d.valid_mass,
+        "expected": d.expected,
+        "answer": d.answer,
+        "entropy": d.entropy_bits,
+        "cached": d.cached,
+        "unanswered": d.unanswered,
+        "top_tokens": json.dumps([list(t) for t in d.top_tokens], ensure_ascii=False),  # sampled methods: the raw answers
+    }
+    return row | get_instrument(answer.condition.instrument).row_fields(answer)  # e.g. a pair's countries and log-odds
+
+
+def run_columns(instrument, by_country: bool) -> list[str]:
+    """The columns of a run's CSV, in order."""
+    return COLUMNS + (COUNTRY_COLUMNS if by_country else []) + instrument.row_columns
+
+
+def write_csv(frame: pd.DataFrame, output: Path) -> None:
+    """The whole CSV or none of it: written beside the output, then swapped in. If it cannot be
+    written (say the disk is full), the answers stay in the journal for --resume."""
+    partial = Path(f"{output}.partial")
+    try:
+        partial.unlink(missing_ok=True)  # never write through a link or FIFO left there
+        frame.to_csv(partial, index=False)
+        os.replace(partial, output)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        raise ProbeError(f"could not write {output}: {exc.strerror or exc}; the {len(frame)} answer(s) are kept: "
+                         "run the same command with --resume once it can be written") from exc
