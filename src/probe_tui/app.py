@@ -4,20 +4,30 @@ it pandas and scipy) in a thread, so the first paint does not wait on them."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+from types import MappingProxyType
 
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Static
 
+from .backends.manager import FAILED, LOADING, READY, ModelManager, ModelStatus
 from .backends.provenance import provenance
 from .core.errors import ProbeError
 from .core.items import get_instrument
 from .core.personas import get_persona, load_personas
+from .core.session import Condition
 from .core.settings import load_settings, save_settings
 from .core.store import SessionStore, new_session_name
+from .messages import ModelFailed, ModelLoadProgress, ModelReady, WorkDone
+from .widgets.text import printable
 
 log = logging.getLogger(__name__)
 
@@ -30,27 +40,35 @@ class StartScreen(Screen):
 
 
 class ProbeApp(App):
+    """The app owns the session file, the models (a ModelManager) and the current condition: one
+    frozen Condition, replaced whole, which the instrument screens watch."""
+
     TITLE = "probe-tui"
     BINDINGS = [  # on every screen; a modal one has its own
         Binding("question_mark", "help", "Help", tooltip="this screen's keys"),
         Binding("q", "quit", "Quit", show=False, tooltip="quit; every answer is already in the session file"),
     ]
+    condition: reactive[Condition] = reactive(Condition("", "", "en", "none"), init=False)
+    model_status: reactive[Mapping[str, ModelStatus]] = reactive(MappingProxyType({}), init=False)  # identity -> its load
 
     def __init__(self, backend, instrument: str = "mfq2", language: str | None = None, persona: str | None = None,
                  session: str | None = None, store: SessionStore | None = None):
         """session: the name to record under (and resume, if it exists); a new dated one by default.
         language, persona: None means where the session stood (en and none for a new one)."""
         super().__init__()
-        self.backend = backend
+        self.models = ModelManager(backend, on_progress=lambda b, f: self.post_message(ModelLoadProgress(b, f)),
+                                   on_ready=lambda b, info: self.post_message(ModelReady(b, info)),
+                                   on_failed=lambda b, message: self.post_message(ModelFailed(b, message)))
         self.store = store if store is not None else SessionStore()
         self.session_name = session or new_session_name(self.store)
         self.saved_state = self.store.open(self.session_name)
-        self.instrument = get_instrument(instrument)
+        first = get_instrument(instrument)
         self.explicit = {"language": language is not None, "persona": persona is not None}
         language, persona = language or "en", persona or "none"
-        self.instrument.check_language(language)
+        first.check_language(language)
         self.personas = dict(load_personas())  # the app's own: composed personas are added to it
-        self.language, self.persona = language, get_persona(persona, self.personas).key  # "country:china" is cn_average
+        # "country:china" is cn_average
+        self.condition = Condition(backend.identity, first.key, language, get_persona(persona, self.personas).key)
         self.instrument_screens: dict[str, Screen] = {}
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="session-writer")
         self._provenance: dict[str, dict] = {}
@@ -59,11 +77,98 @@ class ProbeApp(App):
         except ProbeError as exc:
             self.settings, self.settings_problem = None, str(exc)  # None: a broken file is not written over
 
+    # --- the current condition and model ---------------------------------------------------------
+    @property
+    def instrument(self):
+        return get_instrument(self.condition.instrument)
+
+    @property
+    def backend(self):
+        """The primary model: every instrument screen asks it."""
+        return self.models.primary
+
+    @backend.setter
+    def backend(self, backend) -> None:  # the pairs screen switches the model this way, for now
+        self.use_model(backend)
+
+    def status_of(self, backend) -> ModelStatus | None:
+        return self.model_status.get(backend.identity)
+
+    def model_ready(self, backend=None) -> bool:
+        backend = backend or self.models.primary
+        status = self.status_of(backend)
+        return status is not None and status.phase == READY and backend.info is not None
+
+    def model_name(self, identity: str) -> str:
+        """A model's short name, for one loaded earlier in the session too."""
+        status = self.model_status.get(identity)
+        return status.name if status is not None else identity.rsplit("/", 1)[-1]
+
+    def _set_status(self, backend, phase: str, progress: float = 0.0, error: str | None = None) -> None:
+        name = backend.info.name if phase == READY and backend.info is not None else backend.display_name
+        self.model_status = MappingProxyType({**self.model_status, backend.identity: ModelStatus(name, phase, progress, error)})
+
+    def load_model(self, backend=None) -> None:
+        """Start a held model (the primary one by default), unless it is loading or ready."""
+        backend = backend or self.models.primary
+        if self.models.is_loading(backend) or self.model_ready(backend):
+            return
+        self._set_status(backend, LOADING)
+        self.models.load(backend)
+
+    def cancel_load(self, backend=None) -> None:
+        backend = backend or self.models.primary
+        if not self.models.cancel(backend):
+            self.notify("This backend's start cannot be cancelled; it gives up after its timeout.", severity="warning")
+
+    def choose_model(self, kind: str, spec: str):
+        """The backend for a choice on the models screen; None, with a note, when there is none."""
+        try:
+            return self.models.choose(kind, spec)
+        except ProbeError as exc:
+            self.notify(printable(str(exc)), title="Model not loaded", severity="error", markup=False)
+            return None
+
+    def switch_model(self, kind: str, spec: str) -> None:
+        """Another primary model, for every screen; the answers so far stay, each under its own model."""
+        backend = self.choose_model(kind, spec)
+        if backend is not None:
+            self.use_model(backend)
+
+    def use_model(self, backend) -> None:
+        if backend.identity == self.models.primary.identity:
+            self.notify("That model is already loaded.")
+            return
+        self.models.set_primary(backend)
+        self._set_status(backend, LOADING)
+        self.condition = replace(self.condition, model=backend.identity)
+        self.load_model(backend)
+
+    def load_side_model(self, kind: str, spec: str):
+        """A model beside the primary one (compare's B, say), loading; None when there is no such model."""
+        backend = self.choose_model(kind, spec)
+        if backend is None:
+            return None
+        backend = self.models.add_side(backend)
+        self.load_model(backend)
+        return backend
+
+    def on_model_load_progress(self, message: ModelLoadProgress) -> None:
+        if self.models.is_loading(message.backend):
+            self._set_status(message.backend, LOADING, message.fraction)
+
+    def on_model_ready(self, message: ModelReady) -> None:
+        self._set_status(message.backend, READY, 1.0)
+
+    def on_model_failed(self, message: ModelFailed) -> None:
+        self._set_status(message.backend, FAILED, error=message.message)
+        if message.backend is not self.models.primary:  # the screens show the primary one's failure themselves
+            self.notify(printable(message.message), title="Model not loaded", severity="error", markup=False)
+
     # --- the session file ------------------------------------------------------------------------
     def remember(self, answer) -> None:
         """Store a new answer in the session, off the UI thread, in the order answers arrive."""
-        backend = self.backend_for(answer.condition.model)
-        self._writer.submit(self._store_answer, answer, backend)
+        self._writer.submit(self._store_answer, answer, self.models.find(answer.condition.model))
 
     def _store_answer(self, answer, backend) -> None:
         try:
@@ -73,14 +178,13 @@ class ProbeApp(App):
             self.store.add(self.session_name, answer, self._provenance[identity])
         except Exception:  # noqa: BLE001 - a failed write is logged, and the app goes on
             log.exception("could not store an answer in session %s", self.session_name)
-            self.call_from_thread(self.notify, f"An answer could not be saved to session {self.session_name}; see the log.",
-                                  severity="error")
+            self.post_message(WorkDone("Session", f"An answer could not be saved to session {self.session_name}; see the log.", "error"))
 
     def export(self, suffix: str) -> None:
-        """The session so far, with provenance, into the current folder."""
-        from pathlib import Path
+        """The session so far, with provenance, into the current folder (in a worker)."""
+        self.run_worker(partial(self._export, suffix), thread=True, group="export")
 
-        from .core.errors import ProbeError
+    def _export(self, suffix: str) -> None:
         from .export import export_session
 
         self._writer.submit(lambda: None).result()  # every answer so far is written first
@@ -88,20 +192,20 @@ class ProbeApp(App):
         try:
             count = export_session(self.store, self.session_name, path)
         except ProbeError as exc:
-            self.notify(str(exc), title="Export", severity="error", markup=False)
+            self.post_message(WorkDone("Export", str(exc), "error"))
             return
-        self.notify(f"{count} answer(s) with provenance → {path}", title="Exported", timeout=8, markup=False)
+        self.post_message(WorkDone("Exported", f"{count} answer(s) with provenance → {path}"))
 
     def figure(self, kind: str, suffix: str) -> None:
-        """A figure for slides from this session's answers to the current instrument, into the current folder."""
-        from pathlib import Path
+        """A figure for slides from this session's answers to the current instrument, into the
+        current folder (in a worker: matplotlib takes a moment)."""
+        self.run_worker(partial(self._figure, kind, suffix, self.condition.instrument), thread=True, group="figure")
 
-        from .core.errors import ProbeError
+    def _figure(self, kind: str, suffix: str, instrument: str) -> None:
         from .export import session_frame
         from .figures import draw
 
         self._writer.submit(lambda: None).result()
-        instrument = self.instrument.key
         path = Path.cwd() / f"probe-tui-{self.session_name}-{kind}.{suffix}"
         try:
             frame = session_frame(self.store, self.session_name, instrument)
@@ -109,27 +213,20 @@ class ProbeApp(App):
                 raise ProbeError("no answers to draw yet")
             draw(kind, frame[~frame["options_reversed"]], instrument, path)
         except ProbeError as exc:
-            self.notify(str(exc), title="Figure", severity="error", markup=False)
+            self.post_message(WorkDone("Figure", str(exc), "error"))
             return
-        self.notify(f"→ {path}", title=f"{kind} figure saved", timeout=8, markup=False)
+        self.post_message(WorkDone(f"{kind} figure saved", f"→ {path}"))
+
+    def on_work_done(self, message: WorkDone) -> None:
+        self.notify(printable(message.text), title=message.title, severity=message.severity,
+                    timeout=10 if message.severity == "error" else 8, markup=False)
 
     def screenshot_here(self) -> None:
-        from pathlib import Path
-
         path = self.save_screenshot(path=str(Path.cwd()))
         self.notify(f"→ {path}", title="SVG screenshot saved", timeout=8, markup=False)
 
     def session_answers(self) -> int:
         return self.store.count(self.session_name)
-
-    def backend_for(self, identity: str):
-        if self.backend.identity == identity:
-            return self.backend
-        for screen in self.instrument_screens.values():
-            for backend in getattr(screen, "other_backends", {}).values():
-                if backend.identity == identity:
-                    return backend
-        return None
 
     def restore(self, screen) -> None:
         """Give a screen the session's stored answers to its instrument, and where it stood."""
@@ -140,21 +237,20 @@ class ProbeApp(App):
 
     def save_position(self, instrument: str, position: dict) -> None:
         """Where a screen stands; written only when it moved (show_item runs on every answer)."""
-        state = self.saved_state
+        state, backend = self.saved_state, self.models.primary
         if (state.get("instrument"), state.get("screens", {}).get(instrument), state.get("model")) == (
-                instrument, position, self.backend.identity):
+                instrument, position, backend.identity):
             return
         state["instrument"] = instrument
         state.setdefault("screens", {})[instrument] = position
-        state["model"] = self.backend.identity
-        state["model_path"] = str(getattr(self.backend, "model_path", ""))  # this machine's file, to reopen on it
+        state["model"] = backend.identity
+        state["model_path"] = str(getattr(backend, "model_path", ""))  # this machine's file, to reopen on it
         self.store.save_state(self.session_name, state)
 
     def on_mount(self) -> None:
         self._apply_saved_theme()
         self.push_screen(StartScreen())
         self._import_probe_screen()
-
     # --- settings --------------------------------------------------------------------------------
     def _apply_saved_theme(self) -> None:
         if self.settings_problem:
@@ -178,19 +274,9 @@ class ProbeApp(App):
 
     @work(thread=True)
     def _import_probe_screen(self) -> None:
-        if self.instrument.key == "country-pairs":
-            from .screens.pairs import CountryPairsScreen as screen
-        else:
-            from .screens.probe import ProbeScreen as screen
-        self.call_from_thread(self._open_probe_screen, screen)
+        from .screens import kinds  # imports the screens, and with them pandas and scipy
 
-    def _open_probe_screen(self, screen) -> None:
-        self._install(self.instrument.key, screen(self.backend, self.instrument, self.personas, self.language, self.persona))
-        self.switch_screen(self.instrument.key)
-
-    def _install(self, key: str, screen) -> None:
-        self.instrument_screens[key] = screen
-        self.install_screen(screen, key)
+        self.call_from_thread(self.open_instrument, self.condition.instrument)
 
     def action_help(self) -> None:
         """The help card of the screen on top: its keys, from its bindings."""
@@ -201,30 +287,32 @@ class ProbeApp(App):
     def action_pick_instrument(self) -> None:
         from .screens.dialogs import InstrumentPicker
 
-        self.push_screen(InstrumentPicker(self.instrument.key), self.open_instrument)
+        self.push_screen(InstrumentPicker(self.condition.instrument), self.open_instrument)
 
-    def open_instrument(self, key: str | None) -> None:
-        """Another instrument, on the same model; each instrument's screen (and answers) is kept."""
-        if not key or key == self.instrument.key:
-            return
-        current = self.screen
-        language = getattr(current, "language", self.language)
-        self.instrument = get_instrument(key)
-        if not self.is_screen_installed(key):
-            if key == "country-pairs":
-                from .screens.pairs import CountryPairsScreen as screen
-            else:
-                from .screens.probe import ProbeScreen as screen
-            language = language if language in self.instrument.languages else "en"
-            self._install(key, screen(self.backend, self.instrument, self.personas, language, getattr(current, "persona", "none")))
+    def open_instrument(self, key: str | None) -> Screen | None:
+        """An instrument's screen, on the same model; each instrument's screen (and answers) is kept
+        and comes back where it stood. The first call opens the instrument the app started with."""
+        if not key or (key == self.condition.instrument and key in self.instrument_screens):
+            return None
+        from .screens.kinds import screen_class
+
+        screen, instrument = self.instrument_screens.get(key), get_instrument(key)
+        if screen is not None:  # it comes back as it was, on the current model
+            language, persona = screen.language, screen.persona
+        else:
+            language, persona = self.condition.language, self.condition.persona
+            language = language if language in instrument.languages else "en"
+        self.condition = Condition(self.models.primary.identity, key, language, persona)
+        if screen is None:
+            screen = self.instrument_screens[key] = screen_class(instrument)(
+                self.models.primary, instrument, self.personas, language, persona)
+            self.install_screen(screen, key)
         self.switch_screen(key)
+        return screen
 
     def on_unmount(self) -> None:
         self._writer.shutdown(wait=True)  # every answer is in the session file before the app ends
-        self.backend.close()
-        for screen in self.instrument_screens.values():
-            for backend in getattr(screen, "other_backends", {}).values():
-                backend.close()
+        self.models.close_all()
 
 
 class DemoApp(App):

@@ -9,6 +9,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from ..core.errors import ProbeError
 from ..widgets.script import visual
 from ..widgets.text import safe_markup
+from .items_view import language_name
 
 
 def session_commands(screen):
@@ -29,7 +30,7 @@ def probe_commands(screen):
     yield "item: next", "the next survey item", screen.action_next_item
     yield "item: previous", "the previous survey item", screen.action_previous_item
     for language in screen.instrument.languages:
-        yield f"language: {screen.language_name(language)}", "ask in this language", partial(screen.set_language, language)
+        yield f"language: {language_name(language)}", "ask in this language", partial(screen.set_language, language)
     for key, persona in screen.persona_choices().items():  # each once: the named ones, then the national ones
         try:
             text = persona.text_in(screen.language)
