@@ -7,7 +7,6 @@ import logging
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from functools import partial
 from pathlib import Path
 from types import MappingProxyType
 
@@ -71,6 +70,8 @@ class ProbeApp(App):
         self.condition = Condition(backend.identity, first.key, language, get_persona(persona, self.personas).key)
         self.instrument_screens: dict[str, Screen] = {}
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="session-writer")
+        self._exporter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="exports")  # exports and figures, in turn
+        self._exports: list = []
         self._provenance: dict[str, dict] = {}
         try:
             self.settings, self.settings_problem = load_settings(), None  # read once, at start
@@ -86,10 +87,6 @@ class ProbeApp(App):
     def backend(self):
         """The primary model: every instrument screen asks it."""
         return self.models.primary
-
-    @backend.setter
-    def backend(self, backend) -> None:  # the pairs screen switches the model this way, for now
-        self.use_model(backend)
 
     def status_of(self, backend) -> ModelStatus | None:
         return self.model_status.get(backend.identity)
@@ -181,8 +178,12 @@ class ProbeApp(App):
             self.post_message(WorkDone("Session", f"An answer could not be saved to session {self.session_name}; see the log.", "error"))
 
     def export(self, suffix: str) -> None:
-        """The session so far, with provenance, into the current folder (in a worker)."""
-        self.run_worker(partial(self._export, suffix), thread=True, group="export")
+        """The session so far, with provenance, into the current folder (in a thread: pandas takes a moment)."""
+        self._exports.append(self._exporter.submit(self._export, suffix))
+
+    def exporting(self) -> bool:
+        """An export or a figure is being made."""
+        return any(not job.done() for job in self._exports)
 
     def _export(self, suffix: str) -> None:
         from .export import export_session
@@ -199,7 +200,7 @@ class ProbeApp(App):
     def figure(self, kind: str, suffix: str) -> None:
         """A figure for slides from this session's answers to the current instrument, into the
         current folder (in a worker: matplotlib takes a moment)."""
-        self.run_worker(partial(self._figure, kind, suffix, self.condition.instrument), thread=True, group="figure")
+        self._exports.append(self._exporter.submit(self._figure, kind, suffix, self.condition.instrument))
 
     def _figure(self, kind: str, suffix: str, instrument: str) -> None:
         from .export import session_frame
@@ -311,6 +312,7 @@ class ProbeApp(App):
         return screen
 
     def on_unmount(self) -> None:
+        self._exporter.shutdown(wait=True)  # every export asked for is written (each waits on the writer)
         self._writer.shutdown(wait=True)  # every answer is in the session file before the app ends
         self.models.close_all()
 

@@ -86,7 +86,7 @@ model's mean against the United States, China and the nearest countries.
         if key in self.rankings:
             self._show_ranking(self.rankings[key])
             return
-        self.query_one("#ranking", Static).update(Text("ranking the nearest countries (1000 item resamples)…", style="dim italic"))
+        self.query_one("#ranking", Static).update(Text("ranking the nearest countries with 1000 item resamples…", style="dim italic"))
         self.query_one("#dimensions", Static).update("")
         self.rank(self._track_copy(self.selected), self.selected, key)
 

@@ -120,19 +120,3 @@ context and chat template; ● marks the one in use. Answers so far are kept, ea
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_load()
-
-
-def new_backend(screen, kind: str, spec: str):
-    """The backend for a choice made here, to replace screen.backend; None, with a note saying why,
-    when there is nothing to switch to."""
-    from ..backends.choice import backend_for
-
-    try:
-        backend = backend_for(kind, spec, like=screen.backend)
-    except ProbeError as exc:
-        screen.notify(str(exc), title="Model not loaded", severity="error")
-        return None
-    if backend.identity == screen.backend.identity:
-        screen.notify("That model is already loaded.")
-        return None
-    return backend

@@ -19,6 +19,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from ..backends.manager import LOADING, READY
 from ..core import paths
 from ..core.country_pairs import POLARITIES, short
 from ..core.errors import ProbeError
@@ -31,7 +32,6 @@ from ..sweep import answer_row
 from ..widgets.script import ScriptText
 from .commands import PairsCommands
 from .dialogs import pick_persona
-from .models import new_backend
 
 log = logging.getLogger(__name__)
 QUESTION = {"more": "more justifiable", "less": "less justifiable"}
@@ -102,6 +102,7 @@ pair heat map, from the answers under the current language and persona.
             self.persona = canonical_key(position.get("persona", self.persona), self.personas)
         self.show()
         self.load_model()
+        self.watch(self.app, "model_status", self._show_model, init=False)
 
     # --- state ---------------------------------------------------------------------------------
     @property
@@ -123,12 +124,10 @@ pair heat map, from the answers under the current language and persona.
         status.update(Text(text))
         status.set_class(error, "error")
 
-    # --- the model -------------------------------------------------------------------------------
+    # --- the model (the app's ModelManager loads it; this screen follows the app's model_status) ---
     def load_model(self) -> None:
-        if self.backend.info is not None:  # started already, for another instrument's screen
-            self.call_after_refresh(self._model_loaded, self.backend.info, self.backend)
-        else:
-            self._load_in_thread(self.backend)
+        self.app.load_model(self.backend)
+        self._show_model()
 
     def on_screen_resume(self) -> None:
         if self.backend is not self.app.backend:
@@ -136,17 +135,16 @@ pair heat map, from the answers under the current language and persona.
             self.load_model()
         self.show()
 
-    @work(thread=True, group="load")
-    def _load_in_thread(self, backend) -> None:
-        self.app.call_from_thread(self.set_status, f"Loading {backend.display_name}…")
-        try:
-            info = backend.start()
-        except ProbeError as exc:
-            log.exception("model load failed")
-            if backend is self.backend:
-                self.app.call_from_thread(self.set_status, f"✗ {exc}. m picks another model, q quits; details in {paths.log_file()}", True)
+    def _show_model(self, before=None, after=None) -> None:
+        status = self.app.status_of(self.backend)
+        if status is None or self.model_ready:
             return
-        self.app.call_from_thread(self._model_loaded, info, backend)
+        if status.phase == LOADING:
+            self.set_status(f"Loading {self.backend.display_name}…")
+        elif status.phase == READY:
+            self._model_loaded(self.backend.info, self.backend)
+        else:
+            self.set_status(f"✗ {status.error}. m picks another model, q quits; details in {paths.log_file()}", True)
 
     def _model_loaded(self, info, backend) -> None:
         if backend is not self.backend:
@@ -350,6 +348,9 @@ pair heat map, from the answers under the current language and persona.
 
         self.app.push_screen(AnswersScreen(self))
 
+    def on_answer_opened(self, message) -> None:  # Enter on the answers screen
+        self.open_answer(message.answer)
+
     def open_answer(self, answer) -> None:
         """Show an answer from the session: its scenario and pair, under its language and persona."""
         item = answer.item
@@ -364,16 +365,5 @@ pair heat map, from the answers under the current language and persona.
         self.app.push_screen(ModelsScreen(self))
 
     def switch_model(self, kind: str, spec: str) -> None:
-        """Another model, for every screen; the answers so far stay, each under its own model."""
-        backend = new_backend(self, kind, spec)
-        if backend is None:
-            return
-        old, self.backend, self.model_ready = self.backend, backend, False
-        self.app.backend = backend
-        self.close_backend(old)
-        self.show()
-        self.load_model()
-
-    @work(thread=True, group="close")
-    def close_backend(self, backend) -> None:
-        backend.close()
+        """Another model, for every screen (the app loads it); the answers so far stay, each under its own model."""
+        self.app.switch_model(kind, spec)
