@@ -100,7 +100,7 @@ def test_an_option_the_backend_does_not_use_is_refused(tmp_path, args, message):
     (["run", "--limit", "0"], "argument --limit: must be a whole number of at least 1, not '0'"),
     (["run", "--limit", "two"], "argument --limit: must be a whole number of at least 1, not 'two'"),
     (["score", "--instrument", "mfq2", "--responses", "r.csv", "--bootstrap", "-5"],
-     "argument --bootstrap: must be a whole number of at least 0, not '-5'"),
+     "argument --bootstrap: must be a whole number from 0 to 10,000, not '-5'"),
     (["endpoints", "add", "lab", "--samples", "0"], "argument --samples: must be a whole number of at least 1, not '0'"),
 ])
 def test_an_impossible_number_is_refused_in_one_line(argv, message, capsys):

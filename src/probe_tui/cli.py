@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from logging.handlers import RotatingFileHandler
 import math
 import os
 import sys
@@ -14,6 +15,8 @@ from .core import paths
 from .core.errors import ProbeError
 
 log = logging.getLogger("probe_tui")
+LOG_BYTES, LOG_BACKUPS = 5 * 1024 * 1024, 2  # probe-tui.log, then .1 and .2: at most 15 MB
+MAX_BOOTSTRAP = 10_000  # resamples; each holds a figure per item and baseline country
 
 
 def _setup_logging() -> Path:
@@ -21,7 +24,9 @@ def _setup_logging() -> Path:
     one line; $PROBE_TUI_LOG tells the model worker and the screens too)."""
     try:
         path = paths.log_file()
-        handler = logging.FileHandler(path, encoding="utf-8")
+        handler = RotatingFileHandler(path, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8")
+        if path.stat().st_size >= LOG_BYTES:  # the model worker appends to it too: rotate at start as well
+            handler.doRollover()
     except OSError as exc:
         handle, name = tempfile.mkstemp(prefix="probe-tui-", suffix=".log")
         os.close(handle)
@@ -40,15 +45,16 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"probe-tui: error: {message}\n")
 
 
-def _whole(minimum: int):
-    """An argparse type: a whole number of at least `minimum`."""
+def _whole(minimum: int, maximum: int | None = None):
+    """An argparse type: a whole number of at least `minimum` (and at most `maximum`)."""
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             value = minimum - 1
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be a whole number of at least {minimum}, not {text!r}")
+        if value < minimum or (maximum is not None and value > maximum):
+            bounds = f"from {minimum} to {maximum:,}" if maximum is not None else f"of at least {minimum}"
+            raise argparse.ArgumentTypeError(f"must be a whole number {bounds}, not {text!r}")
         return value
     return parse
 
@@ -151,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--output", required=True, type=Path, help="CSV to write (long format)")
     score.add_argument("--map", default="", help="rename columns: OLD=NEW,OLD=NEW; an existing column is never overwritten (e.g. LLM=model,item=item_id,response=response_raw,llm_response=response)")
     score.add_argument("--set", default="", help="add constant columns: COLUMN=VALUE,... (e.g. model=qwen2.5-7b,language=en,persona=none)")
-    score.add_argument("--bootstrap", type=_whole(0), default=1000, help="bootstrap resamples over items for Likert CIs (0: none)")
+    score.add_argument("--bootstrap", type=_whole(0, MAX_BOOTSTRAP), default=1000, help="bootstrap resamples over items for Likert CIs (0: none)")
     score.add_argument("--vsm-constant", default=None, help="VSM 2013: fixed constants C, one number or pdi=N,idv=N,... "
                        "(default: 0 for profile r; centred on Hofstede's mean for the deviation ratio of a `country` column)")
     score.add_argument("--groups", type=Path, help="a group baseline CSV (see README), besides those in the data directory")

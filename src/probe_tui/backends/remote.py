@@ -21,6 +21,7 @@ from pathlib import Path
 import httpcore
 import httpx
 import platformdirs
+import pydantic
 import tomli_w
 from dotenv import dotenv_values
 from httpx_retries import Retry, RetryTransport
@@ -73,6 +74,9 @@ class EndpointConfig:
         return self.api_key_env or ("ANTHROPIC_API_KEY" if self.kind == "anthropic" else "OPENAI_API_KEY")
 
 
+_ENDPOINT_SCHEMA = pydantic.TypeAdapter(EndpointConfig)  # each setting checked for its type
+
+
 def config_file() -> Path:
     return Path(platformdirs.user_config_dir("probe-tui")) / "endpoints.toml"
 
@@ -86,27 +90,40 @@ def load_endpoints(path: Path | None = None) -> dict[str, EndpointConfig]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as exc:
         raise ProbeError(f"{path}: not a valid TOML file ({' '.join(str(exc).split())})") from None
-    holds_key = any(isinstance(t, dict) and t.get("api_key") for t in data.get("endpoints", {}).values())
+    tables = data.get("endpoints", {})
+    if not isinstance(tables, dict) or not all(isinstance(t, dict) for t in tables.values()):
+        raise ProbeError(f"{path}: endpoints: expected one table per endpoint, e.g. [endpoints.local]")
+    holds_key = any(t.get("api_key") for t in tables.values())
     if holds_key and path.stat().st_mode & 0o077:
         raise ProbeError(f"{path} holds an API key but other users can read it; run: chmod 600 {path}")
     known = {f.name for f in fields(EndpointConfig)}
     endpoints = {}
-    for name, table in data.get("endpoints", {}).items():
+    for name, table in tables.items():
         unknown = set(table) - known - {"backend"}
         if unknown:
             raise ProbeError(f"{path}: endpoints.{name}: unknown setting(s) {', '.join(sorted(unknown))}")
         settings = {k: v for k, v in table.items() if k in known}
         kind = table.get("backend", settings.pop("kind", "openai"))
         try:
-            endpoints[name] = EndpointConfig(kind=kind, name=name, **settings)
-        except TypeError as exc:
+            endpoints[name] = _ENDPOINT_SCHEMA.validate_python({"kind": kind, "name": name, **settings})
+        except pydantic.ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(map(str, error["loc"])).replace("kind", "backend")  # the file says backend
+            raise ProbeError(f"{path}: endpoints.{name}.{where}: {error['msg']}") from None
+        except ProbeError as exc:  # a value the config refuses (an unknown mode...)
             raise ProbeError(f"{path}: endpoints.{name}: {exc}") from None
     return endpoints
 
 
 def api_key(config: EndpointConfig) -> str | None:
-    """From the config file, else the environment, else ./.env; None when none has it (fine for local servers)."""
-    return config.api_key or os.environ.get(config.key_variable) or dotenv_values(".env").get(config.key_variable) or None
+    """From the config file, else the environment, else ./.env; None when none has it (fine for local servers).
+    A key with a line break, space or other control character is refused, without showing it."""
+    key = config.api_key or os.environ.get(config.key_variable) or dotenv_values(".env").get(config.key_variable) or None
+    if key and (not key.isprintable() or any(c.isspace() for c in key)):
+        where = "endpoints.toml" if config.api_key else f"${config.key_variable}"
+        raise ProbeError(f"the API key in {where} contains a line break, space or other control character; "
+                         "set it again without them (it is not shown here)")
+    return key
 
 
 def save_endpoint(config: EndpointConfig, path: Path | None = None) -> Path:

@@ -16,6 +16,7 @@ import threading
 from pathlib import Path
 
 from . import paths
+from .errors import ProbeError
 from .scoring import OptionLogprobs
 
 
@@ -43,26 +44,38 @@ class ResponseCache:
     def __init__(self, path: Path | None = None):
         self.path = Path(path) if path else cache_file()
         self._lock = threading.Lock()
-        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, model TEXT, result TEXT NOT NULL)")
-        self.db.execute("CREATE TABLE IF NOT EXISTS models (model TEXT PRIMARY KEY, info TEXT NOT NULL)")
-        self.db.execute("CREATE TABLE IF NOT EXISTS file_hashes (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, sha256 TEXT)")
+        try:
+            self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, model TEXT, result TEXT NOT NULL)")
+            self.db.execute("CREATE TABLE IF NOT EXISTS models (model TEXT PRIMARY KEY, info TEXT NOT NULL)")
+            self.db.execute("CREATE TABLE IF NOT EXISTS file_hashes (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, sha256 TEXT)")
+        except sqlite3.DatabaseError as exc:
+            raise self._unreadable(exc) from None
+
+    def _unreadable(self, exc: sqlite3.DatabaseError) -> ProbeError:
+        return ProbeError(f"the response cache {self.path} is unreadable ({exc}); it holds only answers that can be asked again: "
+                          "delete it (or move it away) to start a new one, or run with --no-cache")
+
+    def _execute(self, sql: str, parameters=()):
+        """One statement under the lock; a corrupt file becomes a ProbeError naming it."""
+        with self._lock:
+            try:
+                return self.db.execute(sql, parameters).fetchone()
+            except sqlite3.DatabaseError as exc:
+                raise self._unreadable(exc) from None
 
     def file_hash(self, path: Path) -> str:
         path = Path(path).resolve()
         stat = path.stat()
-        with self._lock:
-            row = self.db.execute("SELECT size, mtime_ns, sha256 FROM file_hashes WHERE path = ?", (str(path),)).fetchone()
+        row = self._execute("SELECT size, mtime_ns, sha256 FROM file_hashes WHERE path = ?", (str(path),))
         if row and row[0] == stat.st_size and row[1] == stat.st_mtime_ns:
             return row[2]
         digest = hashlib.sha256()
         with path.open("rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
-        with self._lock:
-            self.db.execute("INSERT OR REPLACE INTO file_hashes VALUES (?, ?, ?, ?)",
-                            (str(path), stat.st_size, stat.st_mtime_ns, digest.hexdigest()))
+        self._execute("INSERT OR REPLACE INTO file_hashes VALUES (?, ?, ?, ?)", (str(path), stat.st_size, stat.st_mtime_ns, digest.hexdigest()))
         return digest.hexdigest()
 
     @staticmethod
@@ -71,26 +84,21 @@ class ResponseCache:
         return hashlib.sha256(material.encode()).hexdigest()
 
     def get(self, key: str) -> OptionLogprobs | None:
-        with self._lock:
-            row = self.db.execute("SELECT result FROM responses WHERE key = ?", (key,)).fetchone()
+        row = self._execute("SELECT result FROM responses WHERE key = ?", (key,))
         return _decode(row[0]) if row else None
 
     def put(self, key: str, model: str, result: OptionLogprobs) -> None:
-        with self._lock:
-            self.db.execute("INSERT OR REPLACE INTO responses VALUES (?, ?, ?)", (key, model, _encode(result)))
+        self._execute("INSERT OR REPLACE INTO responses VALUES (?, ?, ?)", (key, model, _encode(result)))
 
     def model_info(self, model: str) -> dict | None:
-        with self._lock:
-            row = self.db.execute("SELECT info FROM models WHERE model = ?", (model,)).fetchone()
+        row = self._execute("SELECT info FROM models WHERE model = ?", (model,))
         return json.loads(row[0]) if row else None
 
     def remember_model(self, model: str, info: dict) -> None:
-        with self._lock:
-            self.db.execute("INSERT OR REPLACE INTO models VALUES (?, ?)", (model, json.dumps(info, ensure_ascii=False)))
+        self._execute("INSERT OR REPLACE INTO models VALUES (?, ?)", (model, json.dumps(info, ensure_ascii=False)))
 
     def count(self) -> int:
-        with self._lock:
-            return self.db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
+        return self._execute("SELECT COUNT(*) FROM responses")[0]
 
     def close(self) -> None:
         self.db.close()

@@ -67,8 +67,12 @@ def _texts(value, path: Path, line: int | None, field_name: str) -> dict[str, st
     return texts
 
 
-def _read_personas(path: Path, data: dict, bank: PersonaBank) -> dict[str, Persona]:
-    """The file's personas; an entry `{country: X}` is X's national persona under that key."""
+NO_PERSONA = "none"
+
+
+def _read_personas(path: Path, data: dict, bank: PersonaBank, user: bool = False) -> dict[str, Persona]:
+    """The file's personas; an entry `{country: X}` is X's national persona under that key. A user's
+    file may not redefine `none`: it means no persona at all."""
     entries = require(data, "personas", dict, path)
     personas = {}
     for key, entry in entries.items():
@@ -78,6 +82,8 @@ def _read_personas(path: Path, data: dict, bank: PersonaBank) -> dict[str, Perso
             raise ItemFileError(path, line_of(entries, str(key)), f"personas.{key}", "a persona key must be text (quote it)")
         if ":" in key:
             raise ItemFileError(path, line_of(entries), f"personas.{key}", "a persona key may not contain ':'")
+        if user and key == NO_PERSONA:
+            raise ItemFileError(path, line_of(entries), f"personas.{key}", "the key 'none' means no persona; give yours another key")
         if not isinstance(entry, dict):
             raise ItemFileError(path, line_of(entries), f"personas.{key}", "expected a mapping with name and text, or a country")
         if "country" in entry:
@@ -116,7 +122,7 @@ def load_persona_bank(user_dir: Path | None = None) -> PersonaBank:
     for user_file in sorted(user_dir.glob("*.yaml")) if user_dir.is_dir() else []:
         national_keys = dict(bank.national_keys)
         try:
-            bank.personas.update(_read_personas(user_file, load_yaml(user_file), bank))
+            bank.personas.update(_read_personas(user_file, load_yaml(user_file), bank, user=True))
         except ProbeError as exc:
             bank.problems.append(str(exc))
             bank.national_keys = national_keys  # a broken file changes nothing

@@ -57,7 +57,8 @@ class SessionStore:
             for missing in [f for f in ANSWER_FIELDS if f not in have]:  # a store written by an earlier version
                 self.db.execute(f"ALTER TABLE answers ADD COLUMN {missing} DEFAULT ''")
         except sqlite3.DatabaseError as exc:
-            raise ProbeError(f"the session store {self.path} cannot be opened: {exc}") from None
+            raise ProbeError(f"the session store {self.path} cannot be opened: {exc}; to start a new store, move that file "
+                             "away (its sessions stay in the moved file)") from None
 
     # --- sessions ------------------------------------------------------------------------------
     def open(self, name: str) -> dict:
