@@ -1,5 +1,10 @@
-"""The Textual application. It paints a start screen first, then imports the probe screen (and with
-it pandas and scipy) in a thread, so the first paint does not wait on them."""
+"""The Textual application. It paints a start screen first, then imports the screens (and with them
+pandas and scipy) in a thread, so the first paint does not wait on them.
+
+The app holds the state every screen shares: the session file, the models (a ModelManager: the
+primary model and the side ones, loaded in threads that report back as Messages) and the current
+condition, one frozen Condition replaced whole, with model_status, the loads, beside it. Screens
+watch these two reactives; worker threads only post Messages (messages.py)."""
 
 from __future__ import annotations
 
@@ -25,7 +30,7 @@ from .core.personas import get_persona, load_personas
 from .core.session import Condition
 from .core.settings import load_settings, save_settings
 from .core.store import SessionStore, new_session_name
-from .messages import ModelFailed, ModelLoadProgress, ModelReady, WorkDone
+from .messages import ModelFailed, ModelLoadProgress, ModelReady, ScreensImported, WorkDone
 from .widgets.text import printable
 
 log = logging.getLogger(__name__)
@@ -251,7 +256,7 @@ class ProbeApp(App):
     def on_mount(self) -> None:
         self._apply_saved_theme()
         self.push_screen(StartScreen())
-        self._import_probe_screen()
+        self._import_screens()
     # --- settings --------------------------------------------------------------------------------
     def _apply_saved_theme(self) -> None:
         if self.settings_problem:
@@ -274,10 +279,13 @@ class ProbeApp(App):
             self.notify(f"The theme could not be saved: {exc}", title="Settings", severity="error")
 
     @work(thread=True)
-    def _import_probe_screen(self) -> None:
-        from .screens import kinds  # imports the screens, and with them pandas and scipy
+    def _import_screens(self) -> None:
+        from .screens import kinds  # noqa: F401 - the screens, and with them pandas and scipy
 
-        self.call_from_thread(self.open_instrument, self.condition.instrument)
+        self.post_message(ScreensImported())
+
+    def on_screens_imported(self) -> None:
+        self.open_instrument(self.condition.instrument)
 
     def action_help(self) -> None:
         """The help card of the screen on top: its keys, from its bindings."""

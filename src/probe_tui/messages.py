@@ -61,6 +61,10 @@ class FreeTextDone(Message):
 
 
 # --- slow work off the UI thread -------------------------------------------------------------------
+class ScreensImported(Message):
+    """The screens' modules (with pandas and scipy) are imported: the first one can open."""
+
+
 class WorkDone(Message):
     """An export, a figure or a screenshot has finished: say so (severity "error" when it failed)."""
 

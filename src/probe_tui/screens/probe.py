@@ -24,8 +24,9 @@ from ..widgets.distribution import DistributionView
 from ..widgets.free_text import FreeText
 from ..widgets.gauge import GaugeView
 from ..widgets.script import ScriptText
-from ..widgets.status_line import PROMPT_STYLES, StatusLine
+from ..widgets.status_line import StatusLine
 from ..widgets.text import printable, safe_text
+from .asking import AskQueue
 from .commands import ProbeCommands
 from .dialogs import pick_persona
 from .items_view import (change_line, condition_label, flags_line, gauge_waiting, group_baselines_and_problems, language_label,
@@ -92,9 +93,7 @@ language, persona or model changes).
         self.index, self.groups = 0, None
         self.own = Condition(backend.identity, instrument.key, instrument.check_language(language), persona)  # where it stands
         self.previous_condition: Condition | None = None  # what the change line and the jump flag compare against
-        self.in_flight: tuple | None = None  # (item, condition, reverse_options) being asked
-        self.pending: tuple | None = None  # the latest one asked for meanwhile
-        self.failure: tuple | None = None  # (key, message): the last answer that could not be obtained
+        self.queue = AskQueue()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -135,6 +134,7 @@ language, persona or model changes).
     persona = property(lambda self: self.own.persona)
     backend = property(lambda self: self.app.models.primary)
     model_ready = property(lambda self: self.own.model == self.backend.identity and self.app.model_ready())
+    in_flight = property(lambda self: self.queue.in_flight)
 
     def condition(self) -> Condition:
         return self.own
@@ -149,7 +149,8 @@ language, persona or model changes).
             self.previous_condition = self.own
         self.own = condition
         if model_changed:
-            self.failure = None
+            self.queue.failure = None
+            self.app.load_model()  # when another screen switched it, it may still have to start
             self._show_model()
         self.show_item()
 
@@ -174,17 +175,7 @@ language, persona or model changes).
 
     def show_status(self) -> None:
         """The status line for the item shown: what the model is doing for it, or how it was answered."""
-        key = (self.item, self.own)
-        answer = self.session.answer_for(*key)
-        line = self.query_one(StatusLine).item_status
-        if self.in_flight is not None and self.in_flight[:2] == key:
-            line("Asking again with the options' meanings reversed…" if self.in_flight[2] else "Asking the model…")
-        elif self.failure is not None and self.failure[0][:2] == key:
-            line(f"✗ {self.failure[1]}", error=True)
-        elif answer is not None:
-            line(f"Answered: {PROMPT_STYLES.get(answer.prompt.style, answer.prompt.style)}, {answer.distribution.method}.")
-        else:
-            line("Waiting for the model to finish the previous item (llama.cpp cannot stop mid-prompt)…" if self.in_flight else "")
+        self.query_one(StatusLine).item_status(*self.queue.status(self.item, self.own, self.session.answer_for(self.item, self.own)))
 
     def on_screen_resume(self) -> None:
         self.show_item()
@@ -193,17 +184,9 @@ language, persona or model changes).
     def request_answer(self, reverse_options: bool = False) -> None:
         key = (self.item, self.own, reverse_options)
         done = self.session.order_check_for if reverse_options else self.session.answer_for
-        if done(*key[:2]) or not self.model_ready:
-            return
-        if self.in_flight is not None:
-            if self.in_flight != key:
-                self.pending = key
-            return
-        if self.failure is not None and self.failure[0] == key:
-            return  # it failed just now: asked again when the user comes back to it
-        self.in_flight = key
-        self.show_status()
-        self.score_item(self.backend, key)
+        if not done(*key[:2]) and self.model_ready and self.queue.take(key):
+            self.show_status()
+            self.score_item(self.backend, key)
 
     @work(thread=True, group="score")
     def score_item(self, backend, key: tuple) -> None:
@@ -218,25 +201,21 @@ language, persona or model changes).
 
     def on_answer_arrived(self, message: AnswerArrived) -> None:
         self.session.record(message.answer)
-        self.in_flight = None
-        self.show_item()
-        self._ask_pending()
+        self._ask_next(self.queue.finish())
 
     def on_answer_failed(self, message: AnswerFailed) -> None:
-        self.in_flight, self.failure = None, (message.key, message.message)
-        self.show_status()
         self.tell(message.message, title="Scoring failed", severity="error")
-        self._ask_pending()
+        self._ask_next(self.queue.finish(failure=message.message))
 
-    def _ask_pending(self) -> None:
-        pending, self.pending = self.pending, None
-        self.request_answer(reverse_options=bool(pending and pending[2] and pending[:2] == (self.item, self.own)))
+    def _ask_next(self, pending: tuple | None) -> None:
+        self.show_item()
+        if pending and pending[2] and pending[:2] == (self.item, self.own):
+            self.request_answer(reverse_options=True)
 
     # --- display ---------------------------------------------------------------------------------
     def show_item(self) -> None:
         item, condition = self.item, self.own
-        if self.failure is not None and self.failure[0][:2] != (item, condition):
-            self.failure = None  # another item is shown: coming back asks again
+        self.queue.showing(item, condition)
         self.app.save_position(self.instrument.key, {"index": self.index, "language": self.language, "persona": self.persona})
         persona = get_persona(self.persona, self.personas)
         self.query_one("#item-header", ScriptText).set_text(
