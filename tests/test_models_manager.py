@@ -93,12 +93,17 @@ def test_a_backend_without_cancel_says_so():
 def test_side_models_are_held_once_and_close_all_closes_every_one():
     events, primary = Events(), SlowToStart("scripted://a")
     manager = events.manager(primary)
+    failed = manager.add_side(SlowToStart("scripted://b"))  # never started, as after a failed load
     side = manager.add_side(SlowToStart("scripted://b"))
-    assert manager.add_side(SlowToStart("scripted://b")) is side  # the same model is held once
+    assert side is not failed and manager.find("scripted://b") is side  # tried afresh; the failed one is closed
+    side.start(lambda fraction: None)
+    primary.start(lambda fraction: None)
+    assert manager.add_side(SlowToStart("scripted://b")) is side  # a loaded model is held once
     assert manager.add_side(SlowToStart("scripted://a")) is primary
-    assert manager.find("scripted://b") is side and manager.find("scripted://none") is None
+    assert manager.find("scripted://none") is None
     manager.close_all()
-    assert (primary.closed, side.closed) == (1, 1) and manager.held() == [primary]
+    time.sleep(0.2)
+    assert (primary.closed, side.closed, failed.closed) == (1, 1, 1) and manager.held() == [primary]
 
 
 def test_a_new_primary_closes_the_old_one_unless_it_is_a_side_model_too():
@@ -124,6 +129,7 @@ def test_the_real_embedded_model_loads_with_progress_and_a_load_can_be_cancelled
     assert events.ready and events.ready[0][1].name and not events.failed
     fractions = [fraction for _, fraction in events.progress]
     assert fractions and fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
+    assert manager.choose("file", str(smollm2_path)) is backend  # picked again in the app: the loaded one
 
     other, stopped = Events(), LlamaCppBackend(smollm2_path, n_ctx=2048)
     manager = other.manager(stopped)
@@ -133,7 +139,7 @@ def test_the_real_embedded_model_loads_with_progress_and_a_load_can_be_cancelled
     assert manager.cancel(stopped)
     assert other.done.wait(30)
     if other.failed:  # cancelled in time: the load says so and the worker is gone
-        assert "cancelled" in other.failed[0][1] and stopped._process.poll() is not None
+        assert "cancelled" in other.failed[0][1] and stopped._process.wait(timeout=5) is not None
     else:  # the load won the race: the model is up, and close_all closes it
         assert other.ready
     manager.close_all()

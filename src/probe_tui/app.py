@@ -138,7 +138,7 @@ class ProbeApp(App):
             self.use_model(backend)
 
     def use_model(self, backend) -> None:
-        if backend.identity == self.models.primary.identity:
+        if backend is self.models.primary:
             self.notify("That model is already loaded.")
             return
         self.models.set_primary(backend)

@@ -50,16 +50,21 @@ class ModelManager:
 
     def choose(self, kind: str, spec: str):
         """The backend for a model picked in the app (set up like the primary one); the held one when
-        it is that model already. A ProbeError when there is no such model."""
+        it is that model already, loaded or loading (one whose load failed is tried afresh). A
+        ProbeError when there is no such model."""
         backend = choice.backend_for(kind, spec, like=self.primary)
-        return self.find(backend.identity) or backend
+        held = self.find(backend.identity)
+        return held if held is not None and (held.info is not None or self.is_loading(held)) else backend
 
     def add_side(self, backend):
         """Hold a model beside the primary one (the held one if it is that model already)."""
         held = self.find(backend.identity)
-        if held is not None:
+        if held is not None and held is not backend and (held.info is not None or self.is_loading(held)):
             return held
-        self.side[backend.identity] = backend
+        if held is not None and held is not self.primary:
+            self.close(held)  # its load failed: this one replaces it
+        if backend is not self.primary:
+            self.side[backend.identity] = backend
         return backend
 
     def set_primary(self, backend):
