@@ -88,3 +88,15 @@ def test_the_log_is_rotated_once_it_is_large(tmp_path):
     rotated = Path(f"{log}.1")
     assert rotated.is_file() and rotated.stat().st_size > 5 * 1024 * 1024
     assert log.stat().st_size < 1024 * 1024
+
+
+def test_a_corrupt_run_journal_is_named_with_how_to_start_over(tmp_path):
+    from probe_tui.core.journal import journal_path
+
+    output = tmp_path / "o.csv"
+    journal = journal_path(output)
+    journal.parent.mkdir(parents=True, exist_ok=True)
+    journal.write_bytes(b"\x01garbage" * 700)
+    line = one_clear_line(probe_tui("run", "--limit", "1", "--output", str(output)))
+    assert str(journal) in line and "delete it" in line
+    assert not output.exists()

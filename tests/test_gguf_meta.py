@@ -36,3 +36,43 @@ def test_a_truncated_or_foreign_file_is_a_one_line_error(tmp_path, smollm2_path)
     foreign.write_text("hello")
     with pytest.raises(ProbeError, match="not a GGUF model file"):
         read_metadata(foreign)
+
+
+@pytest.mark.parametrize("length", [2**62, 10**10, 5000])
+def test_a_header_string_longer_than_the_file_is_a_one_line_error(tmp_path, length):
+    """#21.18: a string length beyond the file's end (a MemoryError in the models view, once)."""
+    import struct
+
+    header = b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + struct.pack("<Q", 12) + b"general.name" + struct.pack("<IQ", 8, length) + b"x" * 100
+    path = tmp_path / "huge.gguf"
+    path.write_bytes(header)
+    with pytest.raises(ProbeError, match=f"huge.gguf ends inside its GGUF header: a text of {length:,} bytes"):
+        read_metadata(path)
+
+
+@pytest.mark.parametrize(("cut", "reason"), [
+    (3000, "ends inside its GGUF header"),
+    (50_000_000, r"is cut short: it has 50,000,000 of the [\d,]+ bytes its tensors need \(an interrupted download\?\)"),
+])
+def test_a_model_that_cannot_load_says_why(tmp_path, smollm2_path, cut, reason):
+    """#21.20: a truncated GGUF gives the reason, not llama.cpp's bare 'failed to load'."""
+    from probe_tui.backends.llama_cpp import LlamaCppBackend
+
+    path = tmp_path / "partial.gguf"
+    with smollm2_path.open("rb") as source:
+        path.write_bytes(source.read(cut))
+    backend = LlamaCppBackend(path, n_ctx=256)
+    with pytest.raises(ProbeError, match=f"partial.gguf {reason}"):
+        backend.start()
+    backend.close()
+
+
+def test_a_file_with_repeated_tensor_names_says_so(tmp_path):
+    import struct
+
+    from probe_tui.backends.gguf_meta import check_complete
+
+    path = tmp_path / "twice.gguf"
+    path.write_bytes(b"GGUF" + struct.pack("<IQQ", 3, 2, 0) + b"\0" * 200)
+    with pytest.raises(ProbeError, match="tensor '' appears twice"):
+        check_complete(path)

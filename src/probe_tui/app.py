@@ -35,10 +35,11 @@ from .widgets.text import printable
 
 log = logging.getLogger(__name__)
 
+# Every screen's and dialog's styles, relative to this file (and shipped in the wheel with the package).
+STYLESHEETS = ["styles/screens.tcss", "styles/dialogs.tcss"]
+
 
 class StartScreen(Screen):
-    DEFAULT_CSS = "StartScreen { align: center middle; }"
-
     def compose(self) -> ComposeResult:
         yield Static("probe-tui · starting…", id="starting")
 
@@ -48,9 +49,10 @@ class ProbeApp(App):
     frozen Condition, replaced whole, which the instrument screens watch."""
 
     TITLE = "probe-tui"
+    CSS_PATH = STYLESHEETS
     BINDINGS = [  # on every screen; a modal one has its own
-        Binding("question_mark", "help", "Help", tooltip="this screen's keys"),
-        Binding("q", "quit", "Quit", show=False, tooltip="quit; every answer is already in the session file"),
+        Binding("question_mark", "help", "Help", tooltip="this screen's keys", id="app.help"),
+        Binding("q", "quit", "Quit", show=False, tooltip="quit; every answer is already in the session file", id="app.quit"),
     ]
     condition: reactive[Condition] = reactive(Condition("", "", "en", "none"), init=False)
     model_status: reactive[Mapping[str, ModelStatus]] = reactive(MappingProxyType({}), init=False)  # identity -> its load
@@ -329,6 +331,7 @@ class DemoApp(App):
     """probe-tui demo: the scripted tour, on its own."""
 
     TITLE = "probe-tui demo"
+    CSS_PATH = STYLESHEETS
 
     def __init__(self, backend, script, recorded=()):
         super().__init__()

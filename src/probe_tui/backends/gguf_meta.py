@@ -26,7 +26,10 @@ def _read(handle, fmt: str):
 
 
 def _string(handle) -> str:
-    return handle.read(_read(handle, "Q")).decode("utf-8", "replace")
+    length = _read(handle, "Q")
+    if length > os.fstat(handle.fileno()).st_size - handle.tell():  # never allocate what the file cannot hold
+        raise ProbeError(f"{Path(handle.name).name} ends inside its GGUF header: a text of {length:,} bytes")
+    return handle.read(length).decode("utf-8", "replace")
 
 
 def _value(handle, kind: int):
@@ -63,21 +66,57 @@ def open_regular_file(path: Path):
     return handle
 
 
+def _header(handle) -> tuple[dict, int]:
+    """The key-value pairs and the tensor count; the handle is left at the tensor infos."""
+    if handle.read(4) != b"GGUF":
+        raise ProbeError(f"{Path(handle.name).name} is not a GGUF model file (it does not start with 'GGUF')")
+    version = _read(handle, "I")
+    if version < 2:
+        raise ProbeError(f"{Path(handle.name).name} is GGUF version {version}; only version 2 and later are read")
+    tensors, pairs = _read(handle, "Q"), _read(handle, "Q")
+    metadata = {}
+    for _ in range(pairs):
+        key = _string(handle)
+        metadata[key] = _value(handle, _read(handle, "I"))
+    return metadata, tensors
+
+
 def read_metadata(path: Path) -> dict:
     """The header's key-value pairs; arrays are given as "[N values]"."""
     with open_regular_file(path) as handle:
-        if handle.read(4) != b"GGUF":
-            raise ProbeError(f"{Path(path).name} is not a GGUF model file (it does not start with 'GGUF')")
-        version = _read(handle, "I")
-        if version < 2:
-            raise ProbeError(f"{Path(path).name} is GGUF version {version}; only version 2 and later are read")
-        _read(handle, "Q")  # tensors
-        pairs = _read(handle, "Q")
-        metadata = {}
-        for _ in range(pairs):
-            key = _string(handle)
-            metadata[key] = _value(handle, _read(handle, "I"))
-    return metadata
+        return _header(handle)[0]
+
+
+def check_complete(path: Path) -> None:
+    """Why llama.cpp cannot load a GGUF file, in one line: a broken header, or a file shorter than its
+    tensors need (an interrupted download). Returns when it finds nothing wrong (it walks the whole
+    header: asked only once a load has failed)."""
+    from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
+
+    with open_regular_file(path) as handle:
+        metadata, tensors = _header(handle)
+        end, names = 0, set()
+        for _ in range(tensors):
+            name = _string(handle)
+            if name in names:
+                raise ProbeError(f"{Path(path).name}: tensor {name!r} appears twice (a broken file)")
+            names.add(name)
+            shape = [_read(handle, "Q") for _ in range(_read(handle, "I"))]
+            kind, offset = _read(handle, "I"), _read(handle, "Q")
+            try:
+                block, block_bytes = GGML_QUANT_SIZES[GGMLQuantizationType(kind)]
+            except (ValueError, KeyError):
+                raise ProbeError(f"{Path(path).name}: tensor {name!r} has a type llama.cpp does not know ({kind})") from None
+            elements = 1
+            for size in shape:
+                elements *= size
+            end = max(end, offset + elements // block * block_bytes)
+        alignment = metadata.get("general.alignment", 32) or 32
+        needed = -(-handle.tell() // alignment) * alignment + end
+        size = os.fstat(handle.fileno()).st_size
+    if size < needed:
+        raise ProbeError(f"{Path(path).name} is cut short: it has {size:,} of the {needed:,} bytes its tensors need "
+                         "(an interrupted download?)")
 
 
 def file_type_name(value) -> str:

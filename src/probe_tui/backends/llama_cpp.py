@@ -17,6 +17,7 @@ from ..core.errors import ProbeError
 from ..core.prompts import CHAT, COMPLETION, ChatTemplate, Prompt
 from ..core.scoring import OptionLogprobs
 from .base import MAX_FREE_TEXT_TOKENS, Capabilities, Generation, ModelInfo
+from .gguf_meta import check_complete
 from .models import check_fits_in_memory, check_gguf
 
 
@@ -66,6 +67,7 @@ class LlamaCppBackend:
                 return self.info
             else:
                 self.close()
+                check_complete(self.model_path)  # the reason, where the file itself is broken
                 raise ProbeError(f"could not load {self.model_path.name}: {payload}")
 
     def preflight(self) -> None:

@@ -11,7 +11,6 @@ from ..core import paths
 from ..core.errors import ProbeError
 from .gguf_meta import open_regular_file
 
-GGUF_MAGIC = b"GGUF"
 DEFAULT_MODEL = "smollm2-135m-instruct"
 
 
@@ -96,5 +95,5 @@ def check_gguf(path: Path) -> None:
     """Fail early, in one line, on a missing file, one that is not a regular file, or not GGUF."""
     with open_regular_file(path) as handle:
         magic = handle.read(4)
-    if magic != GGUF_MAGIC:
+    if magic != b"GGUF":
         raise ProbeError(f"{path.name} is not a GGUF model file (it does not start with 'GGUF')")

@@ -184,7 +184,27 @@ def _checked_top_k(pairs) -> list[tuple[str, float]]:
 
 
 class MalformedResponse(Exception):
-    """A 2xx response whose body is not the JSON we expect: retried like a network error."""
+    """A 2xx response whose body is not JSON: retried like a network error."""
+
+
+class MalformedReply(ProbeError):
+    """A 2xx JSON reply without the fields an answer is read from: asked again, then the item fails."""
+
+
+def _first_choice(data) -> dict:
+    """An OpenAI-style reply's first choice."""
+    choices = data.get("choices") if isinstance(data, dict) else None
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise MalformedReply("no choices")
+    return choices[0]
+
+
+def _text(value, what: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise MalformedReply(f"{what} is not text")
+    return value
 
 
 class ResponseTooLarge(Exception):
@@ -474,22 +494,27 @@ class RemoteBackend:
             on_progress(1.0)
         return self.info
 
-    def _top_k(self, path: str, body: dict, read) -> list[tuple[str, float]] | None:
-        """POST for a top-k list, read(reply) -> (token, logprob) pairs, or None when it has none. A list
-        with impossible numbers is asked for again (max_retries times), then the item fails in one line."""
+    def _read_reply(self, path: str, body: dict, read):
+        """POST and read(reply). A reply that read() finds malformed, or whose numbers are impossible,
+        is asked for again (max_retries times); then the item fails in one line."""
         for attempt in range(self.config.max_retries + 1):
-            if attempt:
-                time.sleep(self.config.backoff)
-            pairs = read(self.post(path, body))
-            if pairs is None:
-                return None
+            if attempt and self._closing.wait(self.config.backoff):
+                raise ProbeError(f"request to {self.config.base_url.rstrip('/')}{path} cancelled")
             try:
-                return _checked_top_k(pairs)
-            except ImpossibleLogprobs as exc:
-                reason = str(exc)
-                log.warning("impossible logprobs from %s%s (attempt %d): %s", self.config.base_url, path, attempt + 1, reason)
-        raise ImpossibleLogprobs(f"impossible logprobs from {self.config.base_url.rstrip('/')}{path} after "
-                                 f"{self.config.max_retries} retries: {reason}")
+                return read(self.post(path, body))
+            except (MalformedReply, ImpossibleLogprobs) as exc:
+                failure = exc
+                log.warning("%s from %s%s (attempt %d): %s", type(exc).__name__, self.config.base_url, path, attempt + 1, exc)
+        what = "impossible logprobs" if isinstance(failure, ImpossibleLogprobs) else "malformed reply"
+        raise type(failure)(f"{what} from {self.config.base_url.rstrip('/')}{path} after {self.config.max_retries} retries: {failure}")
+
+    def _top_k(self, path: str, body: dict, read) -> list[tuple[str, float]] | None:
+        """POST for a top-k list, read(reply) -> (token, logprob) pairs, or None when it has none."""
+        def checked(data):
+            pairs = read(data)
+            return None if pairs is None else _checked_top_k(pairs)
+
+        return self._read_reply(path, body, checked)
 
     def _check_model(self) -> None:
         """Fail fast, without retries, if the endpoint is down; if it lists its models, the
@@ -560,7 +585,7 @@ def _error_detail(response: httpx.Response) -> str:
 
 
 def _logprobs_refused(response_error: ProbeError) -> bool:
-    if isinstance(response_error, ImpossibleLogprobs):
+    if isinstance(response_error, (ImpossibleLogprobs, MalformedReply)):  # a broken reply is no refusal: never a reason to sample
         return False
     text = str(response_error).lower()
     return "http 400" in text or "http 422" in text or "logprob" in text
@@ -596,12 +621,12 @@ class OpenAIChatBackend(RemoteBackend):
 
     def _top_logprobs(self, prompt: Prompt) -> list[tuple[str, float]] | None:
         def read(data):
+            content = _first_choice(data).get("logprobs") or {}
             try:
-                content = data["choices"][0].get("logprobs") or {}
                 first = (content.get("content") or [None])[0]
                 entries = first.get("top_logprobs") if first else None
-            except (KeyError, IndexError, TypeError, AttributeError):
-                raise ProbeError(f"malformed chat completion from {self.config.base_url}: no choices") from None
+            except (IndexError, TypeError, AttributeError, KeyError):
+                raise MalformedReply("logprobs without a list of tokens") from None
             if not entries:
                 return None
             # an entry that is not {"token": text, "logprob": number} is impossible, and asked again
@@ -611,9 +636,14 @@ class OpenAIChatBackend(RemoteBackend):
         return self._top_k("/chat/completions", body, read)
 
     def _one_answer(self, prompt: Prompt, temperature: float, sample: int = 0) -> str:
-        data = self.post("/chat/completions", self._body(prompt, max_tokens=self.config.max_tokens, temperature=temperature,
-                                                         **self._seeded(sample)))
-        return data["choices"][0]["message"].get("content") or ""
+        def read(data):
+            message = _first_choice(data).get("message")
+            if not isinstance(message, dict):
+                raise MalformedReply("a choice without a message")
+            return _text(message.get("content"), "the message content")
+
+        return self._read_reply("/chat/completions", self._body(prompt, max_tokens=self.config.max_tokens, temperature=temperature,
+                                                                **self._seeded(sample)), read)
 
     def generate(self, prompt: Prompt, on_text, cancel, max_tokens: int = MAX_FREE_TEXT_TOKENS) -> Generation:
         def read(event):
@@ -632,10 +662,13 @@ class OpenAICompletionsBackend(RemoteBackend):
         if self.config.mode == "sampled":
             return self._score_sampled(prompt)
         def read(data):
+            logprobs = _first_choice(data).get("logprobs")
+            if logprobs is None:
+                return None  # the server gives none
             try:
-                return list(data["choices"][0]["logprobs"]["top_logprobs"][0].items())
+                return list(logprobs["top_logprobs"][0].items())
             except (KeyError, IndexError, TypeError, AttributeError):
-                return None
+                raise MalformedReply("logprobs without top_logprobs") from None
 
         body = {"model": self.config.model, "prompt": prompt.text, "max_tokens": 1, "temperature": 0.0, "logprobs": self.config.top_logprobs}
         top = self._top_k("/completions", body, read)
@@ -646,9 +679,9 @@ class OpenAICompletionsBackend(RemoteBackend):
         return logprobs_from_top_k(sorted(top, key=lambda kv: -kv[1]), prompt.labels)
 
     def _one_answer(self, prompt: Prompt, temperature: float, sample: int = 0) -> str:
-        data = self.post("/completions", {"model": self.config.model, "prompt": prompt.text, "max_tokens": self.config.max_tokens,
-                                          "temperature": temperature, **self._seeded(sample)})
-        return data["choices"][0].get("text") or ""
+        body = {"model": self.config.model, "prompt": prompt.text, "max_tokens": self.config.max_tokens, "temperature": temperature,
+                **self._seeded(sample)}
+        return self._read_reply("/completions", body, lambda data: _text(_first_choice(data).get("text"), "the completion text"))
 
     def generate(self, prompt: Prompt, on_text, cancel, max_tokens: int = MAX_FREE_TEXT_TOKENS) -> Generation:
         def read(event):
@@ -698,11 +731,13 @@ class AnthropicBackend(RemoteBackend):
 
     def _one_answer(self, prompt: Prompt, temperature: float, sample: int = 0) -> str:
         # the Messages API takes no seed: its samples do not repeat
-        data = self.post("/v1/messages", self._messages_body(prompt, self.config.max_tokens, temperature))
-        try:
-            return "".join(block.get("text", "") for block in data["content"] if block.get("type") == "text")
-        except (KeyError, TypeError, AttributeError):
-            raise ProbeError(f"malformed Messages API response from {self.config.base_url}") from None
+        def read(data):
+            blocks = data.get("content") if isinstance(data, dict) else None
+            if not isinstance(blocks, list) or not all(isinstance(block, dict) for block in blocks):
+                raise MalformedReply("no content blocks")
+            return "".join(_text(block.get("text"), "a text block") for block in blocks if block.get("type") == "text")
+
+        return self._read_reply("/v1/messages", self._messages_body(prompt, self.config.max_tokens, temperature), read)
 
 
 def make_remote_backend(config: EndpointConfig) -> RemoteBackend:

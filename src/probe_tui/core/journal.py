@@ -42,13 +42,18 @@ class RunJournal:
             check_output(output)
         self.path = path
         self.lock = _lock(path.with_suffix(".lock"), output or path)
-        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-        self.db.execute("CREATE TABLE IF NOT EXISTS answers (position INTEGER PRIMARY KEY, item_id TEXT UNIQUE, row TEXT NOT NULL)")
+        try:
+            self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+            self.db.execute("CREATE TABLE IF NOT EXISTS answers (position INTEGER PRIMARY KEY, item_id TEXT UNIQUE, row TEXT NOT NULL)")
+            found = self.db.execute("SELECT value FROM meta WHERE key = 'signature'").fetchone()
+            kept = (output is not None and Path(output).exists()) or self.db.execute("SELECT 1 FROM answers").fetchone()
+        except sqlite3.DatabaseError as exc:
+            self.lock.close()
+            raise ProbeError(f"the run journal {path} is unreadable ({exc}); to start this run over, delete it "
+                             f"(what {output or 'the run'} already holds stays as it is)") from None
         self.signature = json.dumps(signature, sort_keys=True)
-        found = self.db.execute("SELECT value FROM meta WHERE key = 'signature'").fetchone()
-        kept = (output is not None and Path(output).exists()) or self.db.execute("SELECT 1 FROM answers").fetchone()
         if kept and (found is None or found[0] != self.signature) and (resume or not force):
             self.close()
             raise ProbeError(_refusal(output or path, json.loads(found[0]) if found else None, signature, resume))

@@ -30,15 +30,11 @@ class AnswersScreen(Screen):
 Every answer of this session to this instrument, under every condition: model, language and persona.
 """
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back", tooltip="back to where you were"),
-        Binding("f", "toggle_odd", "Odd only", tooltip="only the flagged answers, or all again"),
-        Binding("s", "next_sort", "Sort", tooltip="sort by the next column, then s again reverses it; a click on a header sorts by it, a second click reverses"),
-        Binding("enter", "open_answer", "Open", show=False, tooltip="show the highlighted answer, its item under its condition"),
+        Binding("escape", "app.pop_screen", "Back", tooltip="back to where you were", id="answers.back"),
+        Binding("f", "toggle_odd", "Odd only", tooltip="only the flagged answers, or all again", id="answers.toggle_odd"),
+        Binding("s", "next_sort", "Sort", tooltip="sort by the next column, then s again reverses it; a click on a header sorts by it, a second click reverses", id="answers.next_sort"),
+        Binding("enter", "open_answer", "Open", show=False, tooltip="show the highlighted answer, its item under its condition", id="answers.open_answer"),
     ]
-    DEFAULT_CSS = """
-    #answers-caption { height: auto; padding: 0 1; color: $text-muted; }
-    #answers-table { height: 1fr; }
-    """
 
     def __init__(self, probe_screen):
         super().__init__()

@@ -37,23 +37,14 @@ The same item under two conditions, A (where the probe screen stands) and B, sid
 difference between the two answers. Both sides step together.
 """
     BINDINGS = [
-        Binding("n", "step(1)", "Next", tooltip="the next item, on both sides"),
-        Binding("b", "step(-1)", "Back", tooltip="the previous item, on both sides"),
-        Binding("l", "cycle_language", "B lang", tooltip="cycle B's prompt language"),
-        Binding("p", "pick_persona", "B persona", tooltip="pick B's persona"),
-        Binding("m", "pick_model", "B model", tooltip="B answers with another model (base vs chat, say), loaded beside A's"),
-        Binding("x", "swap", "Swap", tooltip="swap A and B"),
-        Binding("escape", "app.pop_screen", "Close", tooltip="back to the probe screen"),
+        Binding("n", "step(1)", "Next", tooltip="the next item, on both sides", id="compare.next_item"),
+        Binding("b", "step(-1)", "Back", tooltip="the previous item, on both sides", id="compare.previous_item"),
+        Binding("l", "cycle_language", "B lang", tooltip="cycle B's prompt language", id="compare.cycle_language"),
+        Binding("p", "pick_persona", "B persona", tooltip="pick B's persona", id="compare.pick_persona"),
+        Binding("m", "pick_model", "B model", tooltip="B answers with another model (base vs chat, say), loaded beside A's", id="compare.pick_model"),
+        Binding("x", "swap", "Swap", tooltip="swap A and B", id="compare.swap"),
+        Binding("escape", "app.pop_screen", "Close", tooltip="back to the probe screen", id="compare.close"),
     ]
-    DEFAULT_CSS = """
-    #compare-item { height: auto; padding: 0 1; }
-    #sides { height: auto; }
-    .side { width: 1fr; height: auto; padding: 0 1; }
-    #side-b { border-left: solid $primary; }
-    .side-title { text-style: bold; }
-    #difference { height: auto; padding: 0 1; margin-top: 1; }
-    #difference.changed { color: $warning; text-style: bold; }
-    """
 
     def __init__(self, probe_screen):
         super().__init__()

@@ -40,20 +40,10 @@ deviation ratio per country against Hofstede's scores: DR > 1 means closer than 
 answer. ↑/↓ picks a country for the detail pane.
 """
     BINDINGS = [
-        Binding("s", "toggle_sweep", "Start/pause", tooltip="start or pause the sweep (answers already given are kept)"),
-        Binding("m", "cycle_condition", "Condition", tooltip="each country in its own language → all in English → all in Chinese"),
-        Binding("escape", "back", "Back", tooltip="back to the probe screen"),
+        Binding("s", "toggle_sweep", "Start/pause", tooltip="start or pause the sweep (answers already given are kept)", id="countries.toggle_sweep"),
+        Binding("m", "cycle_condition", "Condition", tooltip="each country in its own language → all in English → all in Chinese", id="countries.cycle_condition"),
+        Binding("escape", "back", "Back", tooltip="back to the probe screen", id="countries.back"),
     ]
-    DEFAULT_CSS = """
-    #countries-main { height: 1fr; }
-    #chart-pane { width: 1fr; padding: 0 1; }
-    #chart-caption { color: $text-muted; }
-    #chart { height: 1fr; border: none; }
-    #detail-pane { width: 40; padding: 0 1; border-left: solid $primary; }
-    #asking { margin-top: 1; color: $text-muted; }
-    #countries-status { height: auto; padding: 0 1; color: $text-muted; }
-    #countries-status.error { color: $error; text-style: bold; }
-    """
 
     def __init__(self, probe_screen):
         super().__init__()

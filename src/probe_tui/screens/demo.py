@@ -30,19 +30,11 @@ log = logging.getLogger(__name__)
 
 class DemoScreen(Screen):
     BINDINGS = [
-        Binding("space", "toggle_pause", "Pause/play"),
-        Binding("n,right", "step(1)", "Step"),
-        Binding("b,left", "step(-1)", "Back"),
-        Binding("q", "app.quit", "Quit"),
+        Binding("space", "toggle_pause", "Pause/play", id="demo.toggle_pause"),
+        Binding("n,right", "step(1)", "Step", id="demo.next_step"),
+        Binding("b,left", "step(-1)", "Back", id="demo.previous_step"),
+        Binding("q", "app.quit", "Quit", id="demo.quit"),
     ]
-    DEFAULT_CSS = """
-    #demo-caption { height: auto; min-height: 3; padding: 1 2; background: $boost; text-style: bold; color: $text; }
-    #demo-body { height: 1fr; }
-    #demo-left { width: 1fr; padding: 0 1; }
-    #demo-right { width: 1fr; padding: 0 1; border-left: solid $primary; }
-    #demo-item { text-style: bold; margin: 1 0; }
-    #demo-source { height: auto; padding: 0 1; color: $text-muted; }
-    """
 
     def __init__(self, backend, script, recorded=()):
         """recorded: answers from a session, played as they were stored."""

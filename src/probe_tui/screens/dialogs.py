@@ -17,15 +17,11 @@ from ..widgets.script import visual
 from ..widgets.text import safe_text
 
 COMPOSE = "__compose__"
-QUIT = Binding("q", "app.quit", "Quit", show=False)  # a modal screen's keys never reach the app's
+QUIT = Binding("q", "app.quit", "Quit", show=False, id="dialog.quit")  # a modal screen's keys never reach the app's
 
 
 class PersonaPicker(ModalScreen[str | None]):
-    BINDINGS = [Binding("escape", "dismiss_none", "Close"), QUIT]
-    DEFAULT_CSS = """
-    PersonaPicker { align: center middle; }
-    PersonaPicker > Vertical { width: 60; max-width: 95%; height: auto; border: thick $accent; background: $surface; padding: 0 1; }
-    """
+    BINDINGS = [Binding("escape", "dismiss_none", "Close", id="persona_picker.close"), QUIT]
 
     def __init__(self, personas: dict[str, Persona], language: str, current: str):
         super().__init__()
@@ -71,11 +67,7 @@ def pick_persona(app, choices: dict[str, Persona], language: str, current: str, 
 
 
 class InstrumentPicker(ModalScreen[str | None]):
-    BINDINGS = [Binding("escape", "dismiss_none", "Close"), QUIT]
-    DEFAULT_CSS = """
-    InstrumentPicker { align: center middle; }
-    InstrumentPicker > Vertical { width: 70; max-width: 95%; height: auto; border: thick $accent; background: $surface; padding: 0 1; }
-    """
+    BINDINGS = [Binding("escape", "dismiss_none", "Close", id="instrument_picker.close"), QUIT]
 
     def __init__(self, current: str):
         super().__init__()
@@ -108,18 +100,7 @@ class InstrumentPicker(ModalScreen[str | None]):
 class PersonaComposer(ModalScreen[Persona | None]):
     """Compose a demographic-subgroup persona from its attributes, or write and save a custom one."""
 
-    BINDINGS = [Binding("escape", "dismiss_none", "Close"), QUIT]
-    DEFAULT_CSS = """
-    PersonaComposer { align: center middle; }
-    PersonaComposer > VerticalScroll { width: 76; max-width: 98%; height: auto; max-height: 95%; border: thick $accent; background: $surface; padding: 0 1; }
-    PersonaComposer .attribute { height: auto; }
-    PersonaComposer .attribute Label { width: 12; }
-    PersonaComposer Select { width: 1fr; }
-    PersonaComposer #preview { color: $text-muted; margin: 1 0; height: auto; }
-    PersonaComposer Button { margin-right: 1; }
-    PersonaComposer Input { margin-bottom: 1; }
-    PersonaComposer #composer-error { color: $error; height: auto; }
-    """
+    BINDINGS = [Binding("escape", "dismiss_none", "Close", id="persona_composer.close"), QUIT]
 
     def __init__(self, language: str):
         super().__init__()
@@ -172,11 +153,7 @@ class HelpScreen(ModalScreen[None]):
     """The help card of the screen it was opened on: that screen's HELP, then every key it answers
     to, read from its bindings and the app's."""
 
-    BINDINGS = [Binding("escape,question_mark", "dismiss", "Close"), QUIT]
-    DEFAULT_CSS = """
-    HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll { width: 84; max-width: 95%; height: auto; max-height: 90%; border: thick $accent; background: $surface; }
-    """
+    BINDINGS = [Binding("escape,question_mark", "dismiss", "Close", id="help.close"), QUIT]
 
     def __init__(self, screen: Screen):
         super().__init__()

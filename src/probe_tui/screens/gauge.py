@@ -36,12 +36,9 @@ countries of the selected one (▶), with 95% intervals from item resamples; and
 model's mean against the United States, China and the nearest countries.
 """
     BINDINGS = [
-        Binding("t", "next_track", "Next track", tooltip="select the next condition's track (▶)"),
-        Binding("escape", "app.pop_screen", "Back", tooltip="back to the probe screen"),
+        Binding("t", "next_track", "Next track", tooltip="select the next condition's track (▶)", id="gauge.next_track"),
+        Binding("escape", "app.pop_screen", "Back", tooltip="back to the probe screen", id="gauge.back"),
     ]
-    DEFAULT_CSS = """
-    .gauge-part { height: auto; padding: 0 1; margin-bottom: 1; }
-    """
 
     def __init__(self, probe_screen):
         super().__init__()

@@ -32,13 +32,9 @@ The embedded models, your `.gguf` files and your endpoints (endpoints.toml), wit
 context and chat template; ● marks the one in use. Answers so far are kept, each under its own model.
 """
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back", tooltip="back, loading nothing"),
-        Binding("enter", "load", "Load", show=False, tooltip="load the highlighted model (Esc on the screen behind cancels a load)"),
+        Binding("escape", "app.pop_screen", "Back", tooltip="back, loading nothing", id="models.back"),
+        Binding("enter", "load", "Load", show=False, tooltip="load the highlighted model (Esc on the screen behind cancels a load)", id="models.load"),
     ]
-    DEFAULT_CSS = """
-    #models-caption { height: auto; padding: 0 1; color: $text-muted; }
-    #models-table { height: 1fr; }
-    """
 
     def __init__(self, screen, on_choose=None, current: str | None = None):
         """on_choose(kind, spec): what Enter does (default: screen.switch_model)."""

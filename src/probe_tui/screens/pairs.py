@@ -48,25 +48,18 @@ orders. Below: a running favourability chart per country (95% CI across scenario
 pair heat map, from the answers under the current language and persona.
 """
     BINDINGS = [
-        Binding("n", "step(1)", "Pair", tooltip="the next of the 28 pairs"),
-        Binding("b", "step(-1)", "Back", show=False, tooltip="the previous pair"),
-        Binding("right_square_bracket", "scenario(1)", "Scenario", tooltip="the next scenario"),
-        Binding("left_square_bracket", "scenario(-1)", "Prev scenario", show=False, tooltip="the previous scenario"),
-        Binding("s", "toggle_sweep", "Sweep", tooltip="start or pause the sweep: every pair of a scenario, then the next scenario"),
-        Binding("l", "cycle_language", "Lang", tooltip="cycle the prompt language (EN → ZH → FR)"),
-        Binding("p", "pick_persona", "Persona", tooltip="pick a persona, or compose one"),
-        Binding("t", "toggle_prompt", "Prompt", show=False, tooltip="show or hide the exact prompts of this scenario and pair"),
-        Binding("a", "session_answers", "Answers", tooltip="every answer so far (f odd ones only, s sort, Enter open)"),
-        Binding("m", "models", "Models", show=False, tooltip="load another model or endpoint"),
-        Binding("i", "app.pick_instrument", "Instrument", show=False, tooltip="MFQ-2, WVS, VSM 2013 or the country pairs, on the same model"),
+        Binding("n", "step(1)", "Pair", tooltip="the next of the 28 pairs", id="pairs.next_pair"),
+        Binding("b", "step(-1)", "Back", show=False, tooltip="the previous pair", id="pairs.previous_pair"),
+        Binding("right_square_bracket", "scenario(1)", "Scenario", tooltip="the next scenario", id="pairs.next_scenario"),
+        Binding("left_square_bracket", "scenario(-1)", "Prev scenario", show=False, tooltip="the previous scenario", id="pairs.previous_scenario"),
+        Binding("s", "toggle_sweep", "Sweep", tooltip="start or pause the sweep: every pair of a scenario, then the next scenario", id="pairs.toggle_sweep"),
+        Binding("l", "cycle_language", "Lang", tooltip="cycle the prompt language (EN → ZH → FR)", id="pairs.cycle_language"),
+        Binding("p", "pick_persona", "Persona", tooltip="pick a persona, or compose one", id="pairs.pick_persona"),
+        Binding("t", "toggle_prompt", "Prompt", show=False, tooltip="show or hide the exact prompts of this scenario and pair", id="pairs.toggle_prompt"),
+        Binding("a", "session_answers", "Answers", tooltip="every answer so far (f odd ones only, s sort, Enter open)", id="pairs.session_answers"),
+        Binding("m", "models", "Models", show=False, tooltip="load another model or endpoint", id="pairs.models"),
+        Binding("i", "app.pick_instrument", "Instrument", show=False, tooltip="MFQ-2, WVS, VSM 2013 or the country pairs, on the same model", id="pairs.pick_instrument"),
     ]
-    DEFAULT_CSS = """
-    .pairs-part { height: auto; padding: 0 1; margin-bottom: 1; }
-    #prompt-box { height: auto; max-height: 16; margin: 0 1 1 1; border: round $secondary; display: none; }
-    #prompt-box.shown { display: block; }
-    #pairs-status { height: auto; padding: 0 1; color: $text-muted; }
-    #pairs-status.error { color: $error; text-style: bold; }
-    """
 
     def __init__(self, backend, bank, personas, language: str, persona: str):
         super().__init__()

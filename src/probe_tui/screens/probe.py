@@ -51,39 +51,22 @@ Flags: `low-mass`, `high-entropy`, `order-flip` (after `o`), `jump` (a big chang
 language, persona or model changes).
 """
     BINDINGS = [
-        Binding("n", "next_item", "Next", tooltip="the next item"),
-        Binding("b", "previous_item", "Back", show=False, tooltip="the previous item"),
-        Binding("l", "cycle_language", "Lang", tooltip="cycle the prompt language (EN → ZH → FR; VSM 2013 has 20 languages)"),
-        Binding("p", "pick_persona", "Persona", tooltip="pick a persona, or compose one"),
-        Binding("t", "toggle_prompt", "Prompt", show=False, tooltip="show or hide the exact prompt"),
-        Binding("o", "order_check", "Order", show=False, tooltip="the item again with the options' meanings reversed"),
-        Binding("f", "free_text", "Free text", tooltip="the model's own words for this prompt (Esc stops it)"),
-        Binding("escape", "cancel_free_text", "Stop", show=False, tooltip="stop the free text, or cancel a model load"),
-        Binding("a", "session_answers", "Answers", tooltip="every answer so far (f odd ones only, s sort, Enter open)"),
-        Binding("v", "compare", "Compare", show=False, tooltip="this item under two conditions side by side"),
-        Binding("m", "models", "Models", tooltip="load another model or endpoint (Esc cancels a load)"),
-        Binding("g", "gauge", "Gauge", tooltip="full screen: a track per condition, the nearest countries with intervals"),
-        Binding("i", "app.pick_instrument", "Instrument", show=False, tooltip="MFQ-2, WVS, VSM 2013 or the country pairs, on the same model"),
+        Binding("n", "next_item", "Next", tooltip="the next item", id="probe.next_item"),
+        Binding("b", "previous_item", "Back", show=False, tooltip="the previous item", id="probe.previous_item"),
+        Binding("l", "cycle_language", "Lang", tooltip="cycle the prompt language (EN → ZH → FR; VSM 2013 has 20 languages)", id="probe.cycle_language"),
+        Binding("p", "pick_persona", "Persona", tooltip="pick a persona, or compose one", id="probe.pick_persona"),
+        Binding("t", "toggle_prompt", "Prompt", show=False, tooltip="show or hide the exact prompt", id="probe.toggle_prompt"),
+        Binding("o", "order_check", "Order", show=False, tooltip="the item again with the options' meanings reversed", id="probe.order_check"),
+        Binding("f", "free_text", "Free text", tooltip="the model's own words for this prompt (Esc stops it)", id="probe.free_text"),
+        Binding("escape", "cancel_free_text", "Stop", show=False, tooltip="stop the free text, or cancel a model load", id="probe.cancel_free_text"),
+        Binding("a", "session_answers", "Answers", tooltip="every answer so far (f odd ones only, s sort, Enter open)", id="probe.session_answers"),
+        Binding("v", "compare", "Compare", show=False, tooltip="this item under two conditions side by side", id="probe.compare"),
+        Binding("m", "models", "Models", tooltip="load another model or endpoint (Esc cancels a load)", id="probe.models"),
+        Binding("g", "gauge", "Gauge", tooltip="full screen: a track per condition, the nearest countries with intervals", id="probe.gauge"),
+        Binding("i", "app.pick_instrument", "Instrument", show=False, tooltip="MFQ-2, WVS, VSM 2013 or the country pairs, on the same model", id="probe.pick_instrument"),
         Binding("c", "countries", "Countries", show=False,
-                tooltip="VSM 2013 for 20 countries, each in its own language, with the deviation ratio per country"),
+                tooltip="VSM 2013 for 20 countries, each in its own language, with the deviation ratio per country", id="probe.countries"),
     ]
-    DEFAULT_CSS = """
-    #main { height: 1fr; }
-    #left { width: 1fr; padding: 0 1; }
-    #right { width: 38; padding: 0 1; border-left: solid $primary; }
-    #item-header { color: $text-muted; }
-    #item-text { text-style: bold; margin: 1 0; }
-    #flags { color: $warning; height: auto; }
-    #change { color: $text-muted; height: auto; }
-    #free-text-box { height: auto; max-height: 14; border: round $accent; display: none; }
-    #free-text-box.shown { display: block; }
-    #prompt-box { height: auto; max-height: 16; border: round $secondary; display: none; }
-    #prompt-box.shown { display: block; }
-    #status { height: auto; padding: 0 1; color: $text-muted; }
-    #status.error { color: $error; text-style: bold; }
-    #load-progress { padding: 0 1; }
-    #load-progress.hidden { display: none; }
-    """
 
     def __init__(self, backend, instrument, personas, language: str, persona: str):
         super().__init__()

@@ -12,12 +12,7 @@ from .text import safe_text
 
 
 class Confirm(ModalScreen[bool]):
-    BINDINGS = [Binding("y,enter", "answer(True)", "Yes"), Binding("n,escape", "answer(False)", "No")]
-    DEFAULT_CSS = """
-    Confirm { align: center middle; }
-    Confirm > Vertical { width: 64; max-width: 95%; height: auto; border: thick $accent; background: $surface; padding: 0 1; }
-    Confirm #confirm-keys { color: $text-muted; margin-top: 1; }
-    """
+    BINDINGS = [Binding("y,enter", "answer(True)", "Yes", id="confirm.yes"), Binding("n,escape", "answer(False)", "No", id="confirm.no")]
 
     def __init__(self, *lines: str):
         super().__init__()
