@@ -104,7 +104,8 @@ language, persona or model changes).
         self.groups, problems = group_baselines_and_problems()
         if problems:
             self.notify(problems, title="A user file has a problem", severity="warning", timeout=15)
-        self.app.condition = self.own
+        if self.app.condition.instrument == self.instrument.key:  # still the instrument shown
+            self.app.condition = self.own
         self.show_item()
         self.app.load_model()
         self._show_model()
@@ -149,13 +150,6 @@ language, persona or model changes).
         elif status is not None and status.phase == FAILED:
             self.query_one(DistributionView).show(None, placeholder="no model loaded")
 
-    def set_status(self, text: str, error: bool = False) -> None:
-        self.query_one(StatusLine).set(text, error)
-
-    def tell(self, message: str, **kwargs) -> None:
-        """A notification whose text is data (an error from a server, a file name), never markup."""
-        self.notify(printable(message), markup=False, **kwargs)
-
     def show_status(self) -> None:
         """The status line for the item shown: what the model is doing for it, or how it was answered."""
         self.query_one(StatusLine).item_status(*self.queue.status(self.item, self.own, self.session.answer_for(self.item, self.own)))
@@ -187,7 +181,7 @@ language, persona or model changes).
         self._ask_next(self.queue.finish())
 
     def on_answer_failed(self, message: AnswerFailed) -> None:
-        self.tell(message.message, title="Scoring failed", severity="error")
+        self.notify(printable(message.message), title="Scoring failed", severity="error", markup=False)  # the text is data
         self._ask_next(self.queue.finish(failure=message.message))
 
     def _ask_next(self, pending: tuple | None) -> None:
@@ -268,14 +262,11 @@ language, persona or model changes).
             self.query_one(FreeText).start(backend, lambda: prompt_for(backend, self.instrument, item, condition, persona), (item, condition))
 
     def on_free_text_done(self, message: FreeTextDone) -> None:
-        self.set_status(f"Free text: {message.ending}.")
+        self.query_one(StatusLine).set(f"Free text: {message.ending}.")
 
     def action_cancel_free_text(self) -> None:
-        if self.app.models.is_loading(self.backend):
-            if self.app.models.can_cancel(self.backend):
-                self.set_status("Cancelling the load…")
-            self.app.cancel_load()
-        else:
+        """Esc: cancel the model's load, else stop the free text."""
+        if not self.query_one(StatusLine).cancel_load():
             self.query_one(FreeText).stop()
 
     def on_answer_opened(self, message: AnswerOpened) -> None:

@@ -38,6 +38,16 @@ class StatusLine(Vertical):
         elif status is not None and status.phase == READY:
             self.set(text, error)
 
+    def cancel_load(self) -> bool:
+        """Cancel the primary model's load, if it is loading (a note says when it cannot be)."""
+        models = self.app.models
+        if not models.is_loading(models.primary):
+            return False
+        if models.can_cancel(models.primary):
+            self.set("Cancelling the load…")
+        self.app.cancel_load()
+        return True
+
     def show_load(self) -> None:
         """The primary model's load: its progress, then ready, or why it failed (with a notification)."""
         status, backend = self.load_status(), self.app.models.primary
