@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from probe_tui.backends.llama_cpp import LlamaCppBackend, gpu_build_available  # noqa: E402
 from probe_tui.core import paths  # noqa: E402
-from probe_tui.core.items import get_instrument  # noqa: E402
+from probe_tui.core.instruments import get_instrument  # noqa: E402
 from probe_tui.core.personas import get_persona, load_personas  # noqa: E402
 from probe_tui.core.session import Condition, ask  # noqa: E402
 

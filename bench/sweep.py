@@ -123,7 +123,7 @@ def main() -> int:
     from llama_cpp import Llama
 
     from probe_tui.backends.models import resolve_model
-    from probe_tui.core.items import get_instrument
+    from probe_tui.core.instruments import get_instrument
     from probe_tui.core.personas import get_persona
 
     model_path = resolve_model(None)

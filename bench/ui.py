@@ -110,7 +110,7 @@ def fill_session(store, name: str, minimum: int = 300) -> int:
     from probe_tui.backends.llama_cpp import LlamaCppBackend
     from probe_tui.backends.models import resolve_model
     from probe_tui.backends.provenance import provenance
-    from probe_tui.core.items import get_instrument
+    from probe_tui.core.instruments import get_instrument
     from probe_tui.core.personas import get_persona, load_personas
     from probe_tui.core.session import Condition, ask
 

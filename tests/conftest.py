@@ -48,7 +48,7 @@ def backend(smollm2_path):
 
 @pytest.fixture(scope="session")
 def mfq2():
-    from probe_tui.core.items import get_instrument
+    from probe_tui.core.instruments import get_instrument
 
     return get_instrument("mfq2")
 

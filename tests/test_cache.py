@@ -15,7 +15,7 @@ from probe_tui.backends.remote import EndpointConfig, make_remote_backend
 from probe_tui.cli import main
 from probe_tui.core.cache import ResponseCache, cache_file
 from probe_tui.core.errors import ProbeError
-from probe_tui.core.prompts import COMPLETION, MESSAGES, build_prompt
+from probe_tui.core.prompts import COMPLETION, MESSAGES
 from probe_tui.core.session import Condition, ask
 
 from loopback import FaultProxy
@@ -25,7 +25,7 @@ def test_a_replay_is_identical_and_never_loads_the_model(tmp_path, smollm2_path,
     cache = ResponseCache(tmp_path / "cache.sqlite")
     first = CachedBackend(LlamaCppBackend(smollm2_path, n_ctx=2048), cache)
     info = first.start()
-    prompts = [build_prompt(mfq2, item, lang, personas["none"], info.chat_template, info.prompt_style)
+    prompts = [mfq2.build_prompt(item, lang, personas["none"], info.chat_template, info.prompt_style)
                for item, lang in [(mfq2.items[0], "en"), (mfq2.items[1], "zh"), (mfq2.items[2], "fr")]]
     live = [first.score(p) for p in prompts]
     first.close()
@@ -40,7 +40,7 @@ def test_a_replay_is_identical_and_never_loads_the_model(tmp_path, smollm2_path,
     for a, b in zip(live, replayed):
         assert a.logprobs == b.logprobs and a.top_tokens == b.top_tokens and a.method == b.method
 
-    other = build_prompt(mfq2, mfq2.items[3], "en", personas["none"], info.chat_template, info.prompt_style)
+    other = mfq2.build_prompt(mfq2.items[3], "en", personas["none"], info.chat_template, info.prompt_style)
     fresh = again.score(other)  # a miss starts the model on demand
     assert not fresh.cached and again.inner._process is not None
     again.close()
@@ -70,7 +70,7 @@ def test_remote_replay_works_offline_and_stores_no_key(tmp_path, llama_server, m
     config = EndpointConfig(kind="openai", base_url=proxy.url, model="smollm2", api_key_env="PLANTED_KEY", timeout=5.0,
                             max_retries=1, backoff=0.01)
     cache = ResponseCache(tmp_path / "cache.sqlite")
-    prompt = build_prompt(mfq2, mfq2.items[0], "en", personas["none"], None, style=MESSAGES)
+    prompt = mfq2.build_prompt(mfq2.items[0], "en", personas["none"], None, style=MESSAGES)
     try:
         online = CachedBackend(make_remote_backend(config), cache)
         online.start()
@@ -82,7 +82,7 @@ def test_remote_replay_works_offline_and_stores_no_key(tmp_path, llama_server, m
     replayed = offline.score(prompt)
     assert replayed.cached and replayed.logprobs == live.logprobs
     with pytest.raises(ProbeError, match="cannot connect|no answer"):
-        offline.score(build_prompt(mfq2, mfq2.items[1], "en", personas["none"], None, style=MESSAGES))
+        offline.score(mfq2.build_prompt(mfq2.items[1], "en", personas["none"], None, style=MESSAGES))
     cache.close()
     stored = b"".join(path.read_bytes() for path in tmp_path.glob("cache.sqlite*"))
     assert secret.encode() not in stored and b"planted" not in stored

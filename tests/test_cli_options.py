@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from probe_tui.cli import parse_args
-from probe_tui.core.items import get_instrument
+from probe_tui.core.instruments import get_instrument
 from probe_tui.core.personas import get_persona
 from probe_tui.core.session import Condition, ask
 from probe_tui.core.store import SessionStore

@@ -11,8 +11,8 @@ from bidi import get_display
 
 from probe_tui.app import ProbeApp
 from probe_tui.backends.llama_cpp import LlamaCppBackend
-from probe_tui.core.baselines import baseline
-from probe_tui.core.deviation import align_countries, raw_indices
+from probe_tui.core.instruments import get_instrument
+from probe_tui.core.instruments.vsm import align_countries, raw_indices
 from probe_tui.screens.countries import CountriesScreen
 from probe_tui.widgets.script import visual
 
@@ -68,7 +68,7 @@ async def test_countries_view_fills_in_and_ranks_by_deviation_ratio():
         assert len(alignment.indices) == 20
         # the view's numbers are core's numbers for the same answers
         complete = {c: countries.answers_for(c) for c in countries.countries}
-        expected = align_countries(raw_indices(complete), baseline("vsm2013").table)
+        expected = align_countries(raw_indices(complete), get_instrument("vsm2013").baseline().table)
         assert alignment.deviation_ratio.to_dict() == pytest.approx(expected.deviation_ratio.to_dict())
         chart = countries.query_one("#chart")
         shown = [chart.get_option_at_index(i).id for i in range(chart.option_count)]

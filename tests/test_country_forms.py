@@ -7,7 +7,7 @@ import re
 import pytest
 
 from probe_tui.core import countries
-from probe_tui.core.country_pairs import build_pair_prompt, load_country_pairs
+from probe_tui.core.instruments import get_instrument
 from probe_tui.core.errors import ProbeError
 from probe_tui.core.personas import get_persona
 
@@ -26,18 +26,18 @@ FR_PLURAL = {"États-Unis"}
 
 def scenario_texts():
     """(language, initiator, responder, the scenario as it stands in the prompt), for every one."""
-    bank = load_country_pairs()
+    bank = get_instrument("country-pairs")
     none = get_persona("none")
     label = bank.scenario_label
     for item in bank.prompts():
         if item.polarity == "more" and item.order == "XY":
             for language in bank.languages:
-                text = build_pair_prompt(bank, item, language, none, None).text
+                text = bank.build_prompt(item, language, none, None).text
                 yield language, item.initiator, item.responder, text.split(label[language], 1)[1].split("\n\n", 1)[0]
 
 
 def test_every_scenario_names_its_countries_in_the_forms_the_sentence_needs():
-    bank = load_country_pairs()
+    bank = get_instrument("country-pairs")
     seen = 0
     for language, initiator, responder, text in scenario_texts():
         seen += 1
@@ -94,7 +94,7 @@ def test_every_scenario_names_its_countries_in_the_forms_the_sentence_needs():
     ("airspace-3", "zh", "United States", "China", "一架美国的无人机在暴风雨中误入中国领空。中国未经警告将其击落，并扣留了残骸。"),
 ])
 def test_scenarios_read_as_written_by_hand(scenario, language, initiator, responder, expected):
-    bank = load_country_pairs()
+    bank = get_instrument("country-pairs")
     found = next(s for s in bank.scenarios if s.id == scenario)
     assert found.render(language, initiator, responder) == expected
 

@@ -127,7 +127,7 @@ async def test_the_shipped_demo_runs_to_the_end_offline_from_the_cache(smollm2_p
 
 
 def script_instrument(script):
-    from probe_tui.core.items import get_instrument
+    from probe_tui.core.instruments import get_instrument
 
     return get_instrument(script.instrument)
 

@@ -11,13 +11,11 @@ import pandas as pd
 import pytest
 
 from probe_tui.cli import main
-from probe_tui.core.baselines import baseline
+from probe_tui.core.instruments import get_instrument
 from probe_tui.core.countries import primary_languages
-from probe_tui.core.deviation import DIMENSIONS, align_countries, parse_constants, raw_indices
+from probe_tui.core.instruments.vsm import DIMENSIONS, align_countries, parse_constants, raw_indices
 from probe_tui.core.errors import ProbeError
-from probe_tui.core.items import get_instrument
 from probe_tui.core.personas import national_persona
-from probe_tui.core.prompts import build_prompt
 from probe_tui.sweep import target_countries
 
 STUDY_LANGUAGES = {"en", "zh", "fr", "de", "ja", "ko", "es", "pt", "ru", "hi", "id", "tr", "ar", "it", "nl", "sv", "pl", "vi", "th", "fa"}
@@ -30,7 +28,7 @@ def test_the_twenty_study_countries_and_their_languages():
     assert {primary_languages()[c] for c in countries} == STUDY_LANGUAGES
     assert set(vsm.languages) == STUDY_LANGUAGES
     assert vsm.missing_translations() == []
-    table = baseline("vsm2013").table
+    table = get_instrument("vsm2013").baseline().table
     assert table.loc[countries, list(DIMENSIONS)].notna().all().all()
 
 
@@ -48,7 +46,7 @@ def test_aligned_prompts_are_wholly_in_the_country_language(country, script):
     language = primary_languages()[country]
     persona = national_persona(country)
     for item in vsm.items:
-        text = build_prompt(vsm, item, language, persona, None, "completion").text
+        text = vsm.build_prompt(item, language, persona, None, "completion").text
         assert re.search(f"[{script}]", item.text_in(language))
         assert persona.text_in(language) in text and "Answer" not in text and "Options" not in text
 
@@ -68,7 +66,7 @@ def test_deviation_ratio_worked_by_hand():
 
 
 def test_the_across_country_correlation_follows_the_ranking():
-    truth = baseline("vsm2013").table.loc[["United States", "China", "Japan", "Germany"]]
+    truth = get_instrument("vsm2013").baseline().table.loc[["United States", "China", "Japan", "Germany"]]
     raw = truth[list(DIMENSIONS)] * 0.5 - 7  # a perfectly ordered but shrunk model
     result = align_countries(raw, truth)
     assert result.correlation.to_numpy() == pytest.approx(np.ones(6))
@@ -185,9 +183,9 @@ def test_a_centred_comparison_of_few_countries_warns(tmp_path, capsys):
             "(with 2, both countries get the same DR by construction)") in printed
     dr = pd.read_csv(out).query("metric == 'deviation_ratio'")["value"]
     assert dr.iloc[0] == pytest.approx(dr.iloc[1])  # what the warning says
-    assert "warning" in country_summary(two, None)  # the sweep prints the same table
-    assert "warning" not in country_summary(two, {d: 0.0 for d in DIMENSIONS})  # fixed constants: DR means what it says
-    assert "warning" not in country_summary(_varied_answers(["Japan", "Brazil", "Germany", "India", "Turkey"]), None)
+    assert "warning" in country_summary(get_instrument("vsm2013"), two, None)  # the sweep prints the same table
+    assert "warning" not in country_summary(get_instrument("vsm2013"), two, {d: 0.0 for d in DIMENSIONS})  # fixed constants: DR means what it says
+    assert "warning" not in country_summary(get_instrument("vsm2013"), _varied_answers(["Japan", "Brazil", "Germany", "India", "Turkey"]), None)
 
 
 def test_the_readme_country_sweeps_compare_enough_countries():

@@ -233,7 +233,7 @@ async def test_country_pairs_view_answers_all_eight_variants_and_charts_them():
     import pandas as pd
 
     from probe_tui.core.metrics import favourability, pair_matrix
-    from probe_tui.core.rescore import pairs_from_run
+    from probe_tui.core.instruments.pairs import pairs_from_run
     from probe_tui.sweep import answer_row
 
     app = ProbeApp(ScriptedBackend(), instrument="country-pairs")

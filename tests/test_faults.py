@@ -18,7 +18,7 @@ import pytest
 from faultserver import FaultServer, drip, gzip_bomb, send_bytes, send_events, send_json
 from probe_tui.backends.remote import EndpointConfig, make_remote_backend
 from probe_tui.core.errors import ProbeError
-from probe_tui.core.prompts import MESSAGES, build_prompt
+from probe_tui.core.prompts import MESSAGES
 
 KEY = "sk-planted-secret-0123456789abcdef"
 SRC = str(Path(__file__).resolve().parents[1] / "src")
@@ -50,7 +50,7 @@ def _echo(handler, request):
 
 def test_a_key_echoed_back_leaves_no_trace(tmp_path, monkeypatch, mfq2, personas):
     monkeypatch.setenv("PROBE_FAULT_KEY", KEY)
-    prompt = build_prompt(mfq2, mfq2.items[0], "en", personas["none"], None, style=MESSAGES)
+    prompt = mfq2.build_prompt(mfq2.items[0], "en", personas["none"], None, style=MESSAGES)
     with FaultServer(_echo) as server:
         backend = remote(server.url, mode="sampled", samples=2, max_retries=0)
         result = backend.score(prompt)

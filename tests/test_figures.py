@@ -10,6 +10,8 @@ import pytest
 
 from probe_tui.core import rescore
 from probe_tui.core.errors import ProbeError
+from probe_tui.core.instruments import get_instrument
+from probe_tui.core.instruments.pairs import balanced_pairs
 from probe_tui.core.metrics import pair_matrix
 from probe_tui import figures
 from probe_tui.core.report import signed
@@ -35,7 +37,7 @@ def mfq_runs(tmp_path_factory):
 
 
 def test_dimensions_and_gauge_figures(mfq_runs, tmp_path):
-    engine, _, _ = rescore.likert_engine("mfq2", mfq_runs)
+    engine, _ = get_instrument("mfq2").engine(mfq_runs)
     for suffix in ("png", "svg"):
         dims = draw("dimensions", mfq_runs, "mfq2", tmp_path / f"dims.{suffix}")
         gauge = draw("gauge", mfq_runs, "mfq2", tmp_path / f"gauge.{suffix}")
@@ -61,7 +63,7 @@ def test_base_vs_chat_and_heat_map_from_seed_002(tmp_path):
     assert "Qwen base" in text and "Qwen chat" in text and "China" in text and "Japan" in text
     chat = rescore.read_responses(files[1], {"bias": "logodds"}, {"model": "chat", "language": "en", "persona": "none"})
     heat = draw("heatmap", chat, "country-pairs", tmp_path / "heat.svg")
-    matrix = pair_matrix(rescore.balanced_pairs(chat), ["China", "Japan"])
+    matrix = pair_matrix(balanced_pairs(chat), ["China", "Japan"])
     assert f"{matrix.loc['China', 'Japan']:+.1f}" in svg_text(heat)
     fav = draw("favourability", chat, "country-pairs", tmp_path / "fav.png")
     assert matplotlib.image.imread(fav).shape[1] > 1000
@@ -75,7 +77,7 @@ def test_figure_errors_are_one_line(mfq_runs, tmp_path):
     with pytest.raises(ProbeError, match="unknown figure 'pie'"):
         draw("pie", mfq_runs, "mfq2", tmp_path / "pie.png")
     one_model = mfq_runs.assign(model="m")
-    with pytest.raises(ProbeError, match="drawn from mfq2, wvs or vsm2013"):
+    with pytest.raises(ProbeError, match="drawn from mfq2, vsm2013 or wvs"):
         draw("gauge", one_model, "country-pairs", tmp_path / "g.png")
 
 
@@ -129,7 +131,7 @@ def test_rotated_wvs_labels_stay_clear_of_the_legend(tmp_path):
     subprocess.run([sys.executable, "-m", "probe_tui", "run", "--instrument", "wvs", "--output", str(path)],
                    check=True, capture_output=True, timeout=600)
     plt = figures._style()
-    figure = figures._dimensions(plt, rescore.read_responses(path), "wvs", [])
+    figure = figures._dimensions(plt, rescore.read_responses(path), get_instrument("wvs"), [])
     try:
         renderer = figure.canvas.get_renderer()
         axis = figure.axes[0]

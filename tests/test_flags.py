@@ -4,7 +4,6 @@ import math
 
 from probe_tui.core.flags import answer_flags
 from probe_tui.core.personas import get_persona
-from probe_tui.core.prompts import build_prompt
 from probe_tui.core.scoring import OptionLogprobs, distribution_from_logprobs
 from probe_tui.core.session import Answer, Condition, ProbeSession, ask
 
@@ -44,8 +43,8 @@ def test_order_flip_and_jump_between_languages(mfq2):
 def test_reversed_prompt_swaps_the_meanings_not_the_labels(mfq2, personas):
     item = mfq2.items[0]
     persona = get_persona("none", personas)
-    plain = build_prompt(mfq2, item, "en", persona, None)
-    flipped = build_prompt(mfq2, item, "en", persona, None, reverse_options=True)
+    plain = mfq2.build_prompt(item, "en", persona, None)
+    flipped = mfq2.build_prompt(item, "en", persona, None, reverse_options=True)
     anchors = item.scale.anchors_in("en")
     assert f"1 = {anchors[0]}" in plain.text and f"1 = {anchors[-1]}" in flipped.text
     assert flipped.anchors == anchors[::-1] and flipped.labels == plain.labels

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from probe_tui.core.errors import ProbeError
 from probe_tui.core.groups import read_group_baselines
-from probe_tui.core.items import load_bank
+from probe_tui.core.instruments import load_bank
 from probe_tui.core.personas import load_persona_bank
 from probe_tui.core.yamlfile import load_yaml
 

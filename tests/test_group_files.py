@@ -4,7 +4,7 @@ import pytest
 
 from probe_tui.core.errors import ProbeError
 from probe_tui.core.groups import groups_for, load_group_baselines, user_groups_dir
-from probe_tui.core.items import get_instrument
+from probe_tui.core.instruments import get_instrument
 
 HEADER = "group,persona,instrument,item_id,mean,distribution\n"
 GOOD = HEADER + 'Mine,none,mfq2,1,3.5,"{""1"": 0.5, ""5"": 0.5}"\n'

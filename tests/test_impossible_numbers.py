@@ -10,7 +10,7 @@ import pytest
 from probe_tui.backends.remote import EndpointConfig, make_remote_backend
 from probe_tui.cli import main
 from probe_tui.core.errors import ProbeError
-from probe_tui.core.prompts import MESSAGES, build_prompt
+from probe_tui.core.prompts import MESSAGES
 from probe_tui.core.scoring import distribution_from_logprobs
 from test_unanswered import NoOptionServer
 
@@ -29,7 +29,7 @@ IMPOSSIBLE = {
 def _score(server, mfq2, personas, mode="logprobs"):
     config = EndpointConfig(kind="openai", base_url=server.url, model="m", mode=mode, max_retries=2, backoff=0.01)
     backend = make_remote_backend(config)
-    prompt = build_prompt(mfq2, mfq2.items[0], "en", personas["none"], None, style=MESSAGES)
+    prompt = mfq2.build_prompt(mfq2.items[0], "en", personas["none"], None, style=MESSAGES)
     return backend.score(prompt), prompt
 
 

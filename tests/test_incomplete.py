@@ -18,10 +18,11 @@ from probe_tui import figures
 from probe_tui.app import ProbeApp
 from probe_tui.cli import main
 from probe_tui.core import rescore
-from probe_tui.core.baselines import baseline
-from probe_tui.core.deviation import DIMENSIONS
+from probe_tui.core.instruments import get_instrument
+from probe_tui.core.instruments.vsm import DIMENSIONS
 from probe_tui.core.errors import ProbeError
-from probe_tui.core.gauge import MIN_ITEMS_FOR_INTERVAL, GaugeEngine
+from probe_tui.core.gauge import GaugeEngine
+from probe_tui.core.instruments.likert import MIN_ITEMS_FOR_INTERVAL
 from probe_tui.core.metrics import US
 from probe_tui.core.store import SessionStore
 
@@ -58,7 +59,7 @@ def vsm_runs(tmp_path_factory):
 # --- 9: a VSM condition lacking items ------------------------------------------------------------
 
 def test_a_vsm_track_lacking_items_ranks_nothing_and_says_what_it_lacks():
-    engine = GaugeEngine("vsm2013", DIMENSIONS, baseline("vsm2013"))
+    engine = GaugeEngine(get_instrument("vsm2013"), get_instrument("vsm2013").baseline())
     for n in range(1, 7):
         engine.add("t", f"VSM{n:02d}", "x", 3.0)
     assert engine.ranking("t").empty  # was: ValueError, zero-size array to reduction operation fmax
@@ -139,11 +140,11 @@ def test_a_run_with_some_vsm_indices_shows_them_and_what_the_rest_lack(smollm2_p
 
 def test_the_vsm_dimensions_figure_is_standardised_with_the_profile_r(vsm_runs):
     frame = rescore.read_responses(vsm_runs["complete"])
-    engine, _, _ = rescore.likert_engine("vsm2013", frame)
+    engine, _ = get_instrument("vsm2013").engine(frame)
     (track,) = engine.tracks
     r = engine.ranking(track).set_index("country")["profile_r"]
     plt = figures._style()
-    figure = figures._dimensions(plt, frame, "vsm2013", [])
+    figure = figures._dimensions(plt, frame, get_instrument("vsm2013"), [])
     try:
         axis = figure.axes[0]
         heights = {c.get_label(): np.array([bar.get_height() for bar in c]) for c in axis.containers}
@@ -173,7 +174,7 @@ async def test_the_gauge_screen_shows_vsm_indices_standardised_as_the_figure_doe
         shown = plain(app.screen.query_one("#dimensions").content)
         engine = screen.session.engine
         (track,) = engine.tracks
-        hofstede = baseline("vsm2013").table.loc[US, list(DIMENSIONS)].astype(float)
+        hofstede = get_instrument("vsm2013").baseline().table.loc[US, list(DIMENSIONS)].astype(float)
         z = (hofstede - hofstede.mean()) / hofstede.std(ddof=0)
         assert "standardised" in shown
         assert f" {z['pdi']:.2f}" in shown and f" {hofstede['idv']:.2f}" not in shown  # 91.00 was shown beside −2…4
@@ -185,7 +186,7 @@ FOUNDATIONS = ("care", "equality", "proportionality", "loyalty", "authority", "p
 
 
 def test_no_bootstrap_interval_until_enough_items():
-    engine = GaugeEngine("mfq2", FOUNDATIONS, baseline("mfq2"))
+    engine = GaugeEngine(get_instrument("mfq2"), get_instrument("mfq2").baseline())
     engine.add("t", "1", "care", 4.0)
     ranking = engine.ranking_with_intervals("t")
     assert ranking["low"].isna().all() and ranking["high"].isna().all()  # was 1.13–1.13
@@ -194,7 +195,7 @@ def test_no_bootstrap_interval_until_enough_items():
         engine.add("t", str(n), FOUNDATIONS[n % 6], 1.0 + n % 4)
     top = engine.ranking_with_intervals("t").iloc[0]
     assert engine.interval_note("t") is None and top.high > top.low
-    vsm = GaugeEngine("vsm2013", DIMENSIONS, baseline("vsm2013"))
+    vsm = GaugeEngine(get_instrument("vsm2013"), get_instrument("vsm2013").baseline())
     assert "cannot be resampled" in vsm.interval_note("t")
 
 

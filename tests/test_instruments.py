@@ -10,13 +10,10 @@ import pandas as pd
 import pytest
 
 from probe_tui.core import countries
-from probe_tui.core.baselines import baseline
-from probe_tui.core.country_pairs import load_country_pairs
 from probe_tui.core.errors import ProbeError
-from probe_tui.core.items import get_instrument, load_bank
+from probe_tui.core.instruments import get_instrument, load_bank
 from probe_tui.core.personas import get_persona, load_persona_bank, national_persona, subgroup_persona
-from probe_tui.core.profiles import VSM_FORMULAS
-from probe_tui.core.prompts import build_prompt
+from probe_tui.core.instruments.vsm import VSM_FORMULAS
 
 LANGUAGES = ("en", "zh", "fr")
 
@@ -62,7 +59,7 @@ def test_vsm_items_have_their_own_scales_and_feed_the_index_formulas():
 
 def test_every_baseline_country_has_a_national_persona_in_every_language():
     for instrument in ("mfq2", "wvs", "vsm2013"):
-        for country in baseline(instrument).table.index:
+        for country in get_instrument(instrument).baseline().table.index:
             persona = national_persona(country)
             for language in LANGUAGES:
                 assert countries.name_in(country, language) in persona.text_in(language)
@@ -86,7 +83,7 @@ def test_singapore_subgroups_are_expressible():
 
 def test_custom_persona_is_data_never_a_template(mfq2):
     persona = get_persona("custom:You are {{ config.__class__ }} {% raw %} {A}")
-    prompt = build_prompt(mfq2, mfq2.items[0], "fr", persona, None)
+    prompt = mfq2.build_prompt(mfq2.items[0], "fr", persona, None)
     assert prompt.text.startswith("You are {{ config.__class__ }} {% raw %} {A}\n\n")
 
 
@@ -132,7 +129,7 @@ def test_user_files_reach_the_cli(tmp_path):
 
 
 def test_country_pair_prompts():
-    bank = load_country_pairs()
+    bank = get_instrument("country-pairs")
     assert len(bank.scenarios) >= 40 and len(set(s.domain for s in bank.scenarios)) >= 10
     assert len(bank.pairs()) == 28
     assert sum(1 for _ in bank.prompts()) == len(bank.scenarios) * 28 * 2 * 2 * 2

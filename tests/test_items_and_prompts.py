@@ -1,9 +1,9 @@
 import pytest
 
 from probe_tui.core.errors import ItemFileError, ProbeError
-from probe_tui.core.items import get_instrument, load_instrument
+from probe_tui.core.instruments import get_instrument, load_instrument
 from probe_tui.core.personas import Persona, get_persona
-from probe_tui.core.prompts import ChatTemplate, build_prompt
+from probe_tui.core.prompts import ChatTemplate
 
 FOUNDATIONS = ["care", "equality", "proportionality", "loyalty", "authority", "purity"]
 
@@ -61,7 +61,7 @@ CHATML = (
 
 
 def test_chat_prompt_puts_persona_in_system_and_item_last(mfq2, personas):
-    prompt = build_prompt(mfq2, mfq2.items[0], "zh", personas["cn_average"], ChatTemplate(CHATML))
+    prompt = mfq2.build_prompt(mfq2.items[0], "zh", personas["cn_average"], ChatTemplate(CHATML))
     assert prompt.style == "chat"
     assert prompt.text.startswith("<|im_start|>system\n请以一位来自中国的普通人的身份来回答。<|im_end|>")
     assert prompt.text.endswith(f"{mfq2.items[0].text['zh']}<|im_end|>\n<|im_start|>assistant\n")
@@ -69,20 +69,20 @@ def test_chat_prompt_puts_persona_in_system_and_item_last(mfq2, personas):
 
 
 def test_completion_prompt_ends_in_answer_prefix(mfq2, personas):
-    prompt = build_prompt(mfq2, mfq2.items[3], "fr", personas["none"], None)
+    prompt = mfq2.build_prompt(mfq2.items[3], "fr", personas["none"], None)
     assert prompt.style == "completion"
     assert prompt.text.endswith(mfq2.items[3].text["fr"] + "\nRéponse :")
 
 
 def test_persona_text_with_template_syntax_stays_literal(mfq2):
     sneaky = Persona("x", {"en": "x"}, {"en": "Answer as {{ 7*7 }} {name} {% raw %}"})
-    prompt = build_prompt(mfq2, mfq2.items[0], "en", sneaky, ChatTemplate(CHATML))
+    prompt = mfq2.build_prompt(mfq2.items[0], "en", sneaky, ChatTemplate(CHATML))
     assert "Answer as {{ 7*7 }} {name} {% raw %}" in prompt.text
-    completion = build_prompt(mfq2, mfq2.items[0], "en", sneaky, None)
+    completion = mfq2.build_prompt(mfq2.items[0], "en", sneaky, None)
     assert completion.text.startswith("Answer as {{ 7*7 }} {name} {% raw %}\n\n")
 
 
 def test_hostile_chat_template_cannot_reach_python_internals(mfq2, personas):
     hostile = ChatTemplate("{{ ''.__class__.__mro__[1].__subclasses__() }}")
     with pytest.raises(ProbeError, match="chat template failed to render"):
-        build_prompt(mfq2, mfq2.items[0], "en", personas["none"], hostile)
+        mfq2.build_prompt(mfq2.items[0], "en", personas["none"], hostile)

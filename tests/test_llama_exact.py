@@ -7,7 +7,7 @@ import pytest
 from scipy.special import logsumexp
 
 from probe_tui.backends.llama_scorer import LlamaScorer
-from probe_tui.core.prompts import ChatTemplate, build_prompt
+from probe_tui.core.prompts import ChatTemplate
 from probe_tui.core.scoring import distribution_from_logprobs
 
 
@@ -42,7 +42,7 @@ def _reference_sequence_logprob(llm, tokens, continuation) -> float:
 def test_option_logprobs_match_llama_cpp(scorer, reference_llm, mfq2, personas, language, persona):
     info = scorer.describe()
     template = ChatTemplate(info["chat_template"], info["bos_token"], info["eos_token"])
-    prompt = build_prompt(mfq2, mfq2.items[0], language, personas[persona], template)
+    prompt = mfq2.build_prompt(mfq2.items[0], language, personas[persona], template)
     raw = scorer.score(prompt.text, prompt.labels)
     tokens = scorer.prompt_tokens(prompt.text)
     for label in prompt.labels:
@@ -61,7 +61,7 @@ def test_option_logprobs_match_llama_cpp(scorer, reference_llm, mfq2, personas, 
 def test_distribution_is_a_distribution(scorer, mfq2, personas):
     info = scorer.describe()
     template = ChatTemplate(info["chat_template"], info["bos_token"], info["eos_token"])
-    prompt = build_prompt(mfq2, mfq2.items[1], "en", personas["none"], template)
+    prompt = mfq2.build_prompt(mfq2.items[1], "en", personas["none"], template)
     d = distribution_from_logprobs(scorer.score(prompt.text, prompt.labels), prompt.labels)
     assert sum(d.probs.values()) == pytest.approx(1.0)
     assert 0.0 < d.valid_mass <= 1.0
@@ -72,10 +72,10 @@ def test_distribution_is_a_distribution(scorer, mfq2, personas):
 def test_a_probability_does_not_depend_on_what_was_asked_before(scorer, mfq2, personas):
     info = scorer.describe()
     template = ChatTemplate(info["chat_template"], info["bos_token"], info["eos_token"])
-    first = build_prompt(mfq2, mfq2.items[0], "en", personas["none"], template)
+    first = mfq2.build_prompt(mfq2.items[0], "en", personas["none"], template)
     before = scorer.score(first.text, first.labels).logprobs
     for item, lang, persona in [(mfq2.items[1], "en", "none"), (mfq2.items[1], "zh", "cn_average"), (mfq2.items[2], "fr", "none")]:
-        other = build_prompt(mfq2, item, lang, personas[persona], template)
+        other = mfq2.build_prompt(item, lang, personas[persona], template)
         scorer.score(other.text, other.labels)
     assert scorer.score(first.text, first.labels).logprobs == before
 
@@ -84,7 +84,7 @@ def test_base_model_completion_prompt_and_multi_token_labels(gemma_path, mfq2, p
     gemma = LlamaScorer(gemma_path, n_ctx=2048)
     info = gemma.describe()
     assert not info["chat_template"], "Gemma-3-270M here is the base model: no chat template"
-    prompt = build_prompt(mfq2, mfq2.items[0], "en", personas["none"], None)
+    prompt = mfq2.build_prompt(mfq2.items[0], "en", personas["none"], None)
     assert prompt.text.endswith("Answer:")
     raw = gemma.score(prompt.text, prompt.labels)
     d = distribution_from_logprobs(raw, prompt.labels)
@@ -108,13 +108,13 @@ def test_base_model_completion_prompt_and_multi_token_labels(gemma_path, mfq2, p
 def test_one_pass_per_prefix_chain_gives_the_numbers_of_one_pass_per_prefix(scorer, personas, instrument_key, code, language):
     """Reading the logits after the prompt and after its continuation prefixes from one pass must not
     change any probability beyond 1e-4 against a cold pass per prefix (on this build: not at all)."""
-    from probe_tui.core.items import get_instrument
+    from probe_tui.core.instruments import get_instrument
 
     instrument = get_instrument(instrument_key)
     item = instrument.find_item(code)
     info = scorer.describe()
     template = ChatTemplate(info["chat_template"], info["bos_token"], info["eos_token"])
-    text = build_prompt(instrument, item, language, personas["none"], template, "chat").text
+    text = instrument.build_prompt(item, language, personas["none"], template, "chat").text
     tokens = scorer.prompt_tokens(text)
     prefixes = {v[:i] for label in item.scale.labels for v in scorer.label_variants(label) for i in range(len(v))}
     assert len(prefixes) > 1  # SmolLM2 spells " 1" as a space, then the digit: a second position is read
@@ -128,7 +128,7 @@ def test_one_pass_per_prefix_chain_gives_the_numbers_of_one_pass_per_prefix(scor
 def test_prefix_reuse_changes_no_probability(model, smollm2_path, gemma_path, mfq2, personas):
     """Consecutive prompts keep their common prefix in the KV cache; every option log-probability
     must equal a cold evaluation's (the issue allows 1e-4; reuse is kept only where it gives 0)."""
-    from probe_tui.core.items import get_instrument
+    from probe_tui.core.instruments import get_instrument
     from probe_tui.core.personas import get_persona
 
     path = smollm2_path if model == "smollm2" else gemma_path
@@ -138,7 +138,7 @@ def test_prefix_reuse_changes_no_probability(model, smollm2_path, gemma_path, mf
     described = reusing.describe()
     template = ChatTemplate(described["chat_template"], described["bos_token"], described["eos_token"]) if described["chat_template"] else None
     wvs = get_instrument("wvs")
-    prompts = [build_prompt(instrument, item, language, get_persona(persona, personas), template)
+    prompts = [instrument.build_prompt(item, language, get_persona(persona, personas), template)
                for instrument in (mfq2, wvs) for language, persona in (("en", "none"), ("zh", "cn_average"))
                for item in instrument.items[:8]]
     for prompt in prompts:

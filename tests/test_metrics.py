@@ -2,30 +2,30 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from probe_tui.core.baselines import baseline, mfq2_country_means
+from probe_tui.core.instruments import get_instrument
 from probe_tui.core.metrics import CN, US, dimension_means, read_gauge
-from probe_tui.core.profiles import model_profile, vsm_indices
+from probe_tui.core.instruments.vsm import vsm_indices
 
 FOUNDATIONS = ("care", "equality", "proportionality", "loyalty", "authority", "purity")
 
 
 def test_baselines_carry_sources_and_canonical_country_names():
-    frame = mfq2_country_means()
+    frame = get_instrument("mfq2").baseline().full
     assert len(frame) == 21
     assert frame.loc["United States", "care"] == pytest.approx(4.0605)
     assert frame.loc["China", "purity"] == pytest.approx(3.4404)
     assert frame["source"].notna().all()
-    wvs = baseline("wvs")
+    wvs = get_instrument("wvs").baseline()
     assert len(wvs.table) == 55 and list(wvs.table.columns) == [f"Q{n}" for n in range(177, 196)]
     assert wvs.table.loc["South Korea", "Q182"] > 0 and "Taiwan" in wvs.table.index
-    hofstede = baseline("vsm2013")
+    hofstede = get_instrument("vsm2013").baseline()
     assert hofstede.scale_free and "2015-08-16" in hofstede.source
     assert hofstede.table.loc["United States", "idv"] == 91 and hofstede.table.loc["China", "pdi"] == 80
     assert len(hofstede.table) == 110
 
 
 def test_gauge_worked_example():
-    table = baseline("mfq2").table
+    table = get_instrument("mfq2").baseline().table
     scores = [(dim, value) for dim, value in zip(FOUNDATIONS, [4.0, 3.0, 3.5, 3.9, 3.7, 3.3])] + [("care", 3.0)]
     reading = read_gauge(dimension_means(scores), table, FOUNDATIONS, items_answered=7)
     model = np.array([3.5, 3.0, 3.5, 3.9, 3.7, 3.3])
@@ -39,14 +39,14 @@ def test_gauge_worked_example():
 
 
 def test_gauge_with_one_foundation_has_rmse_but_no_correlation():
-    reading = read_gauge({"care": 4.06}, baseline("mfq2").table, FOUNDATIONS, 1)
+    reading = read_gauge({"care": 4.06}, get_instrument("mfq2").baseline().table, FOUNDATIONS, 1)
     assert reading.fits[US].profile_r is None
     assert reading.fits[US].rmse == pytest.approx(abs(4.06 - 4.0605))
     assert reading.lean == US
 
 
 def test_no_answers_no_gauge():
-    assert read_gauge({}, baseline("mfq2").table, FOUNDATIONS, 0) is None
+    assert read_gauge({}, get_instrument("mfq2").baseline().table, FOUNDATIONS, 0) is None
 
 
 def test_vsm_indices_worked_example():
@@ -61,8 +61,8 @@ def test_vsm_indices_worked_example():
 
 def test_vsm_gauge_is_scale_free():
     scored = [(f"VSM{n:02d}", "x", 2.0 + (n % 3) * 0.5) for n in range(1, 25)]
-    profile = model_profile("vsm2013", scored)
-    reading = read_gauge(profile, baseline("vsm2013").table, ("pdi", "idv", "mas", "uai", "lto", "ivr"), 24, scale_free=True)
+    profile = get_instrument("vsm2013").profile({code: (dim, score) for code, dim, score in scored})
+    reading = read_gauge(profile, get_instrument("vsm2013").baseline().table, ("pdi", "idv", "mas", "uai", "lto", "ivr"), 24, scale_free=True)
     assert reading.fits[US].rmse is None and reading.rmse_skew is None
     assert reading.fits[US].profile_r is not None
     assert reading.lean == (US if reading.r_skew > 0 else CN) and reading.lean_by == "profile r"
@@ -129,7 +129,7 @@ def test_distribution_metrics_worked_examples():
 
 
 def test_engine_updates_match_a_batch_computation_and_replace_re_asked_items():
-    engine = GaugeEngine("mfq2", FOUNDATIONS, baseline("mfq2"))
+    engine = GaugeEngine(get_instrument("mfq2"), get_instrument("mfq2").baseline())
     scored = [(str(i), FOUNDATIONS[(i - 1) % 6], 1 + (i * 7 % 5)) for i in range(1, 37)]
     for code, dim, score in scored:
         engine.add("track", code, dim, 3.0)  # asked once...
@@ -141,8 +141,8 @@ def test_engine_updates_match_a_batch_computation_and_replace_re_asked_items():
 
 
 def test_ranking_and_bootstrap():
-    engine = GaugeEngine("mfq2", FOUNDATIONS, baseline("mfq2"))
-    us = baseline("mfq2").table.loc[US]
+    engine = GaugeEngine(get_instrument("mfq2"), get_instrument("mfq2").baseline())
+    us = get_instrument("mfq2").baseline().table.loc[US]
     for i in range(1, 37):
         dim = FOUNDATIONS[(i - 1) % 6]
         engine.add("t", str(i), dim, float(us[dim]) + (0.3 if ((i - 1) // 6) % 2 else -0.3))  # cancels per dimension
@@ -150,16 +150,16 @@ def test_ranking_and_bootstrap():
     assert ranking.iloc[0]["country"] == US and ranking.iloc[0]["rmse"] == pytest.approx(0.0, abs=1e-9)
     assert list(ranking["rmse"]) == sorted(ranking["rmse"])
     samples = engine.bootstrap("t", n_resamples=300)
-    assert samples["profile_r"].shape[1] == len(baseline("mfq2").table)
+    assert samples["profile_r"].shape[1] == len(get_instrument("mfq2").baseline().table)
     us_index = list(samples["countries"]).index(US)
     assert np.nanmean(samples["profile_r"][:, us_index]) > 0.9
-    assert GaugeEngine("vsm2013", ("pdi",), baseline("vsm2013")).bootstrap("t") is None
-    assert rank_countries({"pdi": 40, "idv": 91, "mas": 62}, baseline("vsm2013").table[["pdi", "idv", "mas"]], True).iloc[0]["profile_r"] == pytest.approx(1.0)
+    assert GaugeEngine(get_instrument("vsm2013"), get_instrument("vsm2013").baseline()).bootstrap("t") is None
+    assert rank_countries({"pdi": 40, "idv": 91, "mas": 62}, get_instrument("vsm2013").baseline().table[["pdi", "idv", "mas"]], True).iloc[0]["profile_r"] == pytest.approx(1.0)
 
 
 def test_argmax_scoring_and_group_comparison_in_a_session():
     from probe_tui.core.groups import read_group_baselines
-    from probe_tui.core.items import get_instrument
+    from probe_tui.core.instruments import get_instrument
     from probe_tui.core.prompts import Prompt
     from probe_tui.core.scoring import Distribution
     from probe_tui.core.session import Answer, Condition, ProbeSession

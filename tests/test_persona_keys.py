@@ -6,9 +6,9 @@ import pytest
 
 from probe_tui.app import ProbeApp
 from probe_tui.core.demo import load_script
-from probe_tui.core.items import get_instrument
+from probe_tui.core.instruments import get_instrument
 from probe_tui.core.personas import canonical_key, get_persona, load_personas
-from probe_tui.core.prompts import build_prompt
+
 from probe_tui.core.session import Condition, ask
 from probe_tui.core.store import SessionStore
 from probe_tui.screens.commands import probe_commands
@@ -24,7 +24,7 @@ UNITED_STATES = ["us_average", "country:united-states", "country:United States",
 def test_every_name_of_a_persona_gives_one_key_and_one_prompt(specs, key):
     mfq2 = get_instrument("mfq2")
     for language in ("en", "zh", "fr"):
-        prompts = {spec: build_prompt(mfq2, mfq2.items[0], language, get_persona(spec), None).text for spec in specs}
+        prompts = {spec: mfq2.build_prompt(mfq2.items[0], language, get_persona(spec), None).text for spec in specs}
         assert len(set(prompts.values())) == 1, prompts
     assert {get_persona(spec).key for spec in specs} == {canonical_key(spec) for spec in specs} == {key}
 

@@ -17,11 +17,12 @@ from hypothesis import strategies as st
 
 from loopback import FaultProxy
 from probe_tui.core.errors import ProbeError
+from probe_tui.core.instruments import get_instrument
 from probe_tui.core.items import read_item_file
 from probe_tui.core.journal import journal_path
 from probe_tui.core.parsing import parse_answer
 from probe_tui.core.personas import load_persona_bank
-from probe_tui.core.rescore import read_responses, score_likert
+from probe_tui.core.rescore import read_responses
 
 
 def start_run(*args):
@@ -180,7 +181,7 @@ def test_response_loader_fails_only_cleanly(tmp_path, cells):
     path = tmp_path / "responses.csv"
     pd.DataFrame(cells, columns=["model", "language", "persona", "item_id", "response"]).to_csv(path, index=False)
     try:
-        score_likert("mfq2", read_responses(path), path, n_resamples=0)
+        get_instrument("mfq2").score_responses(read_responses(path), path, n_resamples=0)
     except ProbeError as exc:
         assert "\n" not in str(exc)
 

@@ -15,7 +15,7 @@ from loopback import AnthropicStandIn, FaultProxy, free_port
 from probe_tui.backends.remote import EndpointConfig, make_remote_backend
 from probe_tui.core.errors import ProbeError
 from probe_tui.core.parsing import parse_answer
-from probe_tui.core.prompts import MESSAGES, ChatTemplate, Prompt, build_prompt
+from probe_tui.core.prompts import MESSAGES, ChatTemplate, Prompt
 from probe_tui.core.scoring import distribution_from_logprobs, logprobs_from_top_k
 from probe_tui.core.session import Condition, ask
 
@@ -30,12 +30,12 @@ def remote(url, kind="openai", **settings):
 @pytest.mark.parametrize("item_index,language,persona", [(0, "en", "none"), (5, "en", "us_average"), (2, "zh", "cn_average")])
 def test_openai_chat_logprobs_agree_with_the_local_backend(llama_server, scorer, mfq2, personas, item_index, language, persona):
     backend = remote(llama_server.url)
-    prompt = build_prompt(mfq2, mfq2.items[item_index], language, personas[persona], None, style=MESSAGES)
+    prompt = mfq2.build_prompt(mfq2.items[item_index], language, personas[persona], None, style=MESSAGES)
     raw = backend.score(prompt)
     assert raw.method in ("logprobs", f"logprobs-topk-floored({len(raw.floored)})")
     ours = distribution_from_logprobs(raw, prompt.labels)
     info = scorer.describe()
-    rendered = build_prompt(mfq2, mfq2.items[item_index], language, personas[persona], ChatTemplate(info["chat_template"], info["bos_token"], info["eos_token"]))
+    rendered = mfq2.build_prompt(mfq2.items[item_index], language, personas[persona], ChatTemplate(info["chat_template"], info["bos_token"], info["eos_token"]))
     local_raw = scorer.score(rendered.text, prompt.labels)
     local = distribution_from_logprobs(local_raw, prompt.labels)
     for label in prompt.labels:
@@ -50,7 +50,7 @@ def test_openai_chat_logprobs_agree_with_the_local_backend(llama_server, scorer,
 def test_completions_endpoint_scores_the_raw_prompt(llama_server, scorer, mfq2, personas):
     info = scorer.describe()
     template = ChatTemplate(info["chat_template"], info["bos_token"], info["eos_token"])
-    rendered = build_prompt(mfq2, mfq2.items[7], "fr", personas["none"], template)
+    rendered = mfq2.build_prompt(mfq2.items[7], "fr", personas["none"], template)
     backend = remote(llama_server.url, kind="openai-completions")
     raw = backend.score(rendered)  # the completions endpoint gets the exact text, template included
     local_raw = scorer.score(rendered.text, rendered.labels)
@@ -75,7 +75,7 @@ def test_refused_logprobs_fall_back_to_sampling(llama_server, mfq2, personas):
     try:
         proxy.faults.append(("status", 400, {}, {"error": {"message": "logprobs are not supported for this model"}}))
         backend = remote(proxy.url, samples=4, seed=3)
-        prompt = build_prompt(mfq2, mfq2.items[0], "en", personas["none"], None, style=MESSAGES)
+        prompt = mfq2.build_prompt(mfq2.items[0], "en", personas["none"], None, style=MESSAGES)
         assert backend.score(prompt).method == "sampled(n=4,T=0.7)"
         assert backend.score(prompt).method == "sampled(n=4,T=0.7)"  # and it remembers
     finally:
@@ -90,7 +90,7 @@ def test_refused_logprobs_fall_back_to_sampling(llama_server, mfq2, personas):
     ("sleep", 6.0),
 ])
 def test_transient_faults_are_retried_and_change_nothing(llama_server, mfq2, personas, fault):
-    prompt = build_prompt(mfq2, mfq2.items[1], "en", personas["none"], None, style=MESSAGES)
+    prompt = mfq2.build_prompt(mfq2.items[1], "en", personas["none"], None, style=MESSAGES)
     expected = remote(llama_server.url).score(prompt).logprobs
     proxy = FaultProxy(llama_server.url.removesuffix("/v1"))
     try:
@@ -104,7 +104,7 @@ def test_transient_faults_are_retried_and_change_nothing(llama_server, mfq2, per
 
 
 def test_429_honours_retry_after(llama_server, mfq2, personas):
-    prompt = build_prompt(mfq2, mfq2.items[1], "en", personas["none"], None, style=MESSAGES)
+    prompt = mfq2.build_prompt(mfq2.items[1], "en", personas["none"], None, style=MESSAGES)
     proxy = FaultProxy(llama_server.url.removesuffix("/v1"))
     try:
         backend = remote(proxy.url)
@@ -119,7 +119,7 @@ def test_429_honours_retry_after(llama_server, mfq2, personas):
 
 def test_persistent_errors_are_one_clear_line_without_the_key(llama_server, mfq2, personas, monkeypatch, tmp_path):
     monkeypatch.setenv("PROBE_TEST_KEY", "sk-very-secret-value")
-    prompt = build_prompt(mfq2, mfq2.items[0], "en", personas["none"], None, style=MESSAGES)
+    prompt = mfq2.build_prompt(mfq2.items[0], "en", personas["none"], None, style=MESSAGES)
     proxy = FaultProxy(llama_server.url.removesuffix("/v1"))
     try:
         backend = remote(proxy.url, api_key_env="PROBE_TEST_KEY", max_retries=2)
@@ -143,7 +143,7 @@ def test_persistent_errors_are_one_clear_line_without_the_key(llama_server, mfq2
 
 
 def test_timeout_and_connection_refused(llama_server, mfq2, personas):
-    prompt = build_prompt(mfq2, mfq2.items[0], "en", personas["none"], None, style=MESSAGES)
+    prompt = mfq2.build_prompt(mfq2.items[0], "en", personas["none"], None, style=MESSAGES)
     proxy = FaultProxy(llama_server.url.removesuffix("/v1"))
     try:
         backend = remote(proxy.url, timeout=0.5, max_retries=1)

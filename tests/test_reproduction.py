@@ -79,7 +79,7 @@ def test_score_reads_probe_tuis_own_runs(tmp_path):
     usa_china = rows[(rows["pair"] == "USA-China") & (rows["scenario"] == "airspace-1") & (rows["polarity"] == "more")]
     diff = usa_china.apply(lambda r: r["log_odds_ab"] if r["option_a"] == "USA" else -r["log_odds_ab"], axis=1)
     by_role = diff.groupby(usa_china["initiator"]).mean()
-    from probe_tui.core.rescore import pairs_from_run
+    from probe_tui.core.instruments.pairs import pairs_from_run
 
     balanced = pairs_from_run(rows)
     mine = balanced[(balanced["country_1"] == "USA") & (balanced["scenario"] == "airspace-1") & (balanced["question"] == "justified")]

@@ -37,7 +37,6 @@ def test_no_mass_on_any_option_is_an_answer_with_valid_mass_0_not_an_error(tmp_p
     """#21.8: a model certain of another token (every option at -inf) is recorded as answered with
     valid_mass 0 and no distribution over the options: flagged, stored, and skipped by the gauge."""
     from probe_tui.core.flags import answer_flags
-    from probe_tui.core.prompts import build_prompt
     from probe_tui.core.personas import load_personas
     from probe_tui.core.session import Answer, Condition, ProbeSession
     from probe_tui.core.store import SessionStore
@@ -49,7 +48,7 @@ def test_no_mass_on_any_option_is_an_answer_with_valid_mass_0_not_an_error(tmp_p
     assert all(math.isnan(p) for p in d.probs.values()) and math.isnan(d.expected) and d.answer == ""
 
     item, condition = mfq2.items[0], Condition("m", "mfq2", "en", "none")
-    prompt = build_prompt(mfq2, item, "en", load_personas()["none"], None)
+    prompt = mfq2.build_prompt(item, "en", load_personas()["none"], None)
     answer = Answer(condition, item, prompt, d)
     assert [flag.kind for flag in answer_flags(answer)] == ["low-mass"]
     session = ProbeSession(mfq2)

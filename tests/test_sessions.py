@@ -12,6 +12,7 @@ from probe_tui.app import ProbeApp
 from probe_tui.backends.cached import CachedBackend
 from probe_tui.backends.llama_cpp import LlamaCppBackend
 from probe_tui.core import rescore
+from probe_tui.core.instruments import get_instrument
 from probe_tui.core.store import SessionStore
 from probe_tui.export import export_session
 from scripted import ScriptedBackend
@@ -80,7 +81,7 @@ async def test_exports_carry_provenance_and_rescore_to_the_gauges_numbers(tmp_pa
 
     for suffix, frame in frames.items():
         assert len(frame) == 7, suffix  # the order check is not scored
-        scores = rescore.score_likert("mfq2", frame, suffix, n_resamples=0)
+        scores = get_instrument("mfq2").score_responses(frame, suffix, n_resamples=0)
         rmse = scores[scores["metric"] == "rmse"].set_index("target")["value"]
         for fit in ranking.itertuples():
             assert rmse[fit.country] == pytest.approx(fit.rmse, abs=1e-9), (suffix, fit.country)

@@ -25,7 +25,7 @@ from textual.widgets import Static
 from .backends.manager import FAILED, LOADING, READY, ModelManager, ModelStatus
 from .backends.provenance import provenance
 from .core.errors import ProbeError
-from .core.items import get_instrument
+from .core.instruments import get_instrument
 from .core.personas import get_persona, load_personas
 from .core.session import Condition
 from .core.settings import load_settings, save_settings

@@ -111,13 +111,16 @@ def _add_remote_settings(group) -> None:
     group.add_argument("--timeout", type=_number(0, above=True, unit=" of seconds"), default=SHARED, help="seconds per request (default 60)")
 
 
+INSTRUMENT_HELP = "an instrument's key; `probe-tui items check` lists them, your own included"
+
+
 def _add_instrument_option(parser: argparse.ArgumentParser, help: str) -> None:
     parser.add_argument("--instrument", default=SHARED, help=help)
 
 
 def _add_condition_options(parser: argparse.ArgumentParser) -> None:
     condition = parser.add_argument_group("condition")
-    _add_instrument_option(condition, "mfq2 (default), wvs, vsm2013 or country-pairs")
+    _add_instrument_option(condition, INSTRUMENT_HELP + " (default mfq2)")
     condition.add_argument("--lang", default=SHARED, help="prompt language: en (default), zh, fr, ...")
     condition.add_argument("--persona", default=SHARED, help="none (default), us_average, cn_average, country:<name>, "
                            "subgroup:<attr>=<value>,..., or custom:<text>")
@@ -135,9 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="answer every item headless and write one CSV row per item")
     _add_model_options(run)
     _add_condition_options(run)
-    run.add_argument("--limit", type=_whole(1), default=None, help="only the first N items (country-pairs: the first N prompts)")
-    run.add_argument("--pairs", help="country-pairs only: e.g. USA-China,France-China (default: all 28)")
-    run.add_argument("--scenarios", type=int, help="country-pairs only: the first N scenarios (default: all)")
+    run.add_argument("--limit", type=_whole(1), default=None, help="only the first N items (pair instruments: the first N prompts)")
+    run.add_argument("--pairs", help="pair instruments only: e.g. USA-China,France-China (default: all 28)")
+    run.add_argument("--scenarios", type=int, help="pair instruments only: the first N scenarios (default: all)")
     run.add_argument("--vsm-constant", default=None, help="VSM 2013: fixed constants C, one number or pdi=N,idv=N,... "
                      "(default: 0 for the gauge; centred on Hofstede's mean for the deviation ratio)")
     run.add_argument("--countries", help="a country sweep (seed 001): 'all' (the 20 countries with a primary language) or a list, e.g. Japan,Brazil")
@@ -152,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("--force", action="store_true", help="replace the results of a different run in --output (they are kept until this run's first answer)")
 
     score = commands.add_parser("score", help="metrics for recorded responses (yours or another study's), in long format")
-    _add_instrument_option(score, "mfq2, wvs, vsm2013 or country-pairs (required)")
+    _add_instrument_option(score, INSTRUMENT_HELP + " (required)")
     score.add_argument("--responses", required=True, type=Path, help="recorded responses: CSV, Parquet or JSON (a probe-tui run or export, or another study's)")
     score.add_argument("--output", required=True, type=Path, help="CSV to write (long format)")
     score.add_argument("--map", default="", help="rename columns: OLD=NEW,OLD=NEW; an existing column is never overwritten (e.g. LLM=model,item=item_id,response=response_raw,llm_response=response)")
@@ -170,8 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--pace", type=float, help="seconds per item (default: the script's)")
     demo.add_argument("--check", action="store_true", help="only read the script and say what it would show")
     figure = commands.add_parser("figure", help="a picture for slides (PNG or SVG) from recorded responses")
-    figure.add_argument("kind", help="dimensions, gauge (Likert instruments); favourability, heatmap, base-vs-chat (country-pairs)")
-    _add_instrument_option(figure, "mfq2, wvs, vsm2013 or country-pairs (required)")
+    figure.add_argument("kind", help="dimensions, gauge (survey instruments); favourability, heatmap, base-vs-chat (pair instruments)")
+    _add_instrument_option(figure, INSTRUMENT_HELP + " (required)")
     figure.add_argument("--responses", nargs="+", required=True, type=Path, help="runs, session exports or study files (CSV, Parquet, JSON)")
     figure.add_argument("--labels", help="a model name per responses file, comma-separated (e.g. 'Qwen2.5-7B base,Qwen2.5-7B chat')")
     figure.add_argument("--map", default="", help="as for score: rename columns OLD=NEW,...")
@@ -317,9 +320,7 @@ def figure_command(args) -> int:
         if labels:
             frame["model"] = labels[number]
         frames.append(frame)
-    frame = pd.concat(frames, ignore_index=True)
-    if "instrument" in frame.columns and frame["instrument"].nunique() > 1:
-        frame = frame[frame["instrument"] == args.instrument]
+    frame = rescore.responses_of(pd.concat(frames, ignore_index=True), args.instrument)
     countries = [c.strip() for c in args.countries.split(",")] if args.countries else []
     print(f"wrote {draw(args.kind, frame, args.instrument, args.output, countries, args.title)}", file=sys.stderr)
     return 0
@@ -328,8 +329,8 @@ def figure_command(args) -> int:
 def demo_command(args) -> int:
     from dataclasses import replace
 
-    from .core.items import get_instrument
     from .core.demo import load_script
+    from .core.instruments import get_instrument
 
     script = load_script(args.script)
     if args.pace:
@@ -428,32 +429,28 @@ def _pairs(text: str, flag: str) -> dict[str, str]:
 
 def score_command(args) -> int:
     from .core import rescore
+    from .core.groups import load_group_baselines
+    from .core.instruments import get_instrument
+    from .core.instruments.vsm import parse_constants
 
+    instrument = get_instrument(args.instrument)
     frame = rescore.read_responses(args.responses, _pairs(args.map, "--map"), _pairs(args.set, "--set"))
-    if "instrument" in frame.columns and frame["instrument"].nunique() > 1:  # a session export holds several
-        frame = frame[frame["instrument"] == args.instrument]
-    if args.instrument == "country-pairs":
-        scores = rescore.score_pairs(frame, args.responses)
-    else:
-        from .core.groups import load_group_baselines
-
-        groups = load_group_baselines(args.groups)
-        for problem in groups.attrs["problems"]:
-            print(f"probe-tui: warning: {problem} (file skipped)", file=sys.stderr)
-        from .core.deviation import parse_constants
-
-        scores = rescore.score_likert(args.instrument, frame, args.responses, args.bootstrap, parse_constants(args.vsm_constant), groups)
+    groups = load_group_baselines(args.groups)
+    for problem in groups.attrs["problems"]:
+        print(f"probe-tui: warning: {problem} (file skipped)", file=sys.stderr)
+    scores, summary = rescore.score(instrument, frame, args.responses, n_resamples=args.bootstrap,
+                                    vsm_constant=parse_constants(args.vsm_constant), groups=groups)
     scores.to_csv(args.output, index=False)
-    print(rescore.summary(args.instrument, scores))
+    print(summary)
     print(f"wrote {len(scores)} row(s) to {args.output}", file=sys.stderr)
     return 0
 
 
 def items_check() -> int:
-    """Validate shipped and user item banks, personas and group baselines; report every problem, one line each."""
-    from .core.country_pairs import load_country_pairs
+    """Validate shipped and user item banks with their baselines, personas and group baselines;
+    report every problem, one line each."""
     from .core.groups import load_group_baselines
-    from .core.items import load_bank, user_items_dir
+    from .core.instruments import load_bank, user_items_dir
     from .core.personas import load_persona_bank, user_personas_dir
 
     bank = load_bank()
@@ -466,10 +463,15 @@ def items_check() -> int:
         problems += gaps
         complete = [lang for lang in instrument.languages if not any(f" no {lang} " in gap for gap in gaps)]
         origin = instrument.origin[0] + (f" (+{len(instrument.origin) - 1} more)" if len(instrument.origin) > 1 else "")
-        print(f"{instrument.key:<14} {len(instrument.items):>3} items  {len(complete)}/{len(instrument.languages)} languages complete: "
+        print(f"{instrument.key:<14} {instrument.contents}  {len(complete)}/{len(instrument.languages)} languages complete: "
               f"{', '.join(complete)}  from {origin}")
-    pairs = load_country_pairs()
-    print(f"{pairs.key:<14} {len(pairs.scenarios):>3} scenarios, {len(pairs.pairs())} pairs  languages {', '.join(pairs.languages)}")
+        try:
+            baseline = instrument.baseline()
+        except ProbeError as exc:
+            problems.append(str(exc))
+            continue
+        if baseline is not None:
+            print(f"{'':<14} baseline: {len(baseline.table)} rows × {len(baseline.table.columns)} dimensions from {baseline.path}")
     print(f"personas       {len(personas.personas)} named, plus country:<name>, subgroup:..., custom:<text>")
     print(f"user files: {user_items_dir()} and {user_personas_dir()}")
     for problem in problems:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from .core.errors import ProbeError
-from .core.items import get_instrument
+from .core.instruments import get_instrument
 from .core.store import SessionStore, answer_from_row
 from .sweep import answer_row
 

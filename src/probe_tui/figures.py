@@ -16,12 +16,13 @@ import numpy as np
 import pandas as pd
 
 from .core.errors import ProbeError
+from .core.instruments import available_instruments, get_instrument
+from .core.instruments.pairs import balanced_pairs
 from .core.metrics import CN, US, favourability, pair_matrix, profiles_to_compare
 from .core.report import signed
-from .core.rescore import CONDITION, balanced_pairs, likert_engine
+from .core.rescore import CONDITION
 
-KINDS = ("dimensions", "gauge", "favourability", "heatmap", "base-vs-chat")
-LIKERT_KINDS = ("dimensions", "gauge")
+KINDS = ("dimensions", "gauge", "favourability", "heatmap", "base-vs-chat")  # an instrument offers some (figure_kinds)
 BLUE, RED, GREEN, GREY = "#2b6cb0", "#c53030", "#2f855a", "#718096"
 MODEL_COLOURS = ["#4a5568", "#dd6b20", "#3182ce", "#38a169", "#805ad5"]
 
@@ -47,14 +48,16 @@ def track_label(track) -> str:
     return f"{model} · {str(language).upper()} · {persona}"
 
 
-def draw(kind: str, frame: pd.DataFrame, instrument: str, output: Path, countries=(), title: str | None = None) -> Path:
+def draw(kind: str, frame: pd.DataFrame, instrument_key: str, output: Path, countries=(), title: str | None = None) -> Path:
     if kind not in KINDS:
         raise ProbeError(f"unknown figure {kind!r}; choose one of: {', '.join(KINDS)}")
     if output.suffix.lower() not in (".png", ".svg"):
         raise ProbeError(f"cannot draw to {output.name}: the file name must end in .png or .svg")
-    if (kind in LIKERT_KINDS) == (instrument == "country-pairs"):
-        wanted = "mfq2, wvs or vsm2013" if kind in LIKERT_KINDS else "country-pairs"
-        raise ProbeError(f"the {kind} figure is drawn from {wanted} responses, not {instrument}")
+    instrument = get_instrument(instrument_key)
+    if kind not in instrument.figure_kinds:
+        offering = [key for key, other in available_instruments().items() if kind in other.figure_kinds]
+        wanted = " or ".join(filter(None, [", ".join(offering[:-1]), offering[-1]])) if offering else "no instrument's"
+        raise ProbeError(f"the {kind} figure is drawn from {wanted} responses, not {instrument_key}")
     plt = _style()
     figure = {"dimensions": _dimensions, "gauge": _gauge, "favourability": _favourability, "heatmap": _heatmap,
               "base-vs-chat": _base_vs_chat}[kind](plt, frame, instrument, list(countries))
@@ -87,18 +90,21 @@ def _note_left_out(figure, left_out: list[str]) -> None:
         figure.text(0.01, 0, "Not drawn: " + "; ".join(left_out), fontsize=9, color=GREY, va="top", wrap=True)
 
 
-def _dimensions(plt, frame, instrument, countries):
-    engine, bank, _ = likert_engine(instrument, frame)
+def _likert_engine(bank, frame):
+    if bank.baseline() is None:
+        raise ProbeError(f"{bank.key} declares no human baseline, so there is nothing to draw its answers against")
+    return bank.engine(frame)[0]
+
+
+def _dimensions(plt, frame, bank, countries):
+    engine = _likert_engine(bank, frame)
     tracks, left_out = _drawable(engine, lambda t: len(engine.ranking(t)) > 0)
     scale_free = engine.baseline.scale_free
-    labels = {d: d for d in bank.dimensions}
-    for item in bank.items:  # WVS: one item per dimension, named by its construct
-        if item.construct and item.dimension == item.code:
-            labels[item.dimension] = item.construct
+    labels = bank.dimension_labels()  # WVS: one item per dimension, named by its construct
     human = engine.baseline.table
     unknown = [c for c in countries if c not in human.index]
     if unknown:
-        raise ProbeError(f"no {instrument} baseline for {unknown[0]!r}")
+        raise ProbeError(f"no {bank.key} baseline for {unknown[0]!r}")
     figure, axes = plt.subplots(len(tracks), 1, figsize=(max(8, 1.2 * len(bank.dimensions) + 3), 4.2 * len(tracks)), squeeze=False)
     for axis, track in zip(axes[:, 0], tracks):
         ranking = engine.ranking(track)
@@ -125,8 +131,8 @@ def _dimensions(plt, frame, instrument, countries):
     return figure
 
 
-def _gauge(plt, frame, instrument, countries):
-    engine, bank, _ = likert_engine(instrument, frame)
+def _gauge(plt, frame, bank, countries):
+    engine = _likert_engine(bank, frame)
 
     def placed(track) -> bool:  # the lean needs r (scale-free) or RMSE to both countries
         reading = engine.reading(track)

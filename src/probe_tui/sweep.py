@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import itertools
 import json
-import math
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -18,12 +16,10 @@ import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .core.baselines import baseline, has_baseline
 from .core.countries import canonical, primary_languages
-from .core.country_pairs import CountryPairs, PairItem, short
-from .core.deviation import parse_constants
 from .core.errors import ProbeError
-from .core.items import get_instrument
+from .core.instruments import get_instrument
+from .core.instruments.vsm import parse_constants
 from .core.journal import RunJournal, journal_path
 from .core.metrics import CN, US
 from .core.personas import Persona, get_persona, national_persona
@@ -32,9 +28,6 @@ from .core.session import Answer, Condition, ProbeSession, ask
 
 COLUMNS = ["instrument", "item_id", "language", "persona", "model", "method", "prompt", "probs", "valid_mass", "expected", "answer",
            "entropy", "cached", "unanswered", "top_tokens"]  # unanswered: why the row carries no answer (its figures are empty)
-
-
-PAIR_COLUMNS = ["pair", "scenario", "domain", "initiator", "polarity", "order", "option_a", "option_b", "log_odds_ab"]
 
 
 def answer_row(answer: Answer) -> dict:
@@ -56,33 +49,19 @@ def answer_row(answer: Answer) -> dict:
         "unanswered": d.unanswered,
         "top_tokens": json.dumps([list(t) for t in d.top_tokens], ensure_ascii=False),  # sampled methods: the raw answers
     }
-    item = answer.item
-    if isinstance(item, PairItem):
-        p_a, p_b = d.probs["A"], d.probs["B"]
-        row.update({
-            "pair": f"{short(item.pair[0])}-{short(item.pair[1])}", "scenario": item.scenario.id, "domain": item.scenario.domain,
-            "initiator": short(item.initiator), "polarity": item.polarity, "order": item.order,
-            "option_a": short(item.options[0]), "option_b": short(item.options[1]),
-            "log_odds_ab": math.nan if d.unanswered else math.log(p_a / p_b) if p_a > 0 and p_b > 0 else (math.inf if p_a > 0 else -math.inf),
-        })
-    return row
+    return row | get_instrument(answer.condition.instrument).row_fields(answer)
 
 
-def country_summary(frame: pd.DataFrame, constants: dict[str, float] | None) -> str:
+def country_summary(instrument, frame: pd.DataFrame, constants: dict[str, float] | None) -> str:
     """The deviation-ratio table of a country sweep (its own rows, scored by expected value)."""
-    from .core.rescore import alignment_rows, alignment_summary
+    from .core.instruments.vsm import alignment_summary
 
-    scores = alignment_rows(frame, "the run", constants)
+    scores = instrument.alignment_rows(frame, "the run", constants)
     return alignment_summary(scores) if len(scores) else "No country has all 24 VSM items answered, so there is no deviation ratio."
 
 
 def select_items(instrument, args) -> list:
-    if isinstance(instrument, CountryPairs):
-        items = instrument.prompts(instrument.parse_pairs(getattr(args, "pairs", None)), getattr(args, "scenarios", None))
-        return list(itertools.islice(items, args.limit)) if args.limit else list(items)
-    if getattr(args, "pairs", None) or getattr(args, "scenarios", None):
-        raise ProbeError("--pairs and --scenarios apply to --instrument country-pairs only")
-    return list(instrument.items[: args.limit] if args.limit else instrument.items)
+    return instrument.select_items(args.limit, getattr(args, "pairs", None), getattr(args, "scenarios", None))
 
 
 @dataclass(frozen=True)
@@ -104,8 +83,8 @@ def single_condition_jobs(instrument, args, backend) -> list[Job]:
 def country_jobs(instrument, args, backend) -> list[Job]:
     """Every item for each target country, in its own language (aligned) or in en/zh, always with
     its national persona."""
-    if isinstance(instrument, CountryPairs):
-        raise ProbeError("--countries applies to survey instruments, not to country-pairs")
+    if instrument.screen != "items":
+        raise ProbeError(f"--countries applies to survey instruments, not to {instrument.key}")
     if args.lang != "en" or args.persona != "none":
         raise ProbeError("--countries sets each country's language (--condition) and its national persona; drop --lang and --persona")
     items = select_items(instrument, args)
@@ -129,7 +108,7 @@ def target_countries(instrument, spec: str) -> list[str]:
         if lacking:
             raise ProbeError(f"no primary language is known for {', '.join(lacking)}; countries with one: {', '.join(languages)}")
         return chosen
-    table = baseline(instrument.key).table if has_baseline(instrument.key) else None
+    table = instrument.baseline().table if instrument.baseline() is not None else None
     return [c for c, lang in languages.items() if lang in instrument.languages
             and (table is None or (c in table.index and table.loc[c].notna().all()))]
 
@@ -163,7 +142,7 @@ def run_sweep(args, backend) -> int:
     instrument = get_instrument(args.instrument)
     by_country = bool(getattr(args, "countries", None))
     jobs = country_jobs(instrument, args, backend) if by_country else single_condition_jobs(instrument, args, backend)
-    is_pairs = isinstance(instrument, CountryPairs)
+    is_pairs = instrument.screen == "pairs"
     score_by = getattr(args, "score_by", "expected")
     constants = parse_constants(getattr(args, "vsm_constant", None))
     session = ProbeSession(instrument, vsm_constant=constants or 0.0, score_by=score_by)
@@ -217,15 +196,15 @@ def run_sweep(args, backend) -> int:
               file=sys.stderr)
         return 130 if interrupted else 2
     answered = [row for row in rows if not row.get("unanswered")]
-    columns = COLUMNS + (["country", "condition"] if by_country else []) + (PAIR_COLUMNS if is_pairs else [])
+    columns = COLUMNS + (["country", "condition"] if by_country else []) + instrument.row_columns
     frame = pd.DataFrame(rows, columns=columns)
     try:
         write_csv(frame, args.output)
     finally:
         journal.close()  # only now may another run take this output
     if by_country and rows:
-        if instrument.key == "vsm2013":
-            print(country_summary(frame, constants))
+        if instrument.countries_view:  # its country alignment (VSM 2013: the deviation ratio)
+            print(country_summary(instrument, frame, constants))
         print(f"{frame['country'].nunique()} target countries; score them with: probe-tui score --instrument {instrument.key} --responses {args.output} ...")
     elif session.baseline is not None:
         condition = first

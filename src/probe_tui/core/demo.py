@@ -24,9 +24,11 @@ from pathlib import Path
 
 from . import paths
 from .errors import ItemFileError, ProbeError
-from .items import get_instrument
+from .instruments import available_instruments, get_instrument
 from .personas import get_persona
 from .yamlfile import line_of, load_yaml, require
+
+DEFAULT_INSTRUMENT = "mfq2"
 
 
 @dataclass(frozen=True)
@@ -93,13 +95,14 @@ def _item_numbers(value, path, line, field) -> list[str]:
 def load_script(path: Path | None = None) -> DemoScript:
     path = Path(path) if path else shipped_demo()
     data = load_yaml(path)
-    instrument_key = str(data.get("instrument", "mfq2"))
+    instrument_key = str(data.get("instrument", DEFAULT_INSTRUMENT))
     try:
         instrument = get_instrument(instrument_key)
     except ProbeError as exc:
         raise ItemFileError(path, line_of(data, "instrument"), "instrument", str(exc)) from None
-    if not hasattr(instrument, "scale"):
-        raise ItemFileError(path, line_of(data, "instrument"), "instrument", "a demo walks a Likert instrument: mfq2, wvs or vsm2013")
+    if instrument.screen != "items":
+        walkable = ", ".join(key for key, other in available_instruments().items() if other.screen == "items")
+        raise ItemFileError(path, line_of(data, "instrument"), "instrument", f"a demo walks a survey instrument item by item: {walkable}")
     pace = data.get("pace", 2.5)
     if not isinstance(pace, (int, float)) or not 0.2 <= pace <= 60:
         raise ItemFileError(path, line_of(data, "pace"), "pace", "expected seconds per item, from 0.2 to 60")

@@ -1,8 +1,8 @@
 """The running gauge engine: one scored answer at a time, separate tracks per condition.
 
-Each track keeps running sums per dimension (and, for VSM 2013, per item), so adding an answer and
-reading the gauge cost a handful of operations. The TUI, `probe-tui run` and `probe-tui score` all
-read their figures from here.
+Each track keeps its items' scores; the instrument turns them into its profile (means per
+dimension, or VSM indices) and says what is missing, so the engine never knows an instrument by
+name. The TUI, `probe-tui run` and `probe-tui score` all read their figures from here.
 """
 
 from __future__ import annotations
@@ -16,35 +16,23 @@ import pandas as pd
 
 from .baselines import Baseline
 from .metrics import CN, US, GaugeReading, rank_countries, read_gauge
-from .profiles import INDEX_SCORED, describe_vsm_missing, vsm_indices, vsm_missing
-
-# Under 5 items a bootstrap has a handful of distinct resamples (1 item: one, so a zero-width interval).
-MIN_ITEMS_FOR_INTERVAL = 5
 
 
 @dataclass
 class Track:
     scores: dict[str, tuple[str, float]] = field(default_factory=dict)  # item code -> (dimension, score)
-    sums: dict[str, float] = field(default_factory=lambda: defaultdict(float))
-    counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     def add(self, code: str, dimension: str, score: float) -> None:
-        if code in self.scores:  # a re-asked item replaces its earlier score
-            old_dimension, old = self.scores[code]
-            self.sums[old_dimension] -= old
-            self.counts[old_dimension] -= 1
-        self.scores[code] = (dimension, score)
-        self.sums[dimension] += score
-        self.counts[dimension] += 1
+        self.scores[code] = (dimension, score)  # a re-asked item replaces its earlier score
 
 
 class GaugeEngine:
-    def __init__(self, instrument: str, dimensions, baseline: Baseline | None, vsm_constant: float = 0.0):
+    def __init__(self, instrument, baseline: Baseline | None, vsm_constant: float | dict[str, float] = 0.0):
+        """instrument: the Instrument whose profile, missing items and notes the engine asks for."""
         self.instrument = instrument
-        self.dimensions = tuple(dimensions)
+        self.dimensions = tuple(instrument.dimensions)
         self.baseline = baseline
         self.vsm_constant = vsm_constant
-        self.by_index = instrument in INDEX_SCORED  # VSM 2013: the profile is indices, each from four whole items
         self.tracks: dict[object, Track] = defaultdict(Track)
 
     def add(self, track, code: str, dimension: str, score: float) -> None:
@@ -52,31 +40,21 @@ class GaugeEngine:
 
     def profile(self, track) -> dict[str, float]:
         t = self.tracks.get(track)
-        if t is None:
-            return {}
-        if self.by_index:
-            return vsm_indices({code: score for code, (_, score) in t.scores.items()}, self.vsm_constant)
-        return {d: t.sums[d] / t.counts[d] for d in self.dimensions if t.counts.get(d)}
+        return self.instrument.profile(t.scores, self.vsm_constant) if t is not None else {}
 
     def missing_items(self, track) -> dict[str, list[str]]:
         """dimension -> the items it still needs before it has a value (VSM 2013: each index needs
         all four of its items); empty when nothing is missing."""
         t = self.tracks.get(track)
-        return vsm_missing(t.scores if t else ()) if self.by_index else {}
+        return self.instrument.missing_items(t.scores if t else ())
 
     def missing_note(self, track) -> str | None:
         """missing_items in one line, or None."""
-        missing = self.missing_items(track)
-        return describe_vsm_missing(missing) if missing else None
+        return self.instrument.missing_note(self.missing_items(track))
 
     def interval_note(self, track) -> str | None:
         """Why the track's ranking has no bootstrap intervals; None when it has them."""
-        if self.by_index:
-            return "no intervals: each VSM index needs all four of its items, so items cannot be resampled"
-        answered = len(self.tracks[track].scores) if track in self.tracks else 0
-        if answered < MIN_ITEMS_FOR_INTERVAL:
-            return f"intervals after {MIN_ITEMS_FOR_INTERVAL} items ({answered} so far)"
-        return None
+        return self.instrument.interval_note(len(self.tracks[track].scores) if track in self.tracks else 0)
 
     def reading(self, track, countries=(US, CN)) -> GaugeReading | None:
         if self.baseline is None or track not in self.tracks:

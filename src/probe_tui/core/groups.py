@@ -3,7 +3,7 @@
 A CSV, in <user_data_dir>/baselines/ or given with --groups, with columns:
   group        a name, e.g. "Singapore, Malay, 18–29"
   persona      the persona that stands for the group, e.g. subgroup:country=singapore,ethnicity=malay,age=18-29
-  instrument   mfq2, wvs or vsm2013
+  instrument   the key of a survey instrument (e.g. one of the shipped ones, or your own)
   item_id      the item's code ("1", "Q182", "VSM07") or id ("mfq2_01")
   mean         the group's mean answer (optional if distribution is given)
   distribution a JSON object label -> share, e.g. {"1": 0.1, "2": 0.2, ...} (optional if mean is given)

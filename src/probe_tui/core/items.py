@@ -1,22 +1,22 @@
-"""Survey instruments: items, answer scales and their wording per language.
+"""The item-file format: items, answer scales and their wording per language, checked with
+file:line:field errors.
 
 Shipped item banks live in assets/items/*.yaml, with further languages in
 assets/items/languages/<instrument>.<language>.yaml. The user's own files in
 <user_data_dir>/items/*.yaml are merged over them: they can add items, languages (with their prompt
-frame), or whole instruments, or replace the shipped wording. A bad user file is reported and
-skipped; the others still load.
+frame), or whole instruments, or replace the shipped wording. The instruments themselves are built
+from these files by core/instruments (the registry), by the scoring kind a file names.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from functools import cache
+from dataclasses import dataclass
 from pathlib import Path
 from string import Formatter
 
 from . import paths
-from .errors import ItemFileError, ProbeError, unknown_choice
+from .errors import ItemFileError, ProbeError
 from .yamlfile import LINES_KEY, META_KEYS, line_of, load_yaml, require
 
 
@@ -42,52 +42,14 @@ class Item:
     construct: str = ""
     source: str = ""
 
+    def keyed(self, score: float) -> float:
+        """A score on the item's scale, reverse-keyed where the item says so (1 <-> the last label)."""
+        return len(self.scale.labels) + 1 - score if self.reverse else score
+
     def text_in(self, language: str) -> str:
         if language not in self.text:
             raise ProbeError(f"item {self.id} has no {language} text; it has: {', '.join(sorted(self.text))}")
         return self.text[language]
-
-
-@dataclass(frozen=True)
-class Instrument:
-    key: str
-    name: str
-    source: str
-    dimensions: tuple[str, ...]
-    languages: tuple[str, ...]
-    items: tuple[Item, ...]
-    origin: tuple[str, ...] = ()  # the files it was built from
-
-    @property
-    def scale(self) -> Scale:
-        """The first item's scale (the common one for single-scale instruments)."""
-        return self.items[0].scale
-
-    def check_language(self, language: str) -> str:
-        if language not in self.languages:
-            raise unknown_choice(f"language for {self.key}", language, self.languages)
-        return language
-
-    def find_item(self, key) -> Item | None:
-        """An item by id ("mfq2_01"), code ("1", "Q182", "VSM07") or bare number ("182", "7")."""
-        key = str(key).strip()
-        for item in self.items:
-            bare = item.code.removeprefix("VSM").removeprefix("Q").lstrip("0")
-            if key in (item.id, item.code) or (key.isdigit() and key.lstrip("0") == bare):
-                return item
-        return None
-
-    def missing_translations(self) -> list[str]:
-        problems = []
-        for item in self.items:
-            for language in self.languages:
-                if language not in item.text:
-                    problems.append(f"{self.key} {item.code}: no {language} text")
-                if language not in item.question:
-                    problems.append(f"{self.key} {item.code}: no {language} question")
-                if language not in item.scale.anchors:
-                    problems.append(f"{self.key} {item.code}: no {language} scale labels")
-        return problems
 
 
 # --- validation of one file (complete or partial) ---------------------------------------------
@@ -169,13 +131,23 @@ def _named_or_inline(value, named: dict, path, line, field_name, parse):
     return parse(value, path, line, field_name)
 
 
+def read_frames(path: Path) -> dict[str, dict]:
+    """The prompt frame per language (assets/prompts.yaml)."""
+    frames = load_yaml(path)
+    return {lang: _frame(frame, path, line_of(frames, lang), lang) for lang, frame in _entries(frames, path, None, "")}
+
+
 def read_item_file(path: Path) -> dict:
     """Validate one item file, complete or partial, into plain data; errors say file:line:field."""
     data = load_yaml(path)
     out: dict = {"instrument": require(data, "instrument", str, path), "path": str(path), "items": []}
-    for key in ("name", "source"):
+    for key in ("name", "source", "scoring"):
         if key in data:
             out[key] = str(require(data, key, str, path))
+    if "scoring" in data:
+        out["scoring_line"] = line_of(data, "scoring")
+    if "baseline" in data:
+        out["baseline"] = read_baseline_block(require(data, "baseline", dict, path), path)
     for key in ("dimensions", "languages"):
         if key in data:
             values = require(data, key, list, path)
@@ -227,7 +199,35 @@ def read_item_file(path: Path) -> dict:
     return out
 
 
-def _check_user_file(base: dict, extra: dict) -> None:
+BASELINE_FIELDS = ("file", "citation", "columns", "comparison")
+COMPARISONS = {"profile": False, "scale-free": True}  # comparison -> scale_free
+
+
+def read_baseline_block(block: dict, path) -> dict:
+    """An instrument's `baseline:` block: the CSV (beside the YAML file, or a path relative to it),
+    its citation, the dimension columns (default: the instrument's dimensions) and how the model is
+    compared (profile: r and RMSE; scale-free: r only)."""
+    for key, _ in _entries(block, path, line_of(block), "baseline"):
+        if key not in BASELINE_FIELDS:
+            raise ItemFileError(path, line_of(block, key), f"baseline.{key}", f"unknown field; expected {', '.join(BASELINE_FIELDS)}")
+    spec = {"file": (Path(path).parent / require(block, "file", str, path, "baseline")).resolve(),
+            "citation": require(block, "citation", str, path, "baseline").strip(),
+            "line": line_of(block, "file"), "declared_in": str(path)}
+    if not spec["citation"]:
+        raise ItemFileError(path, line_of(block, "citation"), "baseline.citation", "expected a citation (where the figures come from)")
+    if "columns" in block:
+        columns = require(block, "columns", list, path, "baseline")
+        if not columns or not all(isinstance(c, str) and c.strip() for c in columns):
+            raise ItemFileError(path, line_of(block, "columns"), "baseline.columns", "expected a list of column names")
+        spec["columns"] = list(columns)
+    comparison = str(block.get("comparison", "profile"))
+    if comparison not in COMPARISONS:
+        raise ItemFileError(path, line_of(block, "comparison"), "baseline.comparison", f"{comparison!r}: expected {' or '.join(COMPARISONS)}")
+    spec["scale_free"] = COMPARISONS[comparison]
+    return spec
+
+
+def check_user_file(base: dict, extra: dict) -> None:
     """Errors in a user file that extends a shipped instrument, named by the user file's own lines."""
     dimensions = extra.get("dimensions") or base.get("dimensions", [])
     for index, item in enumerate(extra["items"]):
@@ -236,10 +236,10 @@ def _check_user_file(base: dict, extra: dict) -> None:
                                 f"{item['dimension']!r} is not one of {', '.join(dimensions)}")
 
 
-def _merge(base: dict, extra: dict) -> dict:
+def merge_item_files(base: dict, extra: dict) -> dict:
     """extra (a user file) over base: per-language texts are updated, items matched by code."""
     merged = {**base, "items": [dict(item) for item in base["items"]]}
-    for key in ("name", "source", "dimensions"):
+    for key in ("name", "source", "dimensions", "baseline"):
         if key in extra:
             merged[key] = extra[key]
     merged["languages"] = list(dict.fromkeys(base.get("languages", []) + extra.get("languages", [])))
@@ -272,7 +272,8 @@ def _merge_scale(base: dict | None, extra: dict) -> dict:
     return {"labels": extra["labels"], "anchors": {**base["anchors"], **extra["anchors"]}}
 
 
-def build_instrument(data: dict) -> Instrument:
+def build_items(data: dict) -> tuple[Item, ...]:
+    """The items of a complete (merged) item file, every field checked."""
     path = data["path"]
     key = data["instrument"]
     for required in ("name", "dimensions", "languages"):
@@ -306,87 +307,8 @@ def build_instrument(data: dict) -> Instrument:
         ))
     if not items:
         raise ItemFileError(path, None, "items", "no items")
-    return Instrument(key=key, name=data["name"], source=data.get("source", ""), dimensions=dimensions,
-                      languages=tuple(data["languages"]), items=tuple(items), origin=tuple(path.split(" + ")))
-
-
-def load_instrument(path: Path) -> Instrument:
-    return build_instrument(read_item_file(path))
-
-
-# --- the registry: shipped files, then the user's --------------------------------------------
-
-@dataclass
-class ItemBank:
-    instruments: dict[str, Instrument] = field(default_factory=dict)
-    frames: dict[str, dict] = field(default_factory=dict)  # language -> prompt frame
-    problems: list[str] = field(default_factory=list)  # one line each: file:line:field: problem
+    return tuple(items)
 
 
 def user_items_dir() -> Path:
     return paths.user_data_dir() / "items"
-
-
-def load_bank(user_dir: Path | None = None) -> ItemBank:
-    bank = ItemBank()
-    frames_path = paths.assets_dir() / "prompts.yaml"
-    frames = load_yaml(frames_path)
-    bank.frames = {lang: _frame(frame, frames_path, line_of(frames, lang), lang) for lang, frame in _entries(frames, frames_path, None, "")}
-    raw: dict[str, dict] = {}
-    for path in sorted(paths.assets_dir().joinpath("items").glob("*.yaml")):
-        data = read_item_file(path)  # shipped files must be valid: an error here is a bug
-        raw[data["instrument"]] = data
-    for path in sorted(paths.assets_dir().joinpath("items", "languages").glob("*.yaml")):
-        data = read_item_file(path)  # a shipped translation, merged like a user file
-        raw[data["instrument"]] = _merge(raw[data["instrument"]], data)
-    user_dir = user_dir if user_dir is not None else user_items_dir()
-    for path in sorted(user_dir.glob("*.yaml")) if user_dir.is_dir() else []:
-        try:
-            data = read_item_file(path)
-            if data["instrument"] in raw:
-                _check_user_file(raw[data["instrument"]], data)
-                merged = _merge(raw[data["instrument"]], data)
-            else:
-                merged = data
-            build_instrument(merged)  # a user file must leave a working instrument
-            for lang, frame in data.get("frames", {}).items():
-                missing = [name for name in FRAME_FIELDS if name not in {**bank.frames.get(lang, {}), **frame}]
-                if missing:
-                    raise ItemFileError(path, line_of(data, "frames"), f"frames.{lang}", f"a new language needs {', '.join(missing)}")
-        except ProbeError as exc:
-            bank.problems.append(str(exc))
-            continue
-        raw[data["instrument"]] = merged
-        bank.frames.update({lang: {**bank.frames.get(lang, {}), **frame} for lang, frame in data.get("frames", {}).items()})
-    for key, data in raw.items():
-        bank.instruments[key] = build_instrument(data)
-    for instrument in bank.instruments.values():
-        for language in instrument.languages:
-            if language not in bank.frames:
-                bank.problems.append(f"{instrument.key}: language {language} has no prompt frame (add frames.{language})")
-    return bank
-
-
-@cache
-def _cached_bank(user_dir: Path) -> ItemBank:
-    return load_bank(user_dir)
-
-
-def item_bank() -> ItemBank:
-    return _cached_bank(user_items_dir())
-
-
-def available_instruments() -> dict[str, Instrument]:
-    return item_bank().instruments
-
-
-def get_instrument(key: str):
-    """A Likert instrument, or the country-pair scenarios ("country-pairs")."""
-    from .country_pairs import KEY, load_country_pairs
-
-    if key == KEY:
-        return load_country_pairs()
-    instruments = available_instruments()
-    if key not in instruments:
-        raise unknown_choice("instrument", key, [*instruments, KEY])
-    return instruments[key]

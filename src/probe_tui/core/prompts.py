@@ -1,8 +1,7 @@
-"""Condition -> Prompt: the exact text a model sees for one survey item.
+"""Prompts: the exact text a model sees, in one of three styles.
 
-The shared part (persona, question, options, instruction) comes first and the item last, so
-consecutive items share a long prefix. Chat models get their own GGUF chat template, rendered in a
-Jinja sandbox; base models get a completion prompt that ends in an answer prefix.
+Each instrument kind builds its own body (core/instruments/); this module renders it. Chat models
+get their own GGUF chat template, rendered in a Jinja sandbox; base models get a completion prompt that ends in an answer prefix.
 """
 
 from __future__ import annotations
@@ -19,9 +18,7 @@ from jinja2 import TemplateError
 from jinja2.filters import FILTERS
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from .errors import ProbeError, unknown_choice
-from .items import Instrument, Item, item_bank
-from .personas import Persona
+from .errors import ProbeError
 
 
 CHAT, MESSAGES, COMPLETION = "chat", "messages", "completion"
@@ -148,56 +145,19 @@ def _raise_template_exception(message):
     raise TemplateError(message)
 
 
-def prompt_frames() -> dict:
-    return item_bank().frames
-
-
-def survey_body(instrument: Instrument, item: Item, language: str, reverse_options: bool = False) -> str:
-    """The question, the options, the instruction and the statement, in one language.
-
-    reverse_options: the labels keep their order but their meanings are reversed (1 = the last
-    anchor), to see whether an answer follows the meaning or the position."""
-    frames = prompt_frames()
-    if language not in frames:
-        raise unknown_choice("prompt language", language, frames)
-    frame = frames[language]
-    labels = item.scale.labels
-    anchors = item.scale.anchors_in(language)
-    options = "\n".join(
-        f"{label} = {anchor}" for label, anchor in zip(labels, anchors[::-1] if reverse_options else anchors) if anchor
-    )
-    instruction = frame["instruction"].format(first=labels[0], last=labels[-1])
-    if language not in item.question:
-        raise ProbeError(f"item {item.id} has no {language} question")
-    return (
-        f"{item.question[language]}\n\n{frame['options_intro']}\n{options}\n\n{instruction}\n\n"
-        f"{frame['statement']} {item.text_in(language)}"
-    )
-
-
-def build_prompt(
-    instrument: Instrument,
-    item: Item,
-    language: str,
-    persona: Persona,
-    chat_template: ChatTemplate | None,
-    style: str | None = None,
-    reverse_options: bool = False,
-) -> Prompt:
-    """style defaults to CHAT when there is a chat template, COMPLETION when there is none."""
-    instrument.check_language(language)
+def assemble_prompt(persona_text: str, body: str, answer_prefix: str, chat_template: ChatTemplate | None,
+                    style: str | None, chat_body: str | None = None, **common) -> Prompt:
+    """One prompt in the asked style: the persona (if any), then the body; a completion ends in
+    answer_prefix, a chat turn carries chat_body (default: the body). style defaults to CHAT when
+    there is a chat template, COMPLETION when there is none."""
     style = style or (CHAT if chat_template is not None else COMPLETION)
-    body = survey_body(instrument, item, language, reverse_options)
-    persona_text = persona.text_in(language)
-    anchors = item.scale.anchors_in(language)
-    common = {"labels": item.scale.labels, "language": language, "anchors": anchors[::-1] if reverse_options else anchors}
-    if style in (CHAT, MESSAGES):
-        messages = ([{"role": "system", "content": persona_text}] if persona_text else []) + [{"role": "user", "content": body}]
-        if style == MESSAGES:
-            return Prompt(text=json.dumps(messages, ensure_ascii=False), style=MESSAGES, messages=tuple(messages), **common)
-        if chat_template is None:
-            raise ProbeError("this model has no chat template; use a completion prompt")
-        return Prompt(text=chat_template.render(messages), style=CHAT, messages=tuple(messages), **common)
-    answer_prefix = prompt_frames()[language]["answer_prefix"]
-    head = f"{persona_text}\n\n{body}" if persona_text else body
-    return Prompt(text=f"{head}\n{answer_prefix}", style=COMPLETION, **common)
+    if style == COMPLETION:
+        head = f"{persona_text}\n\n{body}" if persona_text else body
+        return Prompt(text=f"{head}\n{answer_prefix}", style=COMPLETION, **common)
+    messages = ([{"role": "system", "content": persona_text}] if persona_text else []) + [
+        {"role": "user", "content": body if chat_body is None else chat_body}]
+    if style == MESSAGES:
+        return Prompt(text=json.dumps(messages, ensure_ascii=False), style=MESSAGES, messages=tuple(messages), **common)
+    if chat_template is None:
+        raise ProbeError("this model has no chat template; use a completion prompt")
+    return Prompt(text=chat_template.render(messages), style=CHAT, messages=tuple(messages), **common)

@@ -5,13 +5,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .baselines import baseline, has_baseline
-from .country_pairs import CountryPairs, build_pair_prompt
-from .items import Instrument, Item
 from .gauge import GaugeEngine
+from .instruments.base import Instrument
+from .items import Item
 from .metrics import GaugeReading
 from .personas import Persona
-from .prompts import Prompt, build_prompt
+from .prompts import Prompt
 from .scoring import Distribution, distribution_from_logprobs
 
 
@@ -42,19 +41,17 @@ class Answer:
         if d.unanswered:
             return math.nan
         value = d.expected if method == "expected" else float(d.labels.index(d.answer) + 1)
-        return len(d.labels) + 1 - value if self.item.reverse else value
+        return self.item.keyed(value)
 
 
-def prompt_for(backend, instrument: Instrument | CountryPairs, item, condition: Condition, persona: Persona,
+def prompt_for(backend, instrument: Instrument, item, condition: Condition, persona: Persona,
                reverse_options: bool = False) -> Prompt:
     """The exact prompt this backend is given for the item under the condition."""
     info = backend.info
-    if isinstance(instrument, CountryPairs):
-        return build_pair_prompt(instrument, item, condition.language, persona, info.chat_template, info.prompt_style)
-    return build_prompt(instrument, item, condition.language, persona, info.chat_template, info.prompt_style, reverse_options)
+    return instrument.build_prompt(item, condition.language, persona, info.chat_template, info.prompt_style, reverse_options)
 
 
-def ask(backend, instrument: Instrument | CountryPairs, item, condition: Condition, persona: Persona,
+def ask(backend, instrument: Instrument, item, condition: Condition, persona: Persona,
         reverse_options: bool = False) -> Answer:
     """Condition -> Prompt -> Backend -> Distribution, for one item (backend: a started Backend).
 
@@ -73,11 +70,11 @@ class ProbeSession:
         self.on_record = on_record
         self.score_method = score_by
         self.instrument = instrument
-        self.baseline = baseline(instrument.key) if has_baseline(instrument.key) else None
+        self.baseline = instrument.baseline()
         self.vsm_constant = vsm_constant
         self._answers: dict[tuple[str, Condition], Answer] = {}
         self._order_checks: dict[tuple[str, Condition], Answer] = {}
-        self.engine = GaugeEngine(instrument.key, instrument.dimensions, self.baseline, vsm_constant)
+        self.engine = GaugeEngine(instrument, self.baseline, vsm_constant)
 
     def human(self, country: str) -> dict[str, float]:
         """The baseline country's figure per dimension (NaN where the source has none)."""
@@ -86,17 +83,13 @@ class ProbeSession:
         return self.baseline.table.loc[country].reindex(list(self.instrument.dimensions)).astype(float).to_dict()
 
     def dimension_labels(self) -> dict[str, str]:
-        """A readable name per dimension: the construct of a one-item dimension (WVS), else its key."""
-        labels = {d: d for d in self.instrument.dimensions}
-        for item in self.instrument.items:
-            if item.construct and item.dimension == item.code:
-                labels[item.dimension] = item.construct
-        return labels
+        """A readable name per dimension."""
+        return self.instrument.dimension_labels()
 
     def record_score(self, condition: Condition, item, score: float) -> None:
         """A score obtained earlier (e.g. read back from a journal), for the gauge; NaN (unanswered) is skipped."""
         if self.baseline is not None and not math.isnan(score):
-            self.engine.add(condition, item.code, item.dimension, len(item.scale.labels) + 1 - score if item.reverse else score)
+            self.engine.add(condition, item.code, item.dimension, item.keyed(score))
 
     def record(self, answer: Answer, remember: bool = True) -> None:
         """remember=False: an answer read back from the session file (it is stored already)."""
@@ -137,7 +130,7 @@ class ProbeSession:
         normalised MAE and, where there are distributions, 1 − JSD and normalised W1."""
         from .groups import ModelAnswer, compare_to_group, groups_for
 
-        if groups is None or not len(groups) or not hasattr(self.instrument, "find_item"):
+        if groups is None or not len(groups):
             return {}
         matching = groups_for(self.instrument, condition.persona, groups)
         answers = [ModelAnswer(a.item.code, a.distribution.expected, a.distribution.answer, a.distribution.probs)

@@ -18,8 +18,7 @@ def session_commands(screen):
     yield "instrument: choose", "MFQ-2, WVS, VSM 2013 or the country pairs", app.action_pick_instrument
     for suffix in ("csv", "parquet", "json"):
         yield f"export: {suffix}", f"this session's answers with provenance, into probe-tui-<session>.{suffix} here", partial(app.export, suffix)
-    kinds = ("favourability", "heatmap") if screen.instrument.key == "country-pairs" else ("dimensions", "gauge")
-    for kind in kinds:
+    for kind in screen.instrument.figure_kinds:
         for suffix in ("png", "svg"):
             yield f"picture: {kind} ({suffix.upper()})", "a figure for slides from this session's answers, here", partial(app.figure, kind, suffix)
     yield "picture: screenshot (SVG)", "this screen as an SVG file, here", app.screenshot_here

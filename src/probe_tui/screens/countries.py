@@ -17,9 +17,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ..core.baselines import baseline
 from ..core.countries import name_in, primary_languages
-from ..core.deviation import DIMENSIONS, CountryAlignment, align_countries, raw_indices
+from ..core.instruments.vsm import DIMENSIONS, CountryAlignment, align_countries, raw_indices
 from ..core.errors import ProbeError
 from ..core.personas import national_persona
 from ..core.session import Answer, Condition, ask
@@ -52,7 +51,7 @@ answer. ↑/↓ picks a country for the detail pane.
         self.instrument = probe_screen.instrument
         self.condition_name = "aligned"
         languages = primary_languages()
-        table = baseline("vsm2013").table
+        table = self.instrument.baseline().table
         self.countries = [c for c, lang in languages.items() if lang in self.instrument.languages
                           and c in table.index and table.loc[c].notna().all()]
         self.truth = table

@@ -17,7 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from ..core.errors import ProbeError
-from ..core.items import get_instrument
+from ..core.instruments import get_instrument
 from ..core.personas import get_persona, load_personas
 from ..core.session import Condition, ProbeSession, ask
 from ..widgets.distribution import DistributionView

@@ -74,12 +74,9 @@ class InstrumentPicker(ModalScreen[str | None]):
         self.current = current
 
     def compose(self) -> ComposeResult:
-        from ..core.country_pairs import KEY, load_country_pairs
-        from ..core.items import available_instruments
+        from ..core.instruments import available_instruments
 
-        choices = {key: f"{instrument.name} ({len(instrument.items)} items)" for key, instrument in available_instruments().items()}
-        pairs = load_country_pairs()
-        choices[KEY] = f"{pairs.name} ({len(pairs.scenarios)} scenarios × {len(pairs.pairs())} pairs)"
+        choices = {key: f"{instrument.name} ({instrument.contents})" for key, instrument in available_instruments().items()}
         self.keys = list(choices)
         with Vertical():
             yield Static("[b]Instrument[/b]  (Enter to choose, Esc to close; answers so far are kept)")

@@ -147,7 +147,7 @@ model's mean against the United States, China and the nearest countries.
         dimensions = list(session.instrument.dimensions)
         table = profiles_to_compare(reading.model_means, session.baseline.table.loc[countries, dimensions], reading.scale_free)
         values = [v for v in table.to_numpy(float).ravel() if v == v]
-        low, high = self._scale_range(values)
+        low, high = self._scale_range(values, reading.scale_free)
         width = max(10, min(self.size.width - 34, 40))
         labels = session.dimension_labels()
         standardised = " (each standardised over the model's indices, as the profile r compares them)" if reading.scale_free else ""
@@ -163,9 +163,9 @@ model's mean against the United States, China and the nearest countries.
                 rows.append(Text.assemble(f"  {who[:14]:<14} ", ("█" * filled, style), ("·" * (width - filled), "dim"), f" {_fmt(value)}"))
         return Group(*rows)
 
-    def _scale_range(self, values) -> tuple[float, float]:
-        """The item scale (1..k) where there is one; VSM indices span whatever the figures span."""
-        if not self.probe.session.engine.by_index:
+    def _scale_range(self, values, standardised: bool) -> tuple[float, float]:
+        """The item scale (1..k) where the figures are on it; standardised ones span what they span."""
+        if not standardised:
             return 1.0, float(len(self.probe.instrument.scale.labels))
         return min(values + [0.0]), max(values + [0.0])
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from ..core.errors import ProbeError
 from ..core.groups import load_group_baselines
-from ..core.items import item_bank
+from ..core.instruments import item_bank
 from ..core.personas import get_persona, national_persona, persona_bank
 
 NAMES = {"en": "EN English", "zh": "ZH 中文", "fr": "FR Français"}

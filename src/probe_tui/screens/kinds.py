@@ -10,5 +10,4 @@ SCREENS = {"items": ProbeScreen, "pairs": CountryPairsScreen}
 
 
 def screen_class(instrument):
-    kind = getattr(instrument, "screen", "pairs" if hasattr(instrument, "scenarios") else "items")  # until the protocol lands
-    return SCREENS[kind]
+    return SCREENS[instrument.screen]

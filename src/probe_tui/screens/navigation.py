@@ -34,7 +34,7 @@ class ProbeNavigation:
         self.app.push_screen(AnswersScreen(self))
 
     def action_countries(self) -> None:
-        if self.instrument.key == COUNTRIES_INSTRUMENT:
+        if self.instrument.countries_view:
             from .countries import CountriesScreen
 
             self.app.push_screen(CountriesScreen(self))

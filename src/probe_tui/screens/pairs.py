@@ -21,12 +21,11 @@ from textual.widgets import Footer, Header, Static
 
 from ..backends.manager import LOADING, READY
 from ..core import paths
-from ..core.country_pairs import POLARITIES, short
+from ..core.instruments.pairs import POLARITIES, pairs_from_run, short
 from ..core.errors import ProbeError
 from ..core.metrics import favourability, pair_matrix
 from ..core.personas import canonical_key, get_persona
 from ..core.report import signed
-from ..core.rescore import pairs_from_run
 from ..core.session import Condition, ProbeSession, ask
 from ..sweep import answer_row
 from ..widgets.script import ScriptText
