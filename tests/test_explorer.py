@@ -74,17 +74,17 @@ async def test_free_text_streams_and_escape_cancels_it():
         screen = await probe_screen(app, pilot)
         await wait_for(pilot, lambda: screen.model_ready, 10)
         await pilot.press("f")
-        await wait_for(pilot, lambda: screen.free_text.count(" ") >= 1, 10)
+        await wait_for(pilot, lambda: screen.query_one("#free-text-box").text.count(" ") >= 1, 10)
         await pilot.press("escape")
-        await wait_for(pilot, lambda: screen.free_text_cancel is None, 10)
+        await wait_for(pilot, lambda: not screen.query_one("#free-text-box").running, 10)
         text = screen.query_one("#free-text").logical
-        assert "cancelled" in text and screen.free_text.startswith("Scripted free text")
-        assert not screen.free_text.endswith("word by word.")  # it stopped before the end
+        assert "cancelled" in text and screen.query_one("#free-text-box").text.startswith("Scripted free text")
+        assert not screen.query_one("#free-text-box").text.endswith("word by word.")  # it stopped before the end
 
         backend.pause = 0.0
         await pilot.press("f")
-        await wait_for(pilot, lambda: screen.free_text_cancel is None, 10)
-        assert screen.free_text.endswith("word by word.") and "the model ended its answer" in screen.query_one("#free-text").logical
+        await wait_for(pilot, lambda: not screen.query_one("#free-text-box").running, 10)
+        assert screen.query_one("#free-text-box").text.endswith("word by word.") and "the model ended its answer" in screen.query_one("#free-text").logical
         await pilot.press("n")  # another item: the old free text goes away
         assert not screen.query_one("#free-text-box").has_class("shown")
 
@@ -223,6 +223,7 @@ async def test_gauge_screen_keeps_a_track_per_condition_and_ranks_with_intervals
         assert list(ranking["country"]) == list(screen.session.engine.ranking(english)["country"])
         top = ranking.iloc[0]
         assert top.low <= top.rmse <= top.high and top.high > top.low  # six items: a real interval
+        await wait_for(pilot, lambda: "resamples…" not in plain(gauge.query_one("#ranking").content), 10)  # ranked in a worker
         shown = plain(gauge.query_one("#ranking").content)
         assert f"{top.low:.2f}–{top.high:.2f}" in shown and top.country in shown
         assert "▶ EN" in plain(gauge.query_one("#tracks").content)
@@ -351,7 +352,7 @@ async def test_compare_base_and_chat_models_side_by_side(smollm2_path, gemma_pat
         assert "gemma" in compare.query_one("#title-b").logical.lower()
         assert "B − A: E[x]" in str(compare.query_one("#difference").render())
     # the second model's worker is closed with the app
-    assert all(backend._process is None for backend in screen.other_backends.values())
+    assert all(backend._process is None for backend in app.models.held())
 
 
 async def test_every_palette_command_of_both_screens_can_be_listed():

@@ -40,7 +40,7 @@ async def test_a_model_change_shows_the_change_line_and_the_jump_flag(monkeypatc
         screen = await probe_screen(app, pilot)
         await wait_for(pilot, answered(screen), 10)
         before = screen.session.answer_for(screen.item, screen.condition()).distribution.expected
-        screen.switch_model("file", "answers-five")  # as the models screen does
+        app.switch_model("file", "answers-five")  # as the models screen does
         await wait_for(pilot, lambda: screen.model_ready, 10)
         await wait_for(pilot, answered(screen), 10)
         assert screen.condition().model == "scripted://answers-five"
@@ -80,7 +80,7 @@ async def test_status_lines_say_what_the_shown_item_is_doing():
         await pilot.press("n")
         await wait_for(pilot, answered(screen), 10)
         await pilot.press("f")
-        await wait_for(pilot, lambda: screen.free_text_cancel is None, 10)
+        await wait_for(pilot, lambda: not screen.query_one("#free-text-box").running, 10)
         assert "Free text" in status()
         await pilot.press("b")  # an item answered already: the free-text message has gone
         assert status().startswith("Answered")
@@ -153,7 +153,7 @@ async def test_free_text_and_tables_show_brackets_and_no_escape_sequences():
         screen = await probe_screen(app, pilot)
         await wait_for(pilot, answered(screen), 10)
         await pilot.press("f")
-        await wait_for(pilot, lambda: screen.free_text_cancel is None, 10)
+        await wait_for(pilot, lambda: not screen.query_one("#free-text-box").running, 10)
         await pilot.pause(0.2)
         shown = screen_text(app)
         assert "E[x] is [bold]not bold[/bold] and 你好。" in shown and "\x1b" not in shown

@@ -22,7 +22,7 @@ def after(*steps):
         for key in steps:
             await pilot.press(key)
             await pilot.pause(0.2)
-            await wait_for(pilot, lambda: screen.in_flight is None and screen.free_text_cancel is None, 10)
+            await wait_for(pilot, lambda: screen.in_flight is None and not screen.query_one("#free-text-box").running, 10)
             if pilot.app.screen is screen:
                 await wait_for(pilot, answered(screen), 10)
         await pilot.pause(0.3)

@@ -1,7 +1,7 @@
 """The session's answers in one table: every item answered so far under every condition.
 
-It can show only the odd answers (flagged), be sorted by any column, and open an answer on the probe
-screen."""
+It can show only the odd answers (flagged), be sorted by any column, and open an answer on the screen
+it came from (which is told with an AnswerOpened Message)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from ..core.personas import get_persona
+from ..messages import AnswerOpened
 from ..widgets.script import visual
 from ..widgets.text import safe_cell, safe_text
 
@@ -122,7 +123,7 @@ Every answer of this session to this instrument, under every condition: model, l
         answer = self.rows.get(key)
         if answer is not None:
             self.app.pop_screen()
-            self.probe.open_answer(answer)
+            self.probe.post_message(AnswerOpened(answer))
 
 
 def _sort_key(value):

@@ -9,6 +9,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from ..core.errors import ProbeError
 from ..widgets.script import visual
 from ..widgets.text import safe_markup
+from .items_view import language_name
 
 
 def session_commands(screen):
@@ -17,8 +18,7 @@ def session_commands(screen):
     yield "instrument: choose", "MFQ-2, WVS, VSM 2013 or the country pairs", app.action_pick_instrument
     for suffix in ("csv", "parquet", "json"):
         yield f"export: {suffix}", f"this session's answers with provenance, into probe-tui-<session>.{suffix} here", partial(app.export, suffix)
-    kinds = ("favourability", "heatmap") if screen.instrument.key == "country-pairs" else ("dimensions", "gauge")
-    for kind in kinds:
+    for kind in screen.instrument.figure_kinds:
         for suffix in ("png", "svg"):
             yield f"picture: {kind} ({suffix.upper()})", "a figure for slides from this session's answers, here", partial(app.figure, kind, suffix)
     yield "picture: screenshot (SVG)", "this screen as an SVG file, here", app.screenshot_here
@@ -29,7 +29,7 @@ def probe_commands(screen):
     yield "item: next", "the next survey item", screen.action_next_item
     yield "item: previous", "the previous survey item", screen.action_previous_item
     for language in screen.instrument.languages:
-        yield f"language: {screen.language_name(language)}", "ask in this language", partial(screen.set_language, language)
+        yield f"language: {language_name(language)}", "ask in this language", partial(screen.set_language, language)
     for key, persona in screen.persona_choices().items():  # each once: the named ones, then the national ones
         try:
             text = persona.text_in(screen.language)

@@ -1,5 +1,6 @@
 """Compare: the same item under two conditions side by side, the difference highlighted. Stepping
-moves both sides together; the answers are shared with the probe screen's session."""
+moves both sides together (the probe screen follows, told by a Message); the answers are shared with
+the probe screen's session. B's model, when another, is a side model held by the app."""
 
 from __future__ import annotations
 
@@ -18,9 +19,12 @@ from ..core.compare import difference
 from ..core.errors import ProbeError
 from ..core.personas import get_persona
 from ..core.session import Condition, ask
+from ..messages import AnswerArrived, AnswerFailed, ItemChosen
 from ..widgets.distribution import DistributionView
 from ..widgets.script import ScriptText
+from ..widgets.text import printable
 from .dialogs import pick_persona
+from .items_view import language_name
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +49,7 @@ difference between the two answers. Both sides step together.
     def __init__(self, probe_screen):
         super().__init__()
         self.probe = probe_screen
+        self.index = probe_screen.index
         self.condition_a = probe_screen.condition()
         languages = probe_screen.instrument.languages
         other = next((language for language in ("zh", "en") if language != self.condition_a.language and language in languages),
@@ -65,22 +70,27 @@ difference between the two answers. Both sides step together.
         yield Footer()
 
     def on_mount(self) -> None:
+        self.watch(self.app, "model_status", self._model_status_changed, init=False)
         self.show()
 
     # --- display ------------------------------------------------------------------------------
     def _label(self, condition: Condition) -> str:
         persona = get_persona(condition.persona, self.probe.personas)
-        label = f"{self.probe.language_name(condition.language)} · {persona.name_in(condition.language)}"
+        label = f"{language_name(condition.language)} · {persona.name_in(condition.language)}"
         if condition.model != self.condition_a.model or condition.model != self.condition_b.model:
-            backend = self.backend_of(condition)
+            backend = self.app.models.find(condition.model)
             name = backend.info.name if backend is not None and backend.info is not None else condition.model.rsplit("/", 1)[-1]
             label += f" · {name}"
         return label
 
+    @property
+    def item(self):
+        return self.probe.instrument.items[self.index]
+
     def show(self) -> None:
-        probe, item = self.probe, self.probe.item
+        probe, item = self.probe, self.item
         self.query_one("#compare-item", ScriptText).set_text(
-            f"{probe.instrument.name} · item {probe.index + 1}/{len(probe.instrument.items)} · official no. {item.code}")
+            f"{probe.instrument.name} · item {self.index + 1}/{len(probe.instrument.items)} · official no. {item.code}")
         answers = {}
         for side, condition in (("a", self.condition_a), ("b", self.condition_b)):
             answer = answers[side] = probe.session.answer_for(item, condition)
@@ -96,39 +106,46 @@ difference between the two answers. Both sides step together.
         else:
             box.update(Text("the difference appears once both sides are answered", style="dim"))
             box.remove_class("changed")
+        jobs = []
         for side, condition in (("a", self.condition_a), ("b", self.condition_b)):
-            backend = self.backend_of(condition)
-            if not answers[side] and (backend is None or backend.info is None):
+            backend = self.app.models.find(condition.model)
+            ready = backend is not None and self.app.model_ready(backend)
+            if not answers[side] and not ready:
                 self.query_one(f"#distribution-{side}", DistributionView).show(None, (), "loading this side's model…")
-        if probe.model_ready and not (answers["a"] and answers["b"]):
-            self.answer_both(item, self.condition_a, self.condition_b)
-
-    def backend_of(self, condition: Condition):
-        return self.probe.backend if condition.model == self.probe.backend.identity else self.probe.other_backends.get(condition.model)
+            elif not answers[side]:
+                jobs.append((backend, condition, get_persona(condition.persona, self.probe.personas)))
+        if probe.model_ready and jobs:
+            self.answer_both(item, jobs)
 
     @work(thread=True, exclusive=True, group="compare")
-    def answer_both(self, item, *conditions: Condition) -> None:
-        for condition in conditions:
-            backend = self.backend_of(condition)
-            if self.probe.session.answer_for(item, condition) or backend is None or backend.info is None:
-                continue
-            persona = get_persona(condition.persona, self.probe.personas)
+    def answer_both(self, item, jobs) -> None:
+        for backend, condition, persona in jobs:
             try:
                 answer = ask(backend, self.probe.instrument, item, condition, persona)
             except ProbeError as exc:
                 log.exception("scoring failed")
-                self.app.call_from_thread(self.notify, str(exc), title="Scoring failed", severity="error", markup=False)
+                self.post_message(AnswerFailed((item, condition, False), str(exc)))
                 return
-            self.app.call_from_thread(self._arrived, answer)
+            self.post_message(AnswerArrived(answer))
 
-    def _arrived(self, answer) -> None:
-        self.probe.session.record(answer)
+    def on_answer_arrived(self, message: AnswerArrived) -> None:
+        message.stop()
+        if not self.probe.session.answer_for(message.answer.item, message.answer.condition):
+            self.probe.session.record(message.answer)
         self.show()
+
+    def on_answer_failed(self, message: AnswerFailed) -> None:
+        message.stop()
+        self.notify(printable(message.message), title="Scoring failed", severity="error", markup=False)
+
+    def _model_status_changed(self, before, after) -> None:
+        if any(before.get(c.model) != after.get(c.model) for c in (self.condition_a, self.condition_b)):
+            self.show()
 
     # --- actions --------------------------------------------------------------------------------
     def action_step(self, by: int) -> None:
-        probe = self.probe
-        probe.index = min(max(probe.index + by, 0), len(probe.instrument.items) - 1)
+        self.index = min(max(self.index + by, 0), len(self.probe.instrument.items) - 1)
+        self.probe.post_message(ItemChosen(self.index))
         self.show()
 
     def action_cycle_language(self) -> None:
@@ -150,33 +167,14 @@ difference between the two answers. Both sides step together.
         self.app.push_screen(ModelsScreen(self.probe, on_choose=self.use_model_b, current=self.condition_b.model))
 
     def use_model_b(self, kind: str, spec: str) -> None:
-        """B answers with another model (base vs chat, say), loaded beside the probe screen's own."""
-        from ..backends.choice import backend_for
-
-        try:
-            backend = backend_for(kind, spec, like=self.probe.backend)
-        except ProbeError as exc:
-            self.notify(str(exc), title="Model not loaded", severity="error", markup=False)
+        """B answers with another model (base vs chat, say), loaded beside the primary one by the app."""
+        backend = self.app.load_side_model(kind, spec)
+        if backend is None:
             return
-        if backend.identity == self.probe.backend.identity:
-            self.condition_b = replace(self.condition_b, model=backend.identity)
-            self.show()
-            return
-        backend = self.probe.other_backends.setdefault(backend.identity, backend)
         self.condition_b = replace(self.condition_b, model=backend.identity)
-        self.notify(f"Loading {backend.display_name} for B…", markup=False)
-        self.start_model_b(backend)
-
-    @work(thread=True, group="load-b")
-    def start_model_b(self, backend) -> None:
-        try:
-            if backend.info is None:
-                backend.start()
-        except ProbeError as exc:
-            log.exception("model B failed to load")
-            self.app.call_from_thread(self.notify, str(exc), title="Model B not loaded", severity="error", markup=False)
-            return
-        self.app.call_from_thread(self.show)
+        if not self.app.model_ready(backend):
+            self.notify(f"Loading {backend.display_name} for B…", markup=False)
+        self.show()
 
     def action_swap(self) -> None:
         self.condition_a, self.condition_b = self.condition_b, self.condition_a

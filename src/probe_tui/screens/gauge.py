@@ -1,14 +1,18 @@
 """The full-screen gauge: a US↔CN needle per condition (each its own track), the nearest countries
-ranked with bootstrap intervals, and per-dimension bars for the model against selected countries."""
+ranked with bootstrap intervals, and per-dimension bars for the model against selected countries.
+The 1000-resample bootstrap runs in a worker, on a copy of the selected track; its ranking comes back
+in a RankingReady Message."""
 
 from __future__ import annotations
 
+import copy
 import math
 from pathlib import Path
 
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -17,6 +21,7 @@ from textual.widgets import Footer, Header, Static
 
 from ..core.metrics import CN, US, profiles_to_compare
 from ..core.personas import get_persona
+from ..messages import RankingReady
 from ..widgets.gauge import needles
 
 RANKED = 10
@@ -39,6 +44,7 @@ model's mean against the United States, China and the nearest countries.
         super().__init__()
         self.probe = probe_screen
         self.selected = probe_screen.condition()
+        self.rankings: dict[tuple, object] = {}  # (condition, its scores) -> ranking with intervals
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -73,7 +79,33 @@ model's mean against the United States, China and the nearest countries.
             self.query_one("#ranking", Static).update("")
             self.query_one("#dimensions", Static).update("")
             return
-        ranking = self.probe.session.engine.ranking_with_intervals(self.selected)
+        key = self._ranking_key(self.selected)
+        if key in self.rankings:
+            self._show_ranking(self.rankings[key])
+            return
+        self.query_one("#ranking", Static).update(Text("ranking the nearest countries with 1000 item resamples…", style="dim italic"))
+        self.query_one("#dimensions", Static).update("")
+        self.rank(self._track_copy(self.selected), self.selected, key)
+
+    def _ranking_key(self, condition) -> tuple:
+        return condition, tuple(self.probe.session.engine.tracks[condition].scores.items())
+
+    def _track_copy(self, condition):
+        """The engine with a copy of this one track: the worker reads it while answers go on arriving."""
+        engine = copy.copy(self.probe.session.engine)
+        engine.tracks = {condition: copy.deepcopy(engine.tracks[condition])}
+        return engine
+
+    @work(thread=True, exclusive=True, group="bootstrap")
+    def rank(self, engine, condition, key) -> None:
+        self.post_message(RankingReady(condition, key, engine.ranking_with_intervals(condition)))
+
+    def on_ranking_ready(self, message: RankingReady) -> None:
+        self.rankings[message.key] = message.ranking
+        if message.condition == self.selected:
+            self._show_ranking(message.ranking)
+
+    def _show_ranking(self, ranking) -> None:
         self.query_one("#ranking", Static).update(self._ranking_part(ranking))
         self.query_one("#dimensions", Static).update(self._dimensions_part(ranking))
 
@@ -115,7 +147,7 @@ model's mean against the United States, China and the nearest countries.
         dimensions = list(session.instrument.dimensions)
         table = profiles_to_compare(reading.model_means, session.baseline.table.loc[countries, dimensions], reading.scale_free)
         values = [v for v in table.to_numpy(float).ravel() if v == v]
-        low, high = self._scale_range(values)
+        low, high = self._scale_range(values, reading.scale_free)
         width = max(10, min(self.size.width - 34, 40))
         labels = session.dimension_labels()
         standardised = " (each standardised over the model's indices, as the profile r compares them)" if reading.scale_free else ""
@@ -131,9 +163,9 @@ model's mean against the United States, China and the nearest countries.
                 rows.append(Text.assemble(f"  {who[:14]:<14} ", ("█" * filled, style), ("·" * (width - filled), "dim"), f" {_fmt(value)}"))
         return Group(*rows)
 
-    def _scale_range(self, values) -> tuple[float, float]:
-        """The item scale (1..k) where there is one; VSM indices span whatever the figures span."""
-        if self.probe.instrument.key != "vsm2013":
+    def _scale_range(self, values, standardised: bool) -> tuple[float, float]:
+        """The item scale (1..k) where the figures are on it; standardised ones span what they span."""
+        if not standardised:
             return 1.0, float(len(self.probe.instrument.scale.labels))
         return min(values + [0.0]), max(values + [0.0])
 

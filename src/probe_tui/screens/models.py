@@ -1,5 +1,6 @@
 """Models: the embedded models, the .gguf files in models/ and the data directory, and the configured
-remote endpoints. Enter loads the highlighted one; the probe screen shows the load and Esc cancels it."""
+remote endpoints. Enter loads the highlighted one (through the app's ModelManager); the screen behind
+shows the load and Esc there cancels it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
@@ -34,12 +36,11 @@ context and chat template; ● marks the one in use. Answers so far are kept, ea
         Binding("enter", "load", "Load", show=False, tooltip="load the highlighted model (Esc on the screen behind cancels a load)", id="models.load"),
     ]
 
-    def __init__(self, probe_screen, on_choose=None, current: str | None = None):
-        """on_choose(kind, spec): what Enter does (default: load it on the probe screen)."""
+    def __init__(self, screen, on_choose=None, current: str | None = None):
+        """on_choose(kind, spec): what Enter does (default: screen.switch_model)."""
         super().__init__()
-        self.probe = probe_screen
-        self.on_choose = on_choose or probe_screen.switch_model
-        self.current = current or probe_screen.backend.identity
+        self.on_choose = on_choose or screen.switch_model
+        self.current = current or screen.backend.identity
         self.choices: dict[str, tuple] = {}
 
     def compose(self) -> ComposeResult:
@@ -77,6 +78,13 @@ context and chat template; ● marks the one in use. Answers so far are kept, ea
         self.choices[key] = choice
         table.add_row("", safe_cell(name), kind, "…", "…", "…", "…", "…", safe_cell(where), key=key)
 
+    class Details(Message):
+        """A model file's header, read in the worker: its details, or why it could not be read."""
+
+        def __init__(self, key: str, path: str = "", details: dict | None = None, problem: str = ""):
+            super().__init__()
+            self.key, self.path, self.details, self.problem = key, path, details, problem
+
     @work(thread=True)
     def read_details(self) -> None:
         """Each file's header is read off the UI thread (a big vocabulary takes a moment)."""
@@ -87,24 +95,21 @@ context and chat template; ● marks the one in use. Answers so far are kept, ea
                 continue
             try:
                 path = resolve_model(spec)
-                details = describe_file(path)
+                self.post_message(self.Details(key, str(path), describe_file(path)))
             except ProbeError as exc:
-                self.app.call_from_thread(self._show_problem, key, str(exc))
-                continue
-            self.app.call_from_thread(self._show_details, key, str(path), details)
+                self.post_message(self.Details(key, problem=str(exc)))
 
-    def _show_details(self, key: str, path: str, d: dict) -> None:
-        table = self.query_one(DataTable)
+    def on_models_screen_details(self, message: Details) -> None:
+        table, d = self.query_one(DataTable), message.details
+        if d is None:
+            table.update_cell(message.key, "size", Text("✗", style="red"), update_width=True)
+            table.update_cell(message.key, "where", safe_text(message.problem, style="red"), update_width=True)
+            return
         values = {"size": f"{d['size_bytes'] / 1e6:.0f} MB", "quant": d["quantisation"], "context": f"{d['context_length']:,}",
                   "layers": str(d["layers"] or "–"), "chat template": "yes" if d["chat_template"] else "no (base model)",
-                  "current": "●" if path == self.current else ""}
+                  "current": "●" if message.path == self.current else ""}
         for column, value in values.items():
-            table.update_cell(key, column, value, update_width=True)
-
-    def _show_problem(self, key: str, message: str) -> None:
-        table = self.query_one(DataTable)
-        table.update_cell(key, "size", Text("✗", style="red"), update_width=True)
-        table.update_cell(key, "where", safe_text(message, style="red"), update_width=True)
+            table.update_cell(message.key, column, value, update_width=True)
 
     def action_load(self) -> None:
         table = self.query_one(DataTable)
@@ -116,19 +121,3 @@ context and chat template; ● marks the one in use. Answers so far are kept, ea
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_load()
-
-
-def new_backend(screen, kind: str, spec: str):
-    """The backend for a choice made here, to replace screen.backend; None, with a note saying why,
-    when there is nothing to switch to."""
-    from ..backends.choice import backend_for
-
-    try:
-        backend = backend_for(kind, spec, like=screen.backend)
-    except ProbeError as exc:
-        screen.notify(str(exc), title="Model not loaded", severity="error")
-        return None
-    if backend.identity == screen.backend.identity:
-        screen.notify("That model is already loaded.")
-        return None
-    return backend

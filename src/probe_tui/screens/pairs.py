@@ -19,9 +19,9 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from ..backends.manager import LOADING, READY
 from ..core import paths
 from ..core.conditions import single_condition_jobs
-from ..core.errors import ProbeError
 from ..core.instruments.pairs import POLARITIES, log_odds, pairs_from_run, short
 from ..core.metrics import favourability, pair_matrix
 from ..core.personas import canonical_key, get_persona
@@ -32,7 +32,6 @@ from ..widgets.script import ScriptText
 from .commands import PairsCommands
 from .dialogs import pick_persona
 from .jobs import JobAnswered, RunEnded, run_for
-from .models import new_backend
 
 log = logging.getLogger(__name__)
 QUESTION = {"more": "more justifiable", "less": "less justifiable"}
@@ -109,6 +108,7 @@ pair heat map, from the answers under the current language and persona.
             self.persona = canonical_key(position.get("persona", self.persona), self.personas)
         self.show()
         self.load_model()
+        self.watch(self.app, "model_status", self._show_model, init=False)
 
     # --- state ---------------------------------------------------------------------------------
     @property
@@ -130,12 +130,10 @@ pair heat map, from the answers under the current language and persona.
         status.update(Text(text))
         status.set_class(error, "error")
 
-    # --- the model -------------------------------------------------------------------------------
+    # --- the model (the app's ModelManager loads it; this screen follows the app's model_status) ---
     def load_model(self) -> None:
-        if self.backend.info is not None:  # started already, for another instrument's screen
-            self.call_after_refresh(self._model_loaded, self.backend.info, self.backend)
-        else:
-            self._load_in_thread(self.backend)
+        self.app.load_model(self.backend)
+        self._show_model()
 
     def on_screen_resume(self) -> None:
         if self.backend is not self.app.backend:
@@ -144,17 +142,16 @@ pair heat map, from the answers under the current language and persona.
             self.load_model()
         self.show()
 
-    @work(thread=True, group="load")
-    def _load_in_thread(self, backend) -> None:
-        self.app.call_from_thread(self.set_status, f"Loading {backend.display_name}…")
-        try:
-            info = backend.start()
-        except ProbeError as exc:
-            log.exception("model load failed")
-            if backend is self.backend:
-                self.app.call_from_thread(self.set_status, f"✗ {exc}. m picks another model, q quits; details in {paths.log_file()}", True)
+    def _show_model(self, before=None, after=None) -> None:
+        status = self.app.status_of(self.backend)
+        if status is None or self.model_ready:
             return
-        self.app.call_from_thread(self._model_loaded, info, backend)
+        if status.phase == LOADING:
+            self.set_status(f"Loading {self.backend.display_name}…")
+        elif status.phase == READY:
+            self._model_loaded(self.backend.info, self.backend)
+        else:
+            self.set_status(f"✗ {status.error}. m picks another model, q quits; details in {paths.log_file()}", True)
 
     def _model_loaded(self, info, backend) -> None:
         if backend is not self.backend:
@@ -376,6 +373,9 @@ pair heat map, from the answers under the current language and persona.
 
         self.app.push_screen(AnswersScreen(self))
 
+    def on_answer_opened(self, message) -> None:  # Enter on the answers screen
+        self.open_answer(message.answer)
+
     def open_answer(self, answer) -> None:
         """Show an answer from the session: its scenario and pair, under its language and persona."""
         item = answer.item
@@ -390,17 +390,6 @@ pair heat map, from the answers under the current language and persona.
         self.app.push_screen(ModelsScreen(self))
 
     def switch_model(self, kind: str, spec: str) -> None:
-        """Another model, for every screen; the answers so far stay, each under its own model."""
-        backend = new_backend(self, kind, spec)
-        if backend is None:
-            return
-        old, self.backend, self.model_ready = self.backend, backend, False
-        self.cancel.set()  # the run in flight stops at its next item
-        self.app.backend = backend
-        self.close_backend(old)
-        self.show()
-        self.load_model()
-
-    @work(thread=True, group="close")
-    def close_backend(self, backend) -> None:
-        backend.close()
+        """Another model, for every screen (the app loads it); the answers so far stay, each under its own model.
+        The run in flight stops when this screen resumes on the new model."""
+        self.app.switch_model(kind, spec)
