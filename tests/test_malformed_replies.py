@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from faultserver import FaultServer, send_json
 from probe_tui.backends.remote import EndpointConfig, make_remote_backend
 from probe_tui.core.errors import ProbeError
-from probe_tui.core.prompts import COMPLETION, MESSAGES, build_prompt
+from probe_tui.core.prompts import COMPLETION, MESSAGES
 from probe_tui.core.scoring import OptionLogprobs
 
 GOOD_CHAT = {"choices": [{"message": {"content": "2"}, "logprobs": {"content": [
@@ -43,7 +43,7 @@ def backend_for(server, kind="openai", mode="logprobs", retries=2):
 
 
 def prompt_for(instrument, personas, style=MESSAGES):
-    return build_prompt(instrument, instrument.items[0], "en", personas["none"], None, style=style)
+    return instrument.build_prompt(instrument.items[0], "en", personas["none"], None, style=style)
 
 
 @pytest.mark.parametrize("case", list(MALFORMED))
