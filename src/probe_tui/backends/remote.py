@@ -664,12 +664,17 @@ class OpenAICompletionsBackend(RemoteBackend):
             return self._score_sampled(prompt)
         def read(data):
             logprobs = _first_choice(data).get("logprobs")
-            if logprobs is None:
-                return None  # the server gives none
-            try:
-                return list(logprobs["top_logprobs"][0].items())
-            except (KeyError, IndexError, TypeError, AttributeError):
-                raise MalformedReply("logprobs without top_logprobs") from None
+            if logprobs is not None and not isinstance(logprobs, dict):
+                raise MalformedReply("logprobs that are not a mapping")
+            tops = (logprobs or {}).get("top_logprobs")
+            if not isinstance(tops, (list, type(None))):
+                raise MalformedReply("top_logprobs that are not a list")
+            first = tops[0] if tops else None
+            if first is None:
+                return None  # the server gives none for this token
+            if not isinstance(first, dict):
+                raise MalformedReply("a top_logprobs entry that is not a mapping")
+            return list(first.items())
 
         body = {"model": self.config.model, "prompt": prompt.text, "max_tokens": 1, "temperature": 0.0, "logprobs": self.config.top_logprobs}
         top = self._top_k("/completions", body, read)
