@@ -26,3 +26,10 @@ def test_a_token_that_ends_inside_a_character_shows_the_characters_it_can_begin(
     assert token_text("<61 e4>") == "'a⟨䀀–俿⟩'"
     assert token_text("<bd a0>") == "'<bd a0>'"  # begins no character: shown as it came
     assert token_text("以") == "'以'" and token_text(" 1") == "' 1'" and token_text("\x1b") == "'\\x1b'"
+
+
+def test_a_right_to_left_override_is_shown_as_its_code():
+    assert printable("a\u202eb\u2066c\u2069d\u200fe") == "a\\u202eb\\u2066c\\u2069d\u200fe"  # marks stay
+    assert safe_text("x\u202e[b]").plain == "x\\u202e[b]"
+    assert Content.from_markup(safe_markup("x\u202e[b]")).plain == "x\\u202e[b]"
+    assert Text.from_markup(safe_cell("x\u202e[b]")).plain == "x\\u202e[b]"

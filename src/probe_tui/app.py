@@ -8,6 +8,7 @@ watch these two reactives; worker threads only post Messages (messages.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +18,7 @@ from types import MappingProxyType
 
 from textual import work
 from textual.app import App, ComposeResult
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import Screen
@@ -32,9 +34,11 @@ from .core.settings import get_settings, load_remembered, save_remembered
 from .core.store import SessionStore, new_session_name
 from .keymap import binding_ids, checked_keymap
 from .messages import ModelFailed, ModelLoadProgress, ModelReady, ScreensImported, WorkDone
+from .widgets import guards
 from .widgets.text import printable
 
 log = logging.getLogger(__name__)
+guards.install()  # Textual's failures under key bursts (widgets/guards.py)
 
 # Every screen's and dialog's styles, relative to this file (and shipped in the wheel with the package).
 STYLESHEETS = ["styles/screens.tcss", "styles/dialogs.tcss"]
@@ -333,6 +337,15 @@ class ProbeApp(App):
             self.install_screen(screen, key)
         self.switch_screen(key)
         return screen
+
+    def pop_screen(self):
+        """Back to the screen below, never below the instrument screen: a burst's second Escape, or
+        a close handled after its screen had gone, would otherwise pop the probe screen itself and
+        leave Textual's blank default screen (or raise ScreenStackError)."""
+        if len(self.screen_stack) <= 2:  # Textual's default screen, then the instrument (or start) screen
+            log.debug("pop_screen ignored: nothing to go back to from %s", type(self.screen).__name__)
+            return AwaitComplete(asyncio.sleep(0))
+        return super().pop_screen()
 
     def on_unmount(self) -> None:
         self._exporter.shutdown(wait=True)  # every export asked for is written (each waits on the writer)

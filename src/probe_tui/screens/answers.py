@@ -120,6 +120,8 @@ Every answer of this session to this instrument, under every condition: model, l
             self._open(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
 
     def _open(self, key: str | None) -> None:
+        if not self.is_active:
+            return  # a later key of a burst, handled after this screen closed
         answer = self.rows.get(key)
         if answer is not None:
             self.app.pop_screen()

@@ -248,6 +248,8 @@ answer. ↑/↓ picks a country for the detail pane.
         self.cancel.set()  # the sweep ends with the screen, or with the app
 
     def action_back(self) -> None:
+        if not self.is_active:
+            return  # a later key of a burst, handled after this screen closed
         self.cancel.set()
         self.running.clear()
         self.app.pop_screen()

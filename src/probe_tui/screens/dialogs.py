@@ -43,9 +43,13 @@ class PersonaPicker(ModalScreen[str | None]):
         options.focus()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        if not self.is_active:
+            return  # a later key of a burst, handled after this screen closed
         self.dismiss(event.option.id)
 
     def action_dismiss_none(self) -> None:
+        if not self.is_active:
+            return  # a later key of a burst, handled after this screen closed
         self.dismiss(None)
 
 
@@ -89,9 +93,13 @@ class InstrumentPicker(ModalScreen[str | None]):
         options.focus()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        if not self.is_active:
+            return  # a later key of a burst, handled after this screen closed
         self.dismiss(event.option.id)
 
     def action_dismiss_none(self) -> None:
+        if not self.is_active:
+            return  # a later key of a burst, handled after this screen closed
         self.dismiss(None)
 
 
@@ -133,6 +141,8 @@ class PersonaComposer(ModalScreen[Persona | None]):
         self.query_one("#preview", Static).update(Text(visual(preview)))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
+        if not self.is_active:
+            return  # a later key of a burst, handled after this screen closed
         try:
             if event.button.id == "use-subgroup":
                 if not self.spec():
@@ -144,6 +154,8 @@ class PersonaComposer(ModalScreen[Persona | None]):
             self.query_one("#composer-error", Static).update(Text(f"✗ {exc}"))
 
     def action_dismiss_none(self) -> None:
+        if not self.is_active:
+            return  # a later key of a burst, handled after this screen closed
         self.dismiss(None)
 
 

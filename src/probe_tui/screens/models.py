@@ -112,6 +112,8 @@ context and chat template; ● marks the one in use. Answers so far are kept, ea
             table.update_cell(message.key, column, value, update_width=True)
 
     def action_load(self) -> None:
+        if not self.is_active:
+            return  # a later key of a burst, handled after this screen closed
         table = self.query_one(DataTable)
         if not table.row_count:
             return

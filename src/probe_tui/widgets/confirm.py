@@ -25,4 +25,6 @@ class Confirm(ModalScreen[bool]):
             yield Static("y or Enter: yes · n or Esc: no", id="confirm-keys")
 
     def action_answer(self, yes: bool) -> None:
+        if not self.is_active:
+            return  # a later key of a burst, handled after this screen closed
         self.dismiss(yes)

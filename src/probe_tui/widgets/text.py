@@ -21,12 +21,17 @@ CONTROL = re.compile(
     r"|\x9b[0-?]*[ -/]*[@-~]"
     r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]"
 )
+# bidirectional overrides, embeddings and isolates (the "Trojan Source" set): they reorder the text after
+# them, so they are shown inertly, as their code (\u202e), never passed on; the marks (LRM, RLM) stay
+BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
 HEX_TOKEN = re.compile(r"<([0-9a-f]{2}(?: [0-9a-f]{2})*)>")  # how the scorer writes a token that is not whole UTF-8
 
 
 def printable(text) -> str:
-    """text without control characters or escape sequences (newlines and tabs stay)."""
-    return CONTROL.sub("", str(text).replace("\r\n", "\n"))
+    """text without control characters or escape sequences (newlines and tabs stay); a bidirectional
+    control (a right-to-left override) becomes its visible code, \\u202e."""
+    text = CONTROL.sub("", str(text).replace("\r\n", "\n"))
+    return BIDI.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 def safe_text(text, style: str = "", **kwargs) -> Text:

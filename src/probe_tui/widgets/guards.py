@@ -1,0 +1,49 @@
+"""Guards against Textual's own failures under bursts of keys, applied once when the app is imported.
+
+Textual 8.2's OptionList pages (PageUp/PageDown) from its line cache, which is empty until the list has
+a size: a page key that reaches an option list before its first layout raised `KeyError: 0` in
+`OptionList._move_page` (the persona picker's list, and the command palette's CommandList, which is
+Textual's). Such a key is dropped; the next one, after layout, pages as usual.
+
+Its command palette, closed (Escape, Enter) while its search worker still runs, had that worker set
+`_list_visible` on a palette whose widgets were gone: `NoMatches 'CommandList'` ended the app. The
+flag's watcher now does nothing on a palette without its list."""
+
+from __future__ import annotations
+
+import functools
+
+from textual.command import CommandList, CommandPalette
+from textual.css.query import NoMatches
+from textual.widgets import OptionList
+
+
+def _laid_out_first(move_page):
+    @functools.wraps(move_page)
+    def guarded(self: OptionList, direction) -> None:
+        if not self._lines or (self.highlighted or 0) not in self._index_to_line:
+            return  # no layout yet: nothing to page over
+        move_page(self, direction)
+
+    guarded.probe_tui_guard = True
+    return guarded
+
+
+def _while_it_has_its_list(watch):
+    @functools.wraps(watch)
+    def guarded(self: CommandPalette) -> None:
+        try:
+            self.query_one(CommandList)
+        except NoMatches:
+            return  # the palette is closing: nothing left to show or hide
+        watch(self)
+
+    guarded.probe_tui_guard = True
+    return guarded
+
+
+def install() -> None:
+    if not getattr(OptionList._move_page, "probe_tui_guard", False):
+        OptionList._move_page = _laid_out_first(OptionList._move_page)
+    if not getattr(CommandPalette._watch__list_visible, "probe_tui_guard", False):
+        CommandPalette._watch__list_visible = _while_it_has_its_list(CommandPalette._watch__list_visible)
