@@ -178,6 +178,7 @@ pair heat map, from the answers under the current language and persona.
 
     def on_job_answered(self, message: JobAnswered) -> None:
         self.session.record(message.answer)
+        self.show()  # the table fills in as the answers arrive
 
     def on_run_ended(self, message: RunEnded) -> None:
         self.asking = False
@@ -215,11 +216,12 @@ pair heat map, from the answers under the current language and persona.
         self.charts_wanted = True
         if not self.charts_busy:
             self._compute_charts()
+        self.ask_current()
         done = len([a for a in self.session.all_answers() if a.condition == self.condition()])
         sweep = " · sweeping (s pauses)" if self.sweeping.is_set() else ""
+        asking = f" · asking the model for this pair's {len(self._missing(self.current_items()))} more…" if self.asking else ""
         if self.model_ready:
-            self.set_status(f"{done} prompts answered under this condition{sweep}")
-        self.ask_current()
+            self.set_status(f"{done} prompts answered under this condition{asking}{sweep}")
 
     def _compute_charts(self) -> None:
         condition = self.condition()
