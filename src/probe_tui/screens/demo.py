@@ -152,7 +152,7 @@ class DemoScreen(Screen):
         engine = self.session.engine
         tracks = [t for t in engine.tracks if engine.reading(t) is not None]
         width = max(24, min(self.query_one("#demo-right").size.width - 6, 64))
-        gauge = needles(engine, tracks, self._label, width, selected=condition, big=True) if tracks else Text("the gauge fills as the model answers", style="dim italic")
+        gauge = needles(engine.reading, tracks, self._label, width, selected=condition, big=True) if tracks else Text("the gauge fills as the model answers", style="dim italic")
         self.query_one("#demo-gauge", Static).update(gauge)
         source = self.sources.get((frame.item.id, condition), "asking the model…")
         state = "paused (space plays)" if self.paused else f"playing, {self.script.pace:g} s per item (space pauses)"
