@@ -120,3 +120,49 @@ async def test_an_export_and_a_figure_run_in_workers_and_say_when_they_are_done(
         await wait_for(pilot, lambda: (tmp_path / "probe-tui-test.csv").exists() and (tmp_path / "probe-tui-test-dimensions.png").exists(), 60)
         await wait_for(pilot, lambda: {"Exported", "dimensions figure saved"} <= set(titles), 10)
         assert threads and threads[0] is not threading.current_thread()
+
+
+async def test_t_on_a_gauge_with_hundreds_of_answers_reads_no_gauge_on_the_ui_thread(monkeypatch):
+    """The tracks' readings (pandas) come from a worker once per change of the answers; `t` redraws."""
+    import probe_tui.core.gauge
+    import probe_tui.screens.gauge
+    from probe_tui.core.gauge import GaugeEngine
+
+    calls = []
+
+    def recording(function):
+        def recorded(*args, **kwargs):
+            calls.append(threading.current_thread())
+            return function(*args, **kwargs)
+        return recorded
+
+    monkeypatch.setattr(probe_tui.core.gauge, "read_gauge", recording(probe_tui.core.gauge.read_gauge))
+    monkeypatch.setattr(probe_tui.screens.gauge, "profiles_to_compare", recording(probe_tui.screens.gauge.profiles_to_compare))
+    monkeypatch.setattr(GaugeEngine, "ranking_with_intervals", recording(GaugeEngine.ranking_with_intervals))
+    app = ProbeApp(ScriptedBackend())
+    async with app.run_test(size=(120, 60)) as pilot:
+        screen = await probe_screen(app, pilot)
+        await wait_for(pilot, answered(screen), 10)
+        items = screen.session.instrument.items
+        conditions = [replace(screen.condition(), model=f"model-{n}.gguf") for n in range(9)]
+        for n, condition in enumerate(conditions):
+            for i, item in enumerate(items):
+                screen.session.engine.add(condition, item.code, item.dimension, 1 + (n + i) % 5)
+        assert sum(len(t.scores) for t in screen.session.engine.tracks.values()) >= 300
+        calls.clear()  # the probe screen's own gauge pane reads its one condition as it answers
+        await pilot.press("g")
+        gauge = app.screen
+        await wait_for(pilot, lambda: len(gauge.tracks()) == 10, 10)
+        await wait_for(pilot, lambda: "resamples…" not in plain(gauge.query_one("#ranking").content), 10)
+        for _ in range(12):  # round the tracks and on: each redraws, a new one ranks in its worker
+            selected = gauge.selected
+            await pilot.press("t")
+            assert gauge.selected != selected
+            assert f"▶ {gauge.label(gauge.selected)}" in plain(gauge.query_one("#tracks").content)
+        await wait_for(pilot, lambda: not [w for w in app.workers if w.is_running], 20)
+        assert calls and threading.current_thread() not in calls
+        before = len(calls)
+        for _ in range(10):  # all ranked: nothing is computed again
+            await pilot.press("t")
+        assert len(calls) == before
+        assert "95% interval" in plain(gauge.query_one("#ranking").content)

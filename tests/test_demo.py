@@ -148,3 +148,41 @@ async def test_the_demo_shows_each_option_with_its_label(tmp_path):
         assert len(bars) == len(frame.item.scale.labels)
         for line, anchor in zip(bars, frame.item.scale.anchors_in(frame.language)):
             assert anchor.split()[0] in line.split("%", 1)[1]
+
+
+class SlowToLoad(ScriptedBackend):
+    """Loads until cancelled: half way, then waits (as a big model does)."""
+
+    def __init__(self):
+        super().__init__()
+        import threading
+
+        self.cancelled, self.closed = threading.Event(), False
+
+    def start(self, on_progress=None):
+        from probe_tui.core.errors import ProbeError
+
+        on_progress(0.5)
+        if self.cancelled.wait(20):
+            raise ProbeError("the load was cancelled")
+        return super().start(on_progress)
+
+    def cancel_load(self):
+        self.cancelled.set()
+
+    def close(self):
+        self.closed = True
+
+
+async def test_the_demo_loads_through_the_model_manager_with_progress_and_cancel(tmp_path):
+    backend = SlowToLoad()
+    app = DemoApp(backend, _short_script(tmp_path))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "DemoScreen", 10)
+        demo = app.screen
+        await wait_for(pilot, lambda: "50%" in demo.query_one("#demo-caption").logical, 10)
+        assert app.models.primary is backend and app.models.is_loading(backend)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not app.models.is_loading(backend) and "did not load" in demo.query_one("#demo-caption").logical, 10)
+        assert not demo.model_ready and demo.position == -1
+    assert backend.closed  # the manager closes it

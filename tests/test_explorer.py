@@ -215,7 +215,8 @@ async def test_gauge_screen_keeps_a_track_per_condition_and_ranks_with_intervals
         await wait_for(pilot, answered(screen), 10)
         await pilot.press("g")
         gauge = app.screen
-        assert len(gauge.tracks()) == 2 and gauge.selected == screen.condition()
+        await wait_for(pilot, lambda: len(gauge.tracks()) == 2, 10)  # read in a worker
+        assert gauge.selected == screen.condition()
         await pilot.press("t")
         english = gauge.selected
         assert english.language == "en"

@@ -44,6 +44,14 @@ guards.install()  # Textual's failures under key bursts (widgets/guards.py)
 STYLESHEETS = ["styles/screens.tcss", "styles/dialogs.tcss"]
 
 
+def posting_models(app: App, backend) -> ModelManager:
+    """The app's ModelManager, with backend as its primary model: its loads report to the app as
+    Messages (ModelLoadProgress, ModelReady, ModelFailed), posted from the loading thread."""
+    return ModelManager(backend, on_progress=lambda b, f: app.post_message(ModelLoadProgress(b, f)),
+                        on_ready=lambda b, info: app.post_message(ModelReady(b, info)),
+                        on_failed=lambda b, message: app.post_message(ModelFailed(b, message)))
+
+
 class StartScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Static("probe-tui · starting…", id="starting")
@@ -70,9 +78,7 @@ class ProbeApp(App):
         A bad config.toml is a one-line ProbeError here, as in the CLI."""
         super().__init__()
         self.settings = get_settings()  # read once, for the whole app
-        self.models = ModelManager(backend, on_progress=lambda b, f: self.post_message(ModelLoadProgress(b, f)),
-                                   on_ready=lambda b, info: self.post_message(ModelReady(b, info)),
-                                   on_failed=lambda b, message: self.post_message(ModelFailed(b, message)))
+        self.models = posting_models(self, backend)
         self.store = store if store is not None else SessionStore()
         self.session_name = session or new_session_name(self.store)
         self.saved_state = self.store.open(self.session_name)
@@ -354,19 +360,37 @@ class ProbeApp(App):
 
 
 class DemoApp(App):
-    """probe-tui demo: the scripted tour, on its own."""
+    """probe-tui demo: the scripted tour, on its own. Its model loads through a ModelManager, as the
+    main app's do, and the demo screen follows the load's Messages."""
 
     TITLE = "probe-tui demo"
     CSS_PATH = STYLESHEETS
 
     def __init__(self, backend, script, recorded=()):
         super().__init__()
-        self.backend, self.script, self.recorded = backend, script, recorded
+        self.models = posting_models(self, backend)
+        self.script, self.recorded = script, recorded
+        self.demo = None
+
+    @property
+    def backend(self):
+        return self.models.primary
 
     def on_mount(self) -> None:
         from .screens.demo import DemoScreen
 
-        self.push_screen(DemoScreen(self.backend, self.script, self.recorded))
+        self.demo = DemoScreen(self.backend, self.script, self.recorded)
+        self.push_screen(self.demo)
+
+    def on_model_load_progress(self, message: ModelLoadProgress) -> None:
+        if self.models.is_loading(message.backend):
+            self.demo.model_loading(message.fraction)
+
+    def on_model_ready(self, message: ModelReady) -> None:
+        self.demo.model_started()
+
+    def on_model_failed(self, message: ModelFailed) -> None:
+        self.demo.model_failed(message.message)
 
     def on_unmount(self) -> None:
-        self.backend.close()
+        self.models.close_all()

@@ -79,12 +79,21 @@ class WorkDone(Message):
 
 
 class RankingReady(Message):
-    """The gauge screen's ranking with bootstrap intervals for one condition."""
+    """The gauge screen's ranking with bootstrap intervals for one condition, and its parts as drawn."""
 
-    def __init__(self, condition, key: tuple, ranking):
-        """key: the condition and the scores it was computed from."""
+    def __init__(self, condition, key: tuple, ranking, parts: tuple = ()):
+        """key: the condition and the scores it was computed from; parts: the ranking's and the
+        dimensions' renderables, made in the worker."""
         super().__init__()
-        self.condition, self.key, self.ranking = condition, key, ranking
+        self.condition, self.key, self.ranking, self.parts = condition, key, ranking, parts
+
+
+class TracksRead(Message):
+    """The gauge screen's readings of its tracks, computed in a worker: condition -> (key, reading)."""
+
+    def __init__(self, readings: dict):
+        super().__init__()
+        self.readings = readings
 
 
 # --- from a child screen to the probe screen -------------------------------------------------------

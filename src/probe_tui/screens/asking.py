@@ -1,10 +1,22 @@
-"""The probe screen's queue of items to ask: one request in flight (llama.cpp cannot stop mid-prompt),
-the latest one asked for meanwhile pending, and the last failure, not asked again until another item
-is shown. A key is (item, condition, reverse_options)."""
+"""The probe screen's asking: its queue of items to ask, one request in flight (llama.cpp cannot stop
+mid-prompt), the latest one asked for meanwhile pending, and the last failure, not asked again until
+another item is shown; and the worker that asks, whose answers come back as Messages. A key is
+(item, condition, reverse_options)."""
 
 from __future__ import annotations
 
-from ..widgets.status_line import PROMPT_STYLES
+import logging
+
+from textual import work
+
+from ..core.errors import ProbeError
+from ..core.personas import get_persona
+from ..core.session import ask
+from ..messages import AnswerArrived, AnswerFailed
+from ..widgets.status_line import PROMPT_STYLES, StatusLine
+from ..widgets.text import printable
+
+log = logging.getLogger(__name__)
 
 
 class AskQueue:
@@ -44,3 +56,42 @@ class AskQueue:
         if answer is not None:
             return f"Answered: {PROMPT_STYLES.get(answer.prompt.style, answer.prompt.style)}, {answer.distribution.method}.", False
         return ("Waiting for the model to finish the previous item (llama.cpp cannot stop mid-prompt)…" if self.in_flight else ""), False
+
+
+class ProbeAsking:
+    """The probe screen's side of the queue: it asks in a worker, one request at a time."""
+
+    def show_status(self) -> None:
+        """The status line for the item shown: what the model is doing for it, or how it was answered."""
+        self.query_one(StatusLine).item_status(*self.queue.status(self.item, self.own, self.session.answer_for(self.item, self.own)))
+
+    def request_answer(self, reverse_options: bool = False) -> None:
+        key = (self.item, self.own, reverse_options)
+        done = self.session.order_check_for if reverse_options else self.session.answer_for
+        if not done(*key[:2]) and self.model_ready and self.queue.take(key):
+            self.show_status()
+            self.score_item(self.backend, key)
+
+    @work(thread=True, group="score")
+    def score_item(self, backend, key: tuple) -> None:
+        item, condition, reverse_options = key
+        try:
+            answer = ask(backend, self.instrument, item, condition, get_persona(condition.persona, self.personas), reverse_options)
+        except ProbeError as exc:
+            log.exception("scoring failed")
+            self.post_message(AnswerFailed(key, str(exc)))
+            return
+        self.post_message(AnswerArrived(answer, key))
+
+    def on_answer_arrived(self, message: AnswerArrived) -> None:
+        self.session.record(message.answer)
+        self._ask_next(self.queue.finish())
+
+    def on_answer_failed(self, message: AnswerFailed) -> None:
+        self.notify(printable(message.message), title="Scoring failed", severity="error", markup=False)  # the text is data
+        self._ask_next(self.queue.finish(failure=message.message))
+
+    def _ask_next(self, pending: tuple | None) -> None:
+        self.show_item()
+        if pending and pending[2] and pending[:2] == (self.item, self.own):
+            self.request_answer(reverse_options=True)

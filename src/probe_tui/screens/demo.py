@@ -1,11 +1,11 @@
 """The demo: a scripted tour for talks, with captions and a big gauge, at a set pace.
 
 Every answer comes from a recorded session, the response cache, or the model, and the screen says
-which: a talk rehearsed once replays offline and instantly; anything missing is computed live."""
+which: a talk rehearsed once replays offline and instantly; anything missing is computed live. The
+model loads through the app's ModelManager, with progress and cancel (Esc), as in the main app."""
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 
@@ -17,7 +17,6 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from ..core.errors import ProbeError
 from ..core.instruments import get_instrument
 from ..core.personas import get_persona, load_personas
 from ..core.runner import Job
@@ -28,8 +27,6 @@ from ..widgets.script import ScriptText
 from ..widgets.text import printable, safe_text
 from .jobs import JobAnswered, RunEnded, run_for
 
-log = logging.getLogger(__name__)
-
 
 class DemoScreen(Screen):
     BINDINGS = [
@@ -37,6 +34,7 @@ class DemoScreen(Screen):
         Binding("n,right", "step(1)", "Step", id="demo.next_step"),
         Binding("b,left", "step(-1)", "Back", id="demo.previous_step"),
         Binding("q", "app.quit", "Quit", id="demo.quit"),
+        Binding("escape", "cancel_load", "Cancel load", show=False, tooltip="cancel the model's load", id="demo.cancel_load"),
     ]
 
     def __init__(self, backend, script, recorded=()):
@@ -74,19 +72,26 @@ class DemoScreen(Screen):
         self.start_model()
         self.set_interval(0.1, self.tick)
 
-    @work(thread=True, group="start")
+    # --- the model: loaded by the app's ModelManager, which reports here through the app ------------
     def start_model(self) -> None:
-        try:
-            self.backend.start()
-        except ProbeError as exc:
-            log.exception("demo model failed to start")
-            self.app.call_from_thread(self.notify, printable(exc), title="Model not loaded", severity="error", timeout=15, markup=False)
-            return
-        self.app.call_from_thread(self._ready)
+        self.app.models.load(self.backend)
 
-    def _ready(self) -> None:
+    def model_loading(self, fraction: float) -> None:
+        done = f" {100 * fraction:.0f}%" if fraction else ""
+        self.query_one("#demo-caption", ScriptText).set_text(f"{self.script.title}\n(loading {self.backend.display_name}…{done}; Esc cancels)")
+
+    def model_started(self) -> None:
         self.model_ready = True
         self.go_to(0)
+
+    def model_failed(self, message: str) -> None:
+        self.query_one("#demo-caption", ScriptText).set_text(f"{self.script.title}\n(the model did not load; q quits)")
+        self.notify(printable(message), title="Model not loaded", severity="error", timeout=15, markup=False)
+
+    def action_cancel_load(self) -> None:
+        models = self.app.models
+        if models.is_loading(self.backend) and not models.cancel(self.backend):
+            self.notify("This backend's start cannot be cancelled; it gives up after its timeout.", severity="warning")
 
     # --- frames ------------------------------------------------------------------------------------
     def condition(self, frame) -> Condition:
@@ -152,7 +157,7 @@ class DemoScreen(Screen):
         engine = self.session.engine
         tracks = [t for t in engine.tracks if engine.reading(t) is not None]
         width = max(24, min(self.query_one("#demo-right").size.width - 6, 64))
-        gauge = needles(engine, tracks, self._label, width, selected=condition, big=True) if tracks else Text("the gauge fills as the model answers", style="dim italic")
+        gauge = needles(engine.reading, tracks, self._label, width, selected=condition, big=True) if tracks else Text("the gauge fills as the model answers", style="dim italic")
         self.query_one("#demo-gauge", Static).update(gauge)
         source = self.sources.get((frame.item.id, condition), "asking the model…")
         state = "paused (space plays)" if self.paused else f"playing, {self.script.pace:g} s per item (space pauses)"

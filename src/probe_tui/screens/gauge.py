@@ -1,7 +1,8 @@
 """The full-screen gauge: a US↔CN needle per condition (each its own track), the nearest countries
 ranked with bootstrap intervals, and per-dimension bars for the model against selected countries.
-The 1000-resample bootstrap runs in a worker, on a copy of the selected track; its ranking comes back
-in a RankingReady Message."""
+The tracks' readings are computed in a worker once per change of their answers (TracksRead), and the
+1000-resample bootstrap in another, on a copy of the selected track, which also draws the ranking and
+the dimensions (RankingReady); both are kept by (condition, its scores), so a key press only redraws."""
 
 from __future__ import annotations
 
@@ -19,9 +20,10 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from ..core.gauge import Track
 from ..core.metrics import CN, US, profiles_to_compare
 from ..core.personas import get_persona
-from ..messages import RankingReady
+from ..messages import RankingReady, TracksRead
 from ..widgets.gauge import needles
 
 RANKED = 10
@@ -44,7 +46,9 @@ model's mean against the United States, China and the nearest countries.
         super().__init__()
         self.probe = probe_screen
         self.selected = probe_screen.condition()
-        self.rankings: dict[tuple, object] = {}  # (condition, its scores) -> ranking with intervals
+        self.readings: dict[object, tuple] = {}  # condition -> (its scores' key, its reading), from a worker
+        self.reading_now: dict[object, tuple] = {}  # condition -> the key a worker is reading
+        self.rankings: dict[tuple, tuple] = {}  # (condition, its scores) -> (ranking with intervals, its parts)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -62,8 +66,8 @@ model's mean against the United States, China and the nearest countries.
 
     # --- parts ---------------------------------------------------------------------------------
     def tracks(self) -> list:
-        engine = self.probe.session.engine
-        return [t for t in engine.tracks if engine.reading(t) is not None]
+        """The conditions with a reading, as last read (in a worker); no pandas here."""
+        return [t for t in self.probe.session.engine.tracks if self.readings.get(t, (None, None))[1] is not None]
 
     def label(self, condition) -> str:
         model = condition.model.rsplit("#", 1)[-1] if "#" in condition.model else Path(condition.model).stem
@@ -71,56 +75,78 @@ model's mean against the United States, China and the nearest countries.
         return f"{condition.language.upper()} · {persona} · {model}"
 
     def show(self) -> None:
+        """Draw what has been read; what has changed since is read (and ranked) in workers."""
+        engine = self.probe.session.engine
+        keys = {condition: self._ranking_key(condition) for condition in engine.tracks}
+        stale = [c for c, key in keys.items() if self.readings.get(c, (None,))[0] != key]
+        unread = [c for c in stale if self.reading_now.get(c) != keys[c]]
+        if unread:
+            self.reading_now.update({c: keys[c] for c in unread})
+            self.read_tracks(self._tracks_copy(unread), {c: keys[c] for c in unread})
         tracks = self.tracks()
         if tracks and self.selected not in tracks:
             self.selected = tracks[0]
-        self.query_one("#tracks", Static).update(self._tracks_part(tracks))
+        self.query_one("#tracks", Static).update(self._tracks_part(tracks, reading=bool(stale)))
         if not tracks:
             self.query_one("#ranking", Static).update("")
             self.query_one("#dimensions", Static).update("")
             return
-        key = self._ranking_key(self.selected)
+        key = keys[self.selected]
         if key in self.rankings:
-            self._show_ranking(self.rankings[key])
+            self._show_ranking(*self.rankings[key][1])
             return
         self.query_one("#ranking", Static).update(Text("ranking the nearest countries with 1000 item resamples…", style="dim italic"))
         self.query_one("#dimensions", Static).update("")
-        self.rank(self._track_copy(self.selected), self.selected, key)
+        self.rank(self._tracks_copy([self.selected]), self.selected, key, self.size.width)
 
     def _ranking_key(self, condition) -> tuple:
         return condition, tuple(self.probe.session.engine.tracks[condition].scores.items())
 
-    def _track_copy(self, condition):
-        """The engine with a copy of this one track: the worker reads it while answers go on arriving."""
+    def _tracks_copy(self, conditions):
+        """The engine with a copy of these tracks: the worker reads them while answers go on arriving."""
         engine = copy.copy(self.probe.session.engine)
-        engine.tracks = {condition: copy.deepcopy(engine.tracks[condition])}
+        engine.tracks = {condition: Track(dict(engine.tracks[condition].scores)) for condition in conditions}
         return engine
 
+    @work(thread=True, group="readings")
+    def read_tracks(self, engine, keys: dict) -> None:
+        self.post_message(TracksRead({condition: (key, engine.reading(condition)) for condition, key in keys.items()}))
+
+    def on_tracks_read(self, message: TracksRead) -> None:
+        for condition, (key, reading) in message.readings.items():
+            if self.reading_now.get(condition) == key:
+                del self.reading_now[condition]
+            self.readings[condition] = (key, reading)  # show() reads again what has changed since
+        self.show()
+
     @work(thread=True, exclusive=True, group="bootstrap")
-    def rank(self, engine, condition, key) -> None:
-        self.post_message(RankingReady(condition, key, engine.ranking_with_intervals(condition)))
+    def rank(self, engine, condition, key, width: int) -> None:
+        ranking = engine.ranking_with_intervals(condition)
+        parts = (self._ranking_part(ranking, engine, condition), self._dimensions_part(ranking, engine, condition, width))
+        self.post_message(RankingReady(condition, key, ranking, parts))
 
     def on_ranking_ready(self, message: RankingReady) -> None:
-        self.rankings[message.key] = message.ranking
+        self.rankings[message.key] = (message.ranking, message.parts)
         if message.condition == self.selected:
-            self._show_ranking(message.ranking)
+            self._show_ranking(*message.parts)
 
-    def _show_ranking(self, ranking) -> None:
-        self.query_one("#ranking", Static).update(self._ranking_part(ranking))
-        self.query_one("#dimensions", Static).update(self._dimensions_part(ranking))
+    def _show_ranking(self, ranking_part, dimensions_part) -> None:
+        self.query_one("#ranking", Static).update(ranking_part)
+        self.query_one("#dimensions", Static).update(dimensions_part)
 
-    def _tracks_part(self, tracks):
-        engine = self.probe.session.engine
+    def _tracks_part(self, tracks, reading: bool = False):
         width = max(24, min(self.size.width - 4, 60))
         title = Text("US ↔ CN, one track per condition (t selects; ▶ is shown below)", style="bold")
         if not tracks:
-            return Group(title, Text("no answers yet: answer some items on the probe screen first", style="dim italic"))
-        return Group(title, needles(engine, tracks, self.label, width, self.selected))
+            waiting = "reading the tracks…" if reading else "no answers yet: answer some items on the probe screen first"
+            return Group(title, Text(waiting, style="dim italic"))
+        return Group(title, needles(lambda track: self.readings[track][1], tracks, self.label, width, self.selected))
 
-    def _ranking_part(self, ranking):
+    # --- drawn in the ranking worker -------------------------------------------------------------
+    def _ranking_part(self, ranking, engine, condition):
         scale_free = self.probe.session.baseline.scale_free
         metric = "profile r" if scale_free else "RMSE"
-        no_interval = self.probe.session.engine.interval_note(self.selected)
+        no_interval = engine.interval_note(condition)
         title = Text(f"Nearest countries for ▶ (by {metric}; {no_interval or '95% interval from 1000 item resamples'})", style="bold")
         table = Table(box=None, padding=(0, 1))
         table.add_column("#", justify="right")
@@ -139,16 +165,16 @@ model's mean against the United States, China and the nearest countries.
             table.add_row(*cells, style="bold" if row.country in (US, CN) else None)
         return Group(title, table)
 
-    def _dimensions_part(self, ranking):
+    def _dimensions_part(self, ranking, engine, condition, screen_width: int):
         session = self.probe.session
-        reading = session.engine.reading(self.selected)
+        reading = engine.reading(condition)
         nearest = [c for c in ranking["country"].head(2) if c not in (US, CN)]
         countries = [US, CN] + nearest
         dimensions = list(session.instrument.dimensions)
         table = profiles_to_compare(reading.model_means, session.baseline.table.loc[countries, dimensions], reading.scale_free)
         values = [v for v in table.to_numpy(float).ravel() if v == v]
         low, high = self._scale_range(values, reading.scale_free)
-        width = max(10, min(self.size.width - 34, 40))
+        width = max(10, min(screen_width - 34, 40))
         labels = session.dimension_labels()
         standardised = " (each standardised over the model's indices, as the profile r compares them)" if reading.scale_free else ""
         rows = [Text(f"Per dimension: the model (▶) against {', '.join(countries)}{standardised}", style="bold")]

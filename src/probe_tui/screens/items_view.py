@@ -1,5 +1,5 @@
-"""What the probe screen shows as text: language labels, the flags and the change line, the gauge's
-waiting line, the persona choices, and the user files' problems."""
+"""What the probe screen shows as text: language labels, the item's header, the flags and the change
+line, the gauge pane and its waiting line, the persona choices, and the user files' problems."""
 
 from __future__ import annotations
 
@@ -38,6 +38,12 @@ def restored(position: dict, instrument, condition, personas: dict, explicit: di
     return index, condition
 
 
+def item_header(instrument, index: int, language: str, persona) -> str:
+    item = instrument.items[index]
+    return (f"{instrument.name} · item {index + 1}/{len(instrument.items)} · official no. {item.code} · "
+            f"{item.construct or item.dimension} · {language_label(language)} · persona: {persona.name_in(language)}")
+
+
 def condition_label(condition, shown, personas: dict, model_name) -> str:
     """How the change line names an earlier condition: with its model when that differs from shown's."""
     if condition is None:
@@ -70,6 +76,14 @@ def gauge_waiting(session, condition) -> str:
     answered = len(session.answers_under(condition))
     note = session.engine.missing_note(condition) if answered else None
     return f"{answered} item(s) answered so far; {note}" if note else "no answers yet under this condition"
+
+
+def show_gauge(view, session, condition, human: dict, groups, persona) -> None:
+    """The probe screen's gauge pane: the condition's reading against the US and China, its nearest
+    countries and its groups."""
+    caption = f"Gauge · {language_label(condition.language)} · {persona.name_in(condition.language)}"
+    view.show(session.gauge(condition), session.dimension_labels(), human, caption, session.baseline,
+              session.nearest_countries(condition), session.group_comparison(condition, groups), gauge_waiting(session, condition))
 
 
 def persona_choices(session, personas: dict, current: str) -> dict:

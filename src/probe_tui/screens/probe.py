@@ -1,13 +1,11 @@
 """The probe screen: one item at a time, its answer distribution, and the running gauge. The app
-holds the models and the current condition; this screen follows them, and keeps the queue of items
-to ask: one in flight, the latest request pending."""
+holds the models and the current condition; this screen follows them, and asks through the queue
+in asking.py: one request in flight, the latest one pending."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import replace
 
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -15,28 +13,25 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from ..backends.manager import FAILED, READY
-from ..core.errors import ProbeError
 from ..core.metrics import CN, US
 from ..core.personas import get_persona
-from ..core.session import Condition, ProbeSession, ask, prompt_for
-from ..messages import AnswerArrived, AnswerFailed, AnswerOpened, FreeTextDone, ItemChosen
+from ..core.session import Condition, ProbeSession, prompt_for
+from ..messages import AnswerOpened, FreeTextDone, ItemChosen
 from ..widgets.distribution import DistributionView
 from ..widgets.free_text import FreeText
 from ..widgets.gauge import GaugeView
 from ..widgets.script import ScriptText
 from ..widgets.status_line import StatusLine
-from ..widgets.text import printable, safe_text
-from .asking import AskQueue
+from ..widgets.text import safe_text
+from .asking import AskQueue, ProbeAsking
 from .commands import ProbeCommands
 from .dialogs import pick_persona
-from .items_view import (change_line, condition_label, flags_line, gauge_waiting, group_baselines_and_problems, language_label,
-                         persona_choices, restored)
+from .items_view import (change_line, condition_label, flags_line, group_baselines_and_problems, item_header, persona_choices,
+                         restored, show_gauge)
 from .navigation import ProbeNavigation
 
-log = logging.getLogger(__name__)
 
-
-class ProbeScreen(ProbeNavigation, Screen):
+class ProbeScreen(ProbeAsking, ProbeNavigation, Screen):
     COMMANDS = {ProbeCommands}
     HELP = """\
 # probe-tui
@@ -150,44 +145,8 @@ language, persona or model changes).
         elif status is not None and status.phase == FAILED:
             self.query_one(DistributionView).show(None, placeholder="no model loaded")
 
-    def show_status(self) -> None:
-        """The status line for the item shown: what the model is doing for it, or how it was answered."""
-        self.query_one(StatusLine).item_status(*self.queue.status(self.item, self.own, self.session.answer_for(self.item, self.own)))
-
     def on_screen_resume(self) -> None:
         self.show_item()
-
-    # --- asking: one request in flight, the latest one pending ----------------------------------
-    def request_answer(self, reverse_options: bool = False) -> None:
-        key = (self.item, self.own, reverse_options)
-        done = self.session.order_check_for if reverse_options else self.session.answer_for
-        if not done(*key[:2]) and self.model_ready and self.queue.take(key):
-            self.show_status()
-            self.score_item(self.backend, key)
-
-    @work(thread=True, group="score")
-    def score_item(self, backend, key: tuple) -> None:
-        item, condition, reverse_options = key
-        try:
-            answer = ask(backend, self.instrument, item, condition, get_persona(condition.persona, self.personas), reverse_options)
-        except ProbeError as exc:
-            log.exception("scoring failed")
-            self.post_message(AnswerFailed(key, str(exc)))
-            return
-        self.post_message(AnswerArrived(answer, key))
-
-    def on_answer_arrived(self, message: AnswerArrived) -> None:
-        self.session.record(message.answer)
-        self._ask_next(self.queue.finish())
-
-    def on_answer_failed(self, message: AnswerFailed) -> None:
-        self.notify(printable(message.message), title="Scoring failed", severity="error", markup=False)  # the text is data
-        self._ask_next(self.queue.finish(failure=message.message))
-
-    def _ask_next(self, pending: tuple | None) -> None:
-        self.show_item()
-        if pending and pending[2] and pending[:2] == (self.item, self.own):
-            self.request_answer(reverse_options=True)
 
     # --- display ---------------------------------------------------------------------------------
     def show_item(self) -> None:
@@ -195,10 +154,7 @@ language, persona or model changes).
         self.queue.showing(item, condition)
         self.app.save_position(self.instrument.key, {"index": self.index, "language": self.language, "persona": self.persona})
         persona = get_persona(self.persona, self.personas)
-        self.query_one("#item-header", ScriptText).set_text(
-            f"{self.instrument.name} · item {self.index + 1}/{len(self.instrument.items)} · "
-            f"official no. {item.code} · {item.construct or item.dimension} · {language_label(self.language)} · "
-            f"persona: {persona.name_in(self.language)}")
+        self.query_one("#item-header", ScriptText).set_text(item_header(self.instrument, self.index, self.language, persona))
         self.query_one("#item-text", ScriptText).set_text(item.text_in(self.language))
         answer = self.session.answer_for(item, condition)
         placeholder = "waiting for the model…" if self.model_ready else "loading the model…"
@@ -210,10 +166,7 @@ language, persona or model changes).
         if not free_text.running and free_text.written_for != (item, condition):
             free_text.remove_class("shown")
         self.query_one("#prompt-text", ScriptText).set_text(answer.prompt.text if answer else "(the prompt appears once the item is asked)")
-        caption = f"Gauge · {language_label(self.language)} · {persona.name_in(self.language)}"
-        self.query_one(GaugeView).show(self.session.gauge(condition), self.session.dimension_labels(), self.human, caption,
-                                       self.session.baseline, self.session.nearest_countries(condition),
-                                       self.session.group_comparison(condition, self.groups), gauge_waiting(self.session, condition))
+        show_gauge(self.query_one(GaugeView), self.session, condition, self.human, self.groups, persona)
         self.request_answer()
         self.show_status()
 

@@ -113,13 +113,14 @@ class GaugeView(Widget):
         return Text.assemble(("leans ", ""), (SHORT[lean], style), (detail, "dim"))
 
 
-def needles(engine, tracks, label, width: int, selected=None, big: bool = False):
-    """One US↔CN needle per condition track, each with its verdict (the gauge screen, the demo)."""
+def needles(reading_of, tracks, label, width: int, selected=None, big: bool = False):
+    """One US↔CN needle per condition track, each with its verdict (the gauge screen, the demo).
+    reading_of: track -> its GaugeReading (the engine's `reading`, or readings computed before)."""
     from rich.console import Group
 
     rows = []
     for track in tracks:
-        reading = engine.reading(track)
+        reading = reading_of(track)
         marker = "▶ " if track == selected else "  "
         rows.append(safe_text(marker + label(track), style="bold" if track == selected or big else ""))
         needle = GaugeView._needle(reading, width)
