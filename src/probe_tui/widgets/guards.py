@@ -7,7 +7,11 @@ Textual's). Such a key is dropped; the next one, after layout, pages as usual.
 
 Its command palette, closed (Escape, Enter) while its search worker still runs, had that worker set
 `_list_visible` on a palette whose widgets were gone: `NoMatches 'CommandList'` ended the app. The
-flag's watcher now does nothing on a palette without its list."""
+flag's watcher now does nothing on a palette without its list.
+
+Its Header redraws its title from watchers of the app's and screen's title and sub_title, which raised
+`NoMatches 'HeaderTitle'` when the sub_title changed while a header had not yet composed its title (a
+screen mounting as the app quits). The header now skips that redraw; the next change draws it."""
 
 from __future__ import annotations
 
@@ -15,7 +19,9 @@ import functools
 
 from textual.command import CommandList, CommandPalette
 from textual.css.query import NoMatches
-from textual.widgets import OptionList
+from textual.dom import NoScreen
+from textual.widgets import Header, OptionList
+from textual.widgets._header import HeaderTitle
 
 
 def _laid_out_first(move_page):
@@ -42,7 +48,25 @@ def _while_it_has_its_list(watch):
     return guarded
 
 
+def _title_once_composed(self: Header, _) -> None:
+    """Header._on_mount, with a redraw that waits until the header has its title widget."""
+    async def set_title() -> None:
+        try:
+            self.query_one(HeaderTitle).update(self.format_title())
+        except (NoMatches, NoScreen):
+            return  # not composed yet, or already gone
+
+    for owner in (self.app, self.screen):
+        self.watch(owner, "title", set_title)
+        self.watch(owner, "sub_title", set_title)
+
+
+_title_once_composed.probe_tui_guard = True
+
+
 def install() -> None:
+    if not getattr(Header._on_mount, "probe_tui_guard", False):
+        Header._on_mount = _title_once_composed
     if not getattr(OptionList._move_page, "probe_tui_guard", False):
         OptionList._move_page = _laid_out_first(OptionList._move_page)
     if not getattr(CommandPalette._watch__list_visible, "probe_tui_guard", False):
