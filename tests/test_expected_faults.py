@@ -110,3 +110,12 @@ def test_a_response_off_its_scale_is_refused_not_scored(tmp_path, cell, shown):
     line = one_clear_line(result)
     assert f"{responses}: 1 response(s) are not a number on their item's scale" in line and shown in line
     assert "Warning" not in result.stderr and not (tmp_path / "s.csv").exists()
+
+
+@pytest.mark.parametrize("content", ["model,language,persona,item_id,response\n", ""])
+def test_a_figure_of_nothing_is_one_line(tmp_path, content):
+    responses = tmp_path / "r.csv"
+    responses.write_text(content, encoding="utf-8")
+    line = one_clear_line(probe_tui("figure", "dimensions", "--instrument", "mfq2", "--responses", str(responses), "--output", str(tmp_path / "f.png")))
+    assert "nothing to draw" in line or "cannot read responses" in line
+    assert not (tmp_path / "f.png").exists()

@@ -75,3 +75,21 @@ def test_group_baseline_loader_never_raises_anything_else(content):
             read_group_baselines(path)
         except ProbeError as exc:
             assert "\n" not in str(exc)
+
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "weekend.yaml"
+baseline_cells = st.one_of(st.text(max_size=8), st.sampled_from(["United States", "China", "Atlantis", "3.1", "1e400", "nan", "inf", "-", '""']))
+
+
+@FUZZ
+@given(st.one_of(st.binary(max_size=300),
+                 st.lists(st.lists(baseline_cells, min_size=2, max_size=4), max_size=5)
+                 .map(lambda rows: "country,thrift,novelty\n" + "\n".join(",".join(r) for r in rows)).map(str.encode)))
+def test_instrument_baseline_loader_never_raises_anything_else(content):
+    """A user instrument's baseline CSV (#15, #21): the instrument loads, or its problem is one line."""
+    with tempfile.TemporaryDirectory() as directory:
+        (Path(directory) / "weekend.yaml").write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+        (Path(directory) / "weekend_baseline.csv").write_bytes(content)
+        bank = load_bank(Path(directory))
+        assert all("\n" not in problem for problem in bank.problems)
+        assert ("weekend" in bank.instruments) != any("weekend_baseline.csv" in problem for problem in bank.problems)
