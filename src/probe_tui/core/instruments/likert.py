@@ -213,9 +213,10 @@ class LikertInstrument:
     def on_scale(self, keys: pd.Series, values: pd.Series, path) -> pd.Series:
         """Recorded answers as numbers (a blank is no answer); a number off its item's scale (a code
         such as -99 or 99 for a missing answer, or inf) is refused in one line, never scored."""
-        numbers = pd.to_numeric(values, errors="coerce").where(values.astype(str).str.strip() != "")
-        unreadable = numbers.isna() & values.notna() & (values.astype(str).str.strip() != "")
-        sizes = keys.map(lambda key: len(self.find_item(key).scale.labels) if self.find_item(key) else np.nan)
+        text = values.astype(object).where(values.notna(), "").astype(str).str.strip()
+        numbers = pd.to_numeric(text.where(text != ""), errors="coerce").astype(float)
+        unreadable = numbers.isna() & (text != "")
+        sizes = keys.map(lambda key: len(self.find_item(key).scale.labels) if self.find_item(key) else np.nan).astype(float)
         off = (numbers.notna() & ~((numbers >= 1) & (numbers <= sizes))) | unreadable
         if off.any():
             shown = ", ".join(f"item {key} = {value}" for key, value in list(zip(keys[off], values[off]))[:3])
