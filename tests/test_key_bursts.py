@@ -80,6 +80,8 @@ async def back_to_the_probe_screen(app, pilot):
 @pytest.mark.parametrize("phase", ["load", "evaluation"])
 async def test_200_random_keys_during_a_load_or_an_evaluation_do_not_crash_the_app(seed, phase, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # whatever the keys export lands here
+    for variable in ("XDG_CONFIG_HOME", "XDG_DATA_HOME"):  # a theme or persona the keys pick stays in this test
+        monkeypatch.setenv(variable, str(tmp_path / variable.lower()))
     rng = random.Random(seed)
     keys = burst_keys()
     backend = Slow(load=3.0, answer=0.01) if phase == "load" else Slow(load=0.0, answer=0.4)

@@ -2,6 +2,8 @@
 the Backend protocol so every figure on them is the same on every run. Update after a deliberate
 change of layout with: python -m pytest tests/test_snapshots.py --snapshot-update"""
 
+import pytest
+
 from probe_tui.app import ProbeApp as _ProbeApp
 from probe_tui.core.store import SessionStore
 from scripted import ScriptedBackend
@@ -10,6 +12,12 @@ from scripted import ScriptedBackend
 def ProbeApp(backend):  # noqa: N802 - a fixed session name and a store of its own: the same picture every run
     return _ProbeApp(backend, session="snapshot", store=SessionStore(":memory:"))
 from test_app import answered, probe_screen, wait_for
+
+
+@pytest.fixture(autouse=True)
+def own_config(tmp_path, monkeypatch):
+    """No theme or keymap that an earlier test left in the config directory changes the picture."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
 
 
 def after(*steps):
