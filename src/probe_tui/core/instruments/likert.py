@@ -216,7 +216,8 @@ class LikertInstrument:
         text = values.astype(object).where(values.notna(), "").astype(str).str.strip()
         numbers = pd.to_numeric(text.where(text != ""), errors="coerce").astype(float)
         unreadable = numbers.isna() & (text != "")
-        sizes = keys.map(lambda key: len(self.find_item(key).scale.labels) if self.find_item(key) else np.nan).astype(float)
+        scale_sizes = {key: len(item.scale.labels) if (item := self.find_item(key)) else np.nan for key in keys.unique()}
+        sizes = keys.map(scale_sizes).astype(float)  # each item looked up once, not once per row
         off = (numbers.notna() & ~((numbers >= 1) & (numbers <= sizes))) | unreadable
         if off.any():
             shown = ", ".join(f"item {key} = {value}" for key, value in list(zip(keys[off], values[off]))[:3])
