@@ -5,8 +5,12 @@ the local run; one response cache serves every shard."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 
+import pandas as pd
 import pytest
 
 from loopback import FaultProxy, LlamaServer, free_port
@@ -217,6 +221,28 @@ def test_one_response_cache_serves_every_shard_and_keys_each_parameter(servers, 
     run_jobs(jobs[:1], fewer, mfq2)
     assert fewer.misses == 1  # another top-k: asked again
     fewer.close()
+
+
+def test_cli_run_over_two_named_endpoints(servers, tmp_path):
+    config_dir = tmp_path / "config" / "probe-tui"
+    config_dir.mkdir(parents=True)
+    down = f"http://127.0.0.1:{free_port()}/v1"
+    tables = [("a", servers[0].url), ("b", servers[1].url), ("gone", down)]
+    (config_dir / "endpoints.toml").write_text("".join(
+        f'[endpoints.{name}]\nbackend = "openai"\nbase_url = "{url}"\nmodel = "smollm2"\nbackoff = 0.05\n' for name, url in tables), encoding="utf-8")
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_CACHE_HOME": str(tmp_path / "cache"),
+           "XDG_DATA_HOME": str(tmp_path / "data"), "XDG_STATE_HOME": str(tmp_path / "state")}
+    out = tmp_path / "sharded.csv"
+    result = subprocess.run([sys.executable, "-m", "probe_tui", "run", "--endpoint", "a,b,gone", "--limit", "8", "--concurrency", "2",
+                             "--output", str(out)], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert f"probe-tui: warning: endpoint {down} is down at start and is left out for this run" in result.stderr
+    frame = pd.read_csv(out)
+    assert frame["item_id"].tolist() == [f"mfq2_{i:02d}" for i in range(1, 9)]
+    assert set(frame["endpoint"]) == {servers[0].url, servers[1].url} and (frame["model"] == "sharded#smollm2").all()
+    refused = subprocess.run([sys.executable, "-m", "probe_tui", "run", "--endpoint", "a,nope", "--output", str(out)],
+                             capture_output=True, text=True, env=env, timeout=60)
+    assert refused.returncode == 2 and "unknown endpoint 'nope'; choose one of: a, b, gone" in refused.stderr
 
 
 def test_a_single_local_answer_has_no_endpoint(backend, mfq2):
