@@ -191,6 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_endpoint_commands(endpoints)
     items = commands.add_parser("items", help="item banks and personas")
     items.add_argument("action", choices=["check"], help="check: report schema errors and missing translations")
+    from .baselines_cli import add_parser as add_baselines_parser
+
+    add_baselines_parser(commands)
     return parser
 
 
@@ -513,6 +516,10 @@ def main(argv=None) -> int:
             return score_command(args)
         if args.command == "endpoints":
             return endpoints_command(args)
+        if args.command == "baselines":
+            from .baselines_cli import baselines_command
+
+            return baselines_command(args)
         return run_app(args)
     except ProbeError as exc:
         print(f"probe-tui: error: {exc}", file=sys.stderr)
