@@ -56,3 +56,14 @@ def test_score_reports_accuracy_nmae_fairness_and_mds_per_subgroup(tmp_path, mon
     assert value("(subgroups)", "all items", "mds_human") == pytest.approx(1.0)
     assert value("(subgroups)", "Q182", "mds_model") == pytest.approx(0.0)
     assert "2 subgroups: accuracy_range 0.50" in capsys.readouterr().out
+
+
+def test_the_subgroups_figure_draws_a_panel_per_attribute(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    build_baseline(write_microdata(tmp_path, ".csv"), parse_by("country,sex"), parse_items("Q177,Q182"), "W_WEIGHT", min_n=3, name="wvs7")
+    pd.DataFrame([("m", "en", f"subgroup:country=singapore,sex={sex}", item, 3) for sex in ("male", "female") for item in ("Q177", "Q182")],
+                 columns=["model", "language", "persona", "item_id", "response"]).to_csv(tmp_path / "r.csv", index=False)
+    output = tmp_path / "subgroups.svg"
+    assert main(["figure", "subgroups", "--instrument", "wvs", "--responses", str(tmp_path / "r.csv"), "-o", str(output)]) == 0
+    svg = output.read_text()
+    assert "sex: modal accuracy" in svg and "country: NMAE" in svg and "female" in svg
