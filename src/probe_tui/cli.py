@@ -147,6 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--countries", help="a country sweep (seed 001): 'all' (the 20 countries with a primary language) or a list, e.g. Japan,Brazil")
     run.add_argument("--condition", choices=("aligned", "en", "zh"), default="aligned",
                      help="with --countries: each country in its own language (aligned, default), in English or in Chinese; always with its national persona")
+    run.add_argument("--subgroups", metavar="BASELINE", help="a subgroup sweep (seed 003): every item the group baseline has, "
+                     "under the persona of each of its groups (see `probe-tui baselines`)")
     run.add_argument("--output", required=True, type=Path, help="CSV file to write")
     run.add_argument("--concurrency", type=int, default=SHARED, help="items in flight at once, for remote backends (default 1)")
     run.add_argument("--score-by", choices=("expected", "argmax"), default="expected",
