@@ -28,7 +28,8 @@ def add_parser(commands) -> None:
     build.add_argument("--instrument", help="the instrument whose items the codes are (default: the one that has them)")
     goqa = actions.add_parser("import-goqa", help="per-country distributions from GlobalOpinionQA's CSV, for the WVS items probe-tui holds")
     goqa.add_argument("file", help="GlobalOpinionQA's CSV (question, selections, options, source)")
-    goqa.add_argument("--instrument", default="wvs", help="the instrument to match questions to (default: wvs)")
+    goqa.add_argument("--instrument", help="the instrument to match questions to (default: the one "
+                      "assets/baselines/globalopinionqa_items.yaml has a block for)")
     goqa.add_argument("--name", default="goqa", help="the baseline's name (default: goqa)")
 
 

@@ -62,7 +62,8 @@ def _match(question: str, table: dict) -> list[str]:
     return [code for code, words in table["items"].items() if code not in META_KEYS and all(has(str(w)) for w in words)]
 
 
-def import_goqa(path: Path, instrument_key: str = "wvs", name: str | None = None, out_dir: Path | None = None) -> ImportResult:
+def import_goqa(path: Path, instrument_key: str | None = None, name: str | None = None, out_dir: Path | None = None) -> ImportResult:
+    """instrument_key None: the one instrument the matching table has a block for."""
     from .instruments import get_instrument
     from .microdata import NAME, _country, file_digest, write_baseline
     from .personas import national_persona
@@ -71,11 +72,16 @@ def import_goqa(path: Path, instrument_key: str = "wvs", name: str | None = None
     name = name or "goqa"
     if not NAME.fullmatch(name):
         raise ProbeError(f"--name {name!r}: use letters, digits, '_', '-' or '.'")
-    instrument = get_instrument(instrument_key)
     tables = load_yaml(paths.assets_dir() / "baselines" / "globalopinionqa_items.yaml")
+    known = [k for k in tables if k not in META_KEYS]
+    if instrument_key is None:
+        if len(known) != 1:
+            raise ProbeError(f"choose the instrument with --instrument: one of {', '.join(known)}")
+        instrument_key = known[0]
+    instrument = get_instrument(instrument_key)
     if instrument.key not in tables:
         raise ProbeError(f"no GlobalOpinionQA matching table for {instrument.key} (assets/baselines/globalopinionqa_items.yaml has: "
-                         f"{', '.join(k for k in tables if k not in META_KEYS)})")
+                         f"{', '.join(known)})")
     table = tables[instrument.key]
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
