@@ -148,6 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--countries", help="a country sweep (seed 001): 'all' (the 20 countries with a primary language) or a list, e.g. Japan,Brazil")
     run.add_argument("--condition", choices=("aligned", "en", "zh"), default="aligned",
                      help="with --countries: each country in its own language (aligned, default), in English or in Chinese; always with its national persona")
+    run.add_argument("--subgroups", metavar="BASELINE", help="a subgroup sweep (seed 003): every item the group baseline has, "
+                     "under the persona of each of its groups (see `probe-tui baselines`)")
     run.add_argument("--output", required=True, type=Path, help="CSV file to write")
     run.add_argument("--concurrency", type=int, default=SHARED, help="items in flight at once, for remote backends (default 1); "
                      "with several --endpoint: in flight on each endpoint")
@@ -176,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--pace", type=float, help="seconds per item (default: the script's)")
     demo.add_argument("--check", action="store_true", help="only read the script and say what it would show")
     figure = commands.add_parser("figure", help="a picture for slides (PNG or SVG) from recorded responses")
-    figure.add_argument("kind", help="dimensions, gauge (survey instruments); favourability, heatmap, base-vs-chat (pair instruments)")
+    figure.add_argument("kind", help="dimensions, gauge, subgroups (survey instruments); favourability, heatmap, base-vs-chat (pair instruments)")
     _add_instrument_option(figure, INSTRUMENT_HELP + " (required)")
     figure.add_argument("--responses", nargs="+", required=True, type=Path, help="runs, session exports or study files (CSV, Parquet, JSON)")
     figure.add_argument("--labels", help="a model name per responses file, comma-separated (e.g. 'Qwen2.5-7B base,Qwen2.5-7B chat')")
@@ -193,6 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_endpoint_commands(endpoints)
     items = commands.add_parser("items", help="item banks and personas")
     items.add_argument("action", choices=["check"], help="check: report schema errors and missing translations")
+    from .baselines_cli import add_parser as add_baselines_parser
+
+    add_baselines_parser(commands)
     return parser
 
 
@@ -525,6 +530,10 @@ def main(argv=None) -> int:
             return score_command(args)
         if args.command == "endpoints":
             return endpoints_command(args)
+        if args.command == "baselines":
+            from .baselines_cli import baselines_command
+
+            return baselines_command(args)
         return run_app(args)
     except ProbeError as exc:
         print(f"probe-tui: error: {exc}", file=sys.stderr)
