@@ -3,7 +3,8 @@
 - responses.parquet: one row per answer, in matrix order, with the columns of `probe-tui export`
   (the condition, the prompt, the numbers and their provenance) and the study's own: study,
   study_model (the model's label in the study file), variant and order, country and condition (a
-  country sweep), key (the journal's);
+  country sweep), key (the journal's), answered_by (the endpoint that answered, for a model served
+  by several);
 - scores.csv: `probe-tui score` over the whole study, long format, with instrument and condition
   columns; the model column holds the study's model labels; order checks are not scored;
 - figures/: each instrument's figures, PNG.
