@@ -27,8 +27,8 @@ from .spec import Study
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; color: #1a202c; line-height: 1.45; }
 h1 { margin-bottom: 0.2em; } h2 { border-bottom: 2px solid #e2e8f0; padding-bottom: 0.2em; margin-top: 2em; }
-table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.92em; }
-th, td { border: 1px solid #cbd5e0; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
+table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.92em; max-width: 100%; }
+th, td { border: 1px solid #cbd5e0; padding: 0.25em 0.6em; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
 th { background: #edf2f7; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
 figure { margin: 1em 0; } figure img { max-width: 100%; border: 1px solid #e2e8f0; }
 figcaption { color: #4a5568; font-size: 0.9em; } .method { font-weight: bold; color: #2b6cb0; }
