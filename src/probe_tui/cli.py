@@ -96,7 +96,8 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     local.add_argument("--threads", type=int, default=SHARED, help="CPU threads (default: llama.cpp's choice)")
     local.add_argument("--no-cache", action="store_true", default=SHARED, help="always ask the model; neither read nor write the response cache")
     remote = parser.add_argument_group("remote API")
-    remote.add_argument("--endpoint", default=SHARED, help="a named endpoint from endpoints.toml in the config directory")
+    remote.add_argument("--endpoint", default=SHARED, help="a named endpoint from endpoints.toml in the config directory; several, "
+                        "comma-separated (a,b), serving one model: prompts are sharded over them, --concurrency per endpoint")
     _add_remote_settings(remote)
 
 
@@ -150,7 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--subgroups", metavar="BASELINE", help="a subgroup sweep (seed 003): every item the group baseline has, "
                      "under the persona of each of its groups (see `probe-tui baselines`)")
     run.add_argument("--output", required=True, type=Path, help="CSV file to write")
-    run.add_argument("--concurrency", type=int, default=SHARED, help="items in flight at once, for remote backends (default 1)")
+    run.add_argument("--concurrency", type=int, default=SHARED, help="items in flight at once, for remote backends (default 1); "
+                     "with several --endpoint: in flight on each endpoint")
     run.add_argument("--score-by", choices=("expected", "argmax"), default="expected",
                      help="an item's score for the gauge: the expected value of its distribution (default) or the most likely option")
     resume = run.add_mutually_exclusive_group()
@@ -252,12 +254,22 @@ def _backend(args):
 
         if args.endpoint:
             endpoints = load_endpoints()
-            if args.endpoint not in endpoints:
-                from .backends.remote import config_file
+            names = [name.strip() for name in args.endpoint.split(",")]
+            for name in names:
+                if name not in endpoints:
+                    from .backends.remote import config_file
 
-                known = ", ".join(sorted(endpoints)) or f"none (define them in {config_file()})"
-                raise ProbeError(f"unknown endpoint {args.endpoint!r}; choose one of: {known}")
-            config = replace(endpoints[args.endpoint], **overrides, **({"model": args.model} if args.model else {}))
+                    known = ", ".join(sorted(endpoints)) or f"none (define them in {config_file()})"
+                    raise ProbeError(f"unknown endpoint {name!r}; choose one of: {known}")
+            configs = [replace(endpoints[name], **overrides, **({"model": args.model} if args.model else {})) for name in names]
+            if len(configs) > 1:  # several endpoints of one model: --concurrency is per endpoint
+                from .backends.sharded import ShardedBackend
+
+                sharded = ShardedBackend([make_remote_backend(c) for c in configs], per_endpoint=getattr(args, "concurrency", None) or 1,
+                                         on_notice=lambda line: print(f"probe-tui: warning: {line}", file=sys.stderr))
+                args.concurrency = sharded.max_concurrency  # the runner's total: per endpoint × endpoints
+                return _cached(sharded, args)
+            config = configs[0]
         else:
             if not args.base_url or not args.model:
                 raise ProbeError(f"--backend {args.backend} needs --base-url and --model")
