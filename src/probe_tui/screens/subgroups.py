@@ -57,7 +57,14 @@ variation. s starts or pauses the sweep; answers already given are kept.
         yield Footer()
 
     def on_mount(self) -> None:
+        self.stale, self.asking = False, None
+        self.set_interval(0.25, self._tick)  # answers are drawn a few times a second at most, however fast they come
         self.refresh_view()
+
+    def _tick(self) -> None:
+        if self.stale:
+            self.stale = False
+            self.refresh_view()
 
     def condition_for(self, persona) -> Condition:
         return Condition(model=self.probe.backend.identity, instrument=self.instrument.key, language=self.probe.language, persona=persona.key)
@@ -88,14 +95,14 @@ variation. s starts or pauses the sweep; answers already given are kept.
         run_for(self, jobs, backend, self.instrument, cancel, ready=lambda: self.probe.model_ready)
 
     def on_job_asking(self, message: JobAsking) -> None:
-        self.refresh_view(asking=message.job)
+        self.asking, self.stale = message.job, True
 
     def on_job_answered(self, message: JobAnswered) -> None:
         self.session.record(message.answer)
-        self.refresh_view()
+        self.stale = True
 
     def on_run_ended(self, message: RunEnded) -> None:
-        self.run_active = False
+        self.run_active, self.asking = False, None
         if message.error:
             self.running, self.error = False, message.error
         elif self.running and self.jobs_left():
@@ -104,9 +111,10 @@ variation. s starts or pauses the sweep; answers already given are kept.
             self.running = False
         self.refresh_view()
 
-    def refresh_view(self, asking=None) -> None:
+    def refresh_view(self) -> None:
         if not self.is_attached:
             return
+        asking = self.asking
         table = Table(box=None, padding=(0, 1))
         for column, justify in (("group persona", "left"), ("answered", "right"), ("modal acc", "right"), ("NMAE", "right")):
             table.add_column(column, justify=justify)
