@@ -147,6 +147,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--countries", help="a country sweep (seed 001): 'all' (the 20 countries with a primary language) or a list, e.g. Japan,Brazil")
     run.add_argument("--condition", choices=("aligned", "en", "zh"), default="aligned",
                      help="with --countries: each country in its own language (aligned, default), in English or in Chinese; always with its national persona")
+    run.add_argument("--variants", default=None, help="ask every item under every combination of these prompt variants: "
+                     "order (meanings reversed), anchors (numbered, verbal, both), frames (3 instruction wordings), e.g. order,anchors,frames; "
+                     "one row per item and variant, and the sensitivity summary")
+    run.add_argument("--calibrate", default=None, help="also write calibrated views beside the raw answer: contextual (Zhao et al. 2021: "
+                     "divided by the answer to a content-free 'N/A' item) and/or pmi (Holtzman et al. 2021: divided by the answer to the "
+                     "frame alone), e.g. contextual,pmi; columns probs_/expected_/answer_contextual, _pmi")
     run.add_argument("--output", required=True, type=Path, help="CSV file to write")
     run.add_argument("--concurrency", type=int, default=SHARED, help="items in flight at once, for remote backends (default 1)")
     run.add_argument("--score-by", choices=("expected", "argmax"), default="expected",

@@ -12,6 +12,7 @@ from .metrics import GaugeReading
 from .personas import Persona
 from .prompts import Prompt
 from .scoring import Distribution, distribution_from_logprobs
+from .variants import parse_variant
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,7 @@ class Condition:
     instrument: str
     language: str
     persona: str
+    variant: str = ""  # core/variants.py: "" is the standard asking, else e.g. "order=reversed;anchors=verbal;frame=2"
 
 
 @dataclass(frozen=True)
@@ -44,22 +46,34 @@ class Answer:
         return self.item.keyed(value)
 
 
+def reversed_under(condition: Condition, reverse_options: bool = False) -> bool:
+    """Whether the options' meanings are reversed in the prompt: by the variant's order, or by the
+    order check (which, on a reversed variant, asks the standard order)."""
+    return parse_variant(condition.variant).reversed != reverse_options
+
+
 def prompt_for(backend, instrument: Instrument, item, condition: Condition, persona: Persona,
-               reverse_options: bool = False) -> Prompt:
-    """The exact prompt this backend is given for the item under the condition."""
+               reverse_options: bool = False, statement: str | None = None) -> Prompt:
+    """The exact prompt this backend is given for the item under the condition. statement: a
+    calibration's content-free item in place of the item's text ("" for none)."""
     info = backend.info
-    return instrument.build_prompt(item, condition.language, persona, info.chat_template, info.prompt_style, reverse_options)
+    extra = {"variant": condition.variant} if condition.variant else {}
+    if statement is not None:
+        extra["statement"] = statement
+    return instrument.build_prompt(item, condition.language, persona, info.chat_template, info.prompt_style,
+                                   reversed_under(condition, reverse_options), **extra)
 
 
 def ask(backend, instrument: Instrument, item, condition: Condition, persona: Persona,
-        reverse_options: bool = False) -> Answer:
+        reverse_options: bool = False, statement: str | None = None) -> Answer:
     """Condition -> Prompt -> Backend -> Distribution, for one item (backend: a started Backend).
 
     reverse_options: ask with the options' meanings reversed (the order check); the distribution
-    returned is mirrored back onto the real scale."""
-    prompt = prompt_for(backend, instrument, item, condition, persona, reverse_options)
+    returned is mirrored back onto the real scale (so is that of a variant with its order reversed).
+    statement: a calibration's reference prompt (core/calibration.py) instead of the item's."""
+    prompt = prompt_for(backend, instrument, item, condition, persona, reverse_options, statement)
     distribution = distribution_from_logprobs(backend.score(prompt), prompt.labels)
-    if reverse_options:
+    if reversed_under(condition, reverse_options):
         distribution = distribution.mirrored()
     return Answer(condition=condition, item=item, prompt=prompt, distribution=distribution, options_reversed=reverse_options)
 

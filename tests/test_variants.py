@@ -1,0 +1,144 @@
+"""Prompt variants as factors of a run (#20.1), the sensitivity to them (#20.2), calibration (#20.3),
+an honest lean (#20.4) and a relative low-mass threshold (#20.5)."""
+
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from probe_tui.core.calibration import CONTEXTUAL, PMI, calibrate_probs, calibrated
+from probe_tui.core.conditions import single_condition_jobs
+from probe_tui.core.errors import ProbeError
+from probe_tui.core.gauge import GaugeEngine
+from probe_tui.core.instruments import get_instrument
+from probe_tui.core.lean import NO_CLEAR_LEAN
+from probe_tui.core.metrics import CN, US
+from probe_tui.core.personas import get_persona
+from probe_tui.core.report import lean_line
+from probe_tui.core.rows import answer_row
+from probe_tui.core.runner import run_jobs
+from probe_tui.core.scoring import Distribution
+from probe_tui.core.sensitivity import sensitivity
+from probe_tui.core.variants import Variant, parse_factors, parse_variant, variants_for
+
+from scripted import PositionBiasedBackend
+
+
+def test_variant_strings_are_canonical_and_bad_ones_are_refused():
+    assert str(parse_variant("frame=2; order=reversed")) == "order=reversed;frame=2"
+    assert parse_variant("") == Variant() and str(Variant()) == ""
+    assert len(variants_for(parse_factors("order,anchors,frames"))) == 18 and variants_for(("order",)) == ["", "order=reversed"]
+    for bad in ("order=sideways", "frame=9", "colour=red", "anchors=both;anchors=verbal"):
+        with pytest.raises(ProbeError):
+            parse_variant(bad)
+    with pytest.raises(ProbeError):
+        parse_factors("order,wording")
+
+
+def test_each_variant_asks_differently_and_the_standard_prompt_is_unchanged():
+    mfq2 = get_instrument("mfq2")
+    item, none = mfq2.items[0], get_persona("none")
+    standard = mfq2.build_prompt(item, "en", none, None).text
+    assert "1 = Does not describe me at all" in standard and "Reply with one number from 1 to 5" in standard
+    numbered = mfq2.build_prompt(item, "en", none, None, variant="anchors=numbered").text
+    assert "\n2\n3\n4\n" in numbered and "5 = Describes me extremely well" in numbered
+    assert "Does not describe me at all (1)" in mfq2.build_prompt(item, "en", none, None, variant="anchors=verbal").text
+    wordings = {mfq2.build_prompt(item, "en", none, None, variant=f"frame={f}").text for f in (1, 2, 3)}
+    assert len(wordings) == 3
+    for language in mfq2.languages:  # three wordings of the instruction in every language, each naming the scale's ends
+        frame = mfq2.frames[language]
+        texts = [frame[k].format(first="1", last="5") for k in ("instruction", "instruction_2", "instruction_3")]
+        assert len(set(texts)) == 3 and all("1" in t and "5" in t for t in texts), language
+
+
+def _biased_run(shift: int, variants=("", "order=reversed")):
+    mfq2 = get_instrument("mfq2")
+    backend = PositionBiasedBackend(mfq2.scale.anchors_in("en"), shift=shift)
+    jobs = single_condition_jobs(mfq2, mfq2.items[:12], backend.identity, "en", get_persona("none"), list(variants))
+    answers = run_jobs(jobs, backend, mfq2)
+    return mfq2, pd.DataFrame([answer_row(a) for a in answers])
+
+
+def test_order_correction_removes_a_planted_position_bias_and_the_report_finds_it():
+    mfq2, biased = _biased_run(shift=1)
+    _, honest = _biased_run(shift=0)
+    assert set(biased["variant"]) == {"", "order=reversed"} and set(biased["order"]) == {"standard", "reversed"}
+    per_item, per_dimension = sensitivity(biased, mfq2)
+    _, honest_dims = sensitivity(honest, mfq2)
+    truth = honest_dims.set_index("dimension")["score_standard"]
+    found = per_dimension.set_index("dimension")
+    # the standard asking is pulled one option towards the first listed; the mean over both orders is the opinion itself
+    assert np.allclose(found["score_standard"], truth - 1, atol=1e-6)
+    assert np.allclose(found["score_order_corrected"], truth, atol=1e-6)
+    assert np.allclose(found["order_effect"], -1, atol=1e-6) and (found["argmax_change_share"] == 1).all()
+    assert np.allclose(honest_dims["order_effect"], 0, atol=1e-6) and (honest_dims["argmax_change_share"] == 0).all()
+    assert (found["var_between_variants"] > 1).all()  # the two orders' means lie 2 apart
+    assert np.allclose(per_item["max_abs_delta"], 2, atol=1e-6)
+
+
+def _dist(probs):
+    labels = tuple(probs)
+    expected = sum((i + 1) * p for i, p in enumerate(probs.values()))
+    return Distribution(labels, dict(probs), 0.8, expected, max(probs, key=probs.get), 1.0, "logprobs")
+
+
+def test_contextual_calibration_matches_a_hand_worked_example():
+    raw = _dist({"1": 0.5, "2": 0.3, "3": 0.2})
+    content_free = _dist({"1": 0.25, "2": 0.25, "3": 0.5})
+    # ratios 2, 1.2, 0.4 (sum 3.6): 5/9, 1/3, 1/9
+    view = calibrated(raw, content_free, CONTEXTUAL)
+    assert view.probs == pytest.approx({"1": 5 / 9, "2": 1 / 3, "3": 1 / 9})
+    assert view.expected == pytest.approx(5 / 9 + 2 / 3 + 1 / 3) and view.answer == "1" and view.method == CONTEXTUAL
+    assert view.valid_mass == raw.valid_mass and raw.probs == {"1": 0.5, "2": 0.3, "3": 0.2}  # the raw answer is left as it was
+
+
+def test_pmi_calibration_matches_a_hand_worked_example():
+    given_item = _dist({"1": 0.6, "2": 0.3, "3": 0.1})
+    frame_alone = _dist({"1": 0.8, "2": 0.1, "3": 0.1})
+    # ratios 0.75, 3, 1 (sum 4.75): the frame's pull to "1" is taken out, and "2" wins
+    view = calibrated(given_item, frame_alone, PMI)
+    assert view.probs == pytest.approx({"1": 0.75 / 4.75, "2": 3 / 4.75, "3": 1 / 4.75})
+    assert view.answer == "2" and view.method == PMI
+    assert calibrate_probs({"a": 1.0, "b": 0.0}, {"a": 0.0, "b": 1.0}, "ab") == pytest.approx({"a": 1.0, "b": 0.0})
+
+
+def _engine(values_of, n_items):
+    """An MFQ-2 track whose items score values_of(dimension, index)."""
+    mfq2 = get_instrument("mfq2")
+    engine = GaugeEngine(mfq2, mfq2.baseline())
+    for index, item in enumerate(mfq2.items[:n_items]):
+        engine.add("t", item.code, item.dimension, values_of(item.dimension, index))
+    return engine
+
+
+def test_the_lean_is_claimed_only_when_its_interval_excludes_zero():
+    table = get_instrument("mfq2").baseline().table
+    rng = np.random.default_rng(7)
+    noise = rng.normal(0, 1.2, 36)
+    halfway = _engine(lambda d, i: (table.loc[US, d] + table.loc[CN, d]) / 2 + noise[i], 36).reading("t")
+    interval = halfway.lean_interval
+    assert interval.low < 0 < interval.high and halfway.claim == NO_CLEAR_LEAN
+    assert "no clear lean" in lean_line(halfway) and "includes 0" in lean_line(halfway)
+    american = _engine(lambda d, i: table.loc[US, d] + 0.05 * noise[i], 36).reading("t")
+    assert american.lean_interval.low > 0 and american.claim == US and lean_line(american).startswith("Lean: United States")
+
+
+def test_no_interval_and_no_claim_below_the_minimum_number_of_items():
+    table = get_instrument("mfq2").baseline().table
+    engine = _engine(lambda d, i: table.loc[US, d], 4)
+    reading = engine.reading("t")
+    assert reading.lean_interval.low is None and "after 5 items (4 so far)" in reading.lean_interval.note
+    assert reading.claim == "" and "none claimed" in lean_line(reading)
+    top, gap = engine.nearest_interval("t")  # the nearest countries follow the same rule
+    assert len(top) == 2 and gap.low is None and "after 5 items" in gap.note
+
+
+def test_the_bootstrap_draws_each_items_variants_too():
+    table = get_instrument("mfq2").baseline().table
+    steady = _engine(lambda d, i: table.loc[US, d], 36)
+    shaky = _engine(lambda d, i: table.loc[US, d], 36)
+    for item in get_instrument("mfq2").items:
+        shaky.add_variants("t", item.code, [table.loc[US, item.dimension] - 1.5, table.loc[US, item.dimension] + 1.5])
+    narrow, wide = steady.reading("t").lean_interval, shaky.reading("t").lean_interval
+    assert wide.with_variants and not narrow.with_variants
+    assert (wide.high - wide.low) > (narrow.high - narrow.low)
