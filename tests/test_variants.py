@@ -142,3 +142,28 @@ def test_the_bootstrap_draws_each_items_variants_too():
     narrow, wide = steady.reading("t").lean_interval, shaky.reading("t").lean_interval
     assert wide.with_variants and not narrow.with_variants
     assert (wide.high - wide.low) > (narrow.high - narrow.low)
+
+
+def test_low_mass_is_judged_against_the_models_own_answers_and_the_threshold_is_said():
+    from dataclasses import replace
+
+    from probe_tui.core.flags import LOW_VALID_MASS
+    from probe_tui.core.prompts import Prompt
+    from probe_tui.core.session import Answer, Condition, ProbeSession
+
+    mfq2 = get_instrument("mfq2")
+    session = ProbeSession(mfq2)
+    condition = Condition("m", "mfq2", "en", "none")
+    base = _dist({"1": 0.2, "2": 0.2, "3": 0.2, "4": 0.2, "5": 0.2})
+    for index, item in enumerate(mfq2.items[:20]):  # every one under the 0.5 floor, as SmolLM2's are
+        prompt = Prompt(f"p{index}", base.labels, "completion")
+        session.record(Answer(condition, item, prompt, replace(base, valid_mass=0.05 + 0.01 * index)), remember=False)
+    threshold = session.mass_threshold("m")
+    assert threshold.percentile == pytest.approx(np.percentile([0.05 + 0.01 * i for i in range(20)], 10))
+    assert threshold.value == threshold.percentile < LOW_VALID_MASS
+    flagged = [a for a in session.all_answers() if any(f.kind == "low-mass" for f in session.flags_for(a))]
+    assert 0 < len(flagged) <= 2 and all(a.distribution.valid_mass < threshold.value for a in flagged)
+    assert "10th percentile over 20 answers" in str(threshold) and f"{threshold.value:.2f}" in str(threshold)
+    few = ProbeSession(mfq2)  # under 10 answers: the floor alone, and it says so
+    few.record(session.all_answers()[0], remember=False)
+    assert few.mass_threshold("m").value == LOW_VALID_MASS and "after 10" in str(few.mass_threshold("m"))

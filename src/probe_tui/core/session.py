@@ -126,11 +126,20 @@ class ProbeSession:
     def all_answers(self) -> list[Answer]:
         return list(self._answers.values())
 
-    def flags_for(self, answer: Answer) -> list:
+    def mass_threshold(self, model: str):
+        """The low-mass threshold of this model's answers to the instrument (core/flags.py)."""
+        from .flags import mass_threshold
+
+        return mass_threshold(a.distribution.valid_mass for (_, c), a in self._answers.items()
+                              if c.model == model and not a.distribution.samples)
+
+    def flags_for(self, answer: Answer, threshold=None, view=None) -> list:
+        """threshold: mass_threshold's, when it is known already; view: a calibrated view to judge instead of the raw answer."""
         from .flags import answer_flags
 
         others = [a for (item_id, _), a in self._answers.items() if item_id == answer.item.id and a is not answer]
-        return answer_flags(answer, self.order_check_for(answer.item, answer.condition), others)
+        threshold = threshold or self.mass_threshold(answer.condition.model)
+        return answer_flags(answer, self.order_check_for(answer.item, answer.condition), others, threshold, view)
 
     def answers_under(self, condition: Condition) -> list[Answer]:
         """The answers that carry information (an unanswered item is shown, never compared or scored)."""
