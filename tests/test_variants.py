@@ -2,6 +2,8 @@
 an honest lean (#20.4) and a relative low-mass threshold (#20.5)."""
 
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -167,3 +169,55 @@ def test_low_mass_is_judged_against_the_models_own_answers_and_the_threshold_is_
     few = ProbeSession(mfq2)  # under 10 answers: the floor alone, and it says so
     few.record(session.all_answers()[0], remember=False)
     assert few.mass_threshold("m").value == LOW_VALID_MASS and "after 10" in str(few.mass_threshold("m"))
+
+
+def test_run_with_variants_and_calibration_on_smollm2(tmp_path):
+    """#20: `run --variants order,anchors,frames` writes every variant's row and prints the
+    sensitivity; the calibrated views sum to 1 and carry their labels; the raw numbers are those of
+    a run without calibration; `score` reports the sensitivity and the lean's rule."""
+    from test_cli import probe_tui
+
+    out, plain = tmp_path / "variants.csv", tmp_path / "plain.csv"
+    result = probe_tui("run", "--limit", "1", "--no-cache", "--variants", "order,anchors,frames", "--calibrate", "contextual,pmi",
+                       "--output", str(out))
+    assert result.returncode == 0, result.stderr
+    frame = pd.read_csv(out, keep_default_na=False)
+    assert len(frame) == 18 and set(frame["variant"]) == set(variants_for(("order", "anchors", "frames")))
+    assert set(frame["anchors"]) == {"both", "numbered", "verbal"} and set(frame["frame"]) == {1, 2, 3}
+    assert "Sensitivity to the way the question was asked" in result.stdout and "argmax changes" in result.stdout
+    assert "order effect" in result.stdout and "Lean: none claimed, no interval: intervals after 5 items" in result.stdout
+    for short, label in (("contextual", "calibrated-contextual"), ("pmi", "calibrated-pmi")):
+        assert set(frame[f"method_{short}"]) == {label}
+        for cell in frame[f"probs_{short}"]:
+            assert sum(json.loads(cell).values()) == pytest.approx(1.0)
+    assert probe_tui("run", "--limit", "1", "--no-cache", "--variants", "order", "--output", str(plain)).returncode == 0
+    raw = pd.read_csv(plain, keep_default_na=False).set_index("variant")
+    mine = frame.set_index("variant").loc[raw.index]
+    for column in ("prompt", "probs", "valid_mass", "expected", "answer", "method"):
+        assert (mine[column] == raw[column]).all(), column
+    scored = probe_tui("score", "--instrument", "mfq2", "--responses", str(out), "--output", str(tmp_path / "scores.csv"))
+    assert scored.returncode == 0, scored.stderr
+    scores = pd.read_csv(tmp_path / "scores.csv")
+    assert {"sensitivity_argmax_change_share", "sensitivity_score_order_corrected", "sensitivity_item_max_abs_delta",
+            "lean"} <= set(scores["metric"])
+    assert "sensitivity" in scored.stdout
+
+
+def test_score_reports_the_lean_with_its_interval_and_the_sensitivity():
+    from probe_tui.core.rescore import score
+
+    mfq2 = get_instrument("mfq2")
+    table = mfq2.baseline().table
+    rows = [{"model": "m", "language": "en", "persona": "none", "item_id": item.id, "variant": variant,
+             "expected": item.keyed(table.loc[US, item.dimension]) + shift, "answer": "3"}
+            for item in mfq2.items for variant, shift in (("", -0.05), ("order=reversed", 0.05))]
+    scores, text = score(mfq2, pd.DataFrame(rows), n_resamples=300)
+    lean = scores[scores["metric"] == "lean"].iloc[0]
+    assert lean["value"] == 1 and lean["question"].startswith("leans US (95% interval")
+    assert scores[scores["metric"] == "lean_rmse_low"]["value"].iloc[0] > 0
+    assert "leans US" in text and "sensitivity" in text
+    corrected = scores[scores["metric"] == "sensitivity_score_order_corrected"].set_index("target")["value"]
+    assert corrected.to_dict() == pytest.approx(table.loc[US, list(mfq2.dimensions)].to_dict())
+    few, _ = score(mfq2, pd.DataFrame(rows[:6]), n_resamples=300)
+    assert np.isnan(few[few["metric"] == "lean"]["value"].iloc[0])
+    assert "no interval: intervals after 5 items (3 so far)" in few[few["metric"] == "lean"]["question"].iloc[0]

@@ -152,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
                      "one row per item and variant, and the sensitivity summary")
     run.add_argument("--calibrate", default=None, help="also write calibrated views beside the raw answer: contextual (Zhao et al. 2021: "
                      "divided by the answer to a content-free 'N/A' item) and/or pmi (Holtzman et al. 2021: divided by the answer to the "
-                     "frame alone), e.g. contextual,pmi; columns probs_/expected_/answer_contextual, _pmi")
+                     "frame alone), e.g. contextual,pmi; columns probs_/expected_/answer_/method_contextual and _pmi")
     run.add_argument("--output", required=True, type=Path, help="CSV file to write")
     run.add_argument("--concurrency", type=int, default=SHARED, help="items in flight at once, for remote backends (default 1)")
     run.add_argument("--score-by", choices=("expected", "argmax"), default="expected",

@@ -89,7 +89,7 @@ def calibration_summary(frame: pd.DataFrame, methods) -> str:
     answered = frame[frame["unanswered"].fillna("").astype(str) == ""]
     lines = [f"Calibrated views (beside the raw answers, which are written unchanged): raw mean E[x] {answered['expected'].mean():.2f}"]
     for method in methods:
-        probs, expected, answer = calibration.columns(method)
+        probs, expected, answer, _ = calibration.columns(method)
         values = pd.to_numeric(answered[expected], errors="coerce")
         same = (answered[answer].astype(str) == answered["answer"].astype(str)).mean()
         lines.append(f"  {method}: mean E[x] {values.mean():.2f}; argmax as raw in {same:.0%} of {len(answered)} answer(s)")

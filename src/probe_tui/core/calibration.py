@@ -72,15 +72,15 @@ def reference_answer(backend, instrument, item, condition, persona, method: str)
 def columns(method: str) -> list[str]:
     """A calibrated view's columns in a run's CSV, beside the raw ones."""
     short = method.removeprefix("calibrated-")
-    return [f"probs_{short}", f"expected_{short}", f"answer_{short}"]
+    return [f"probs_{short}", f"expected_{short}", f"answer_{short}", f"method_{short}"]
 
 
 def row_columns(raw_probs: str, reference: Distribution, labels, method: str) -> dict:
     """A calibrated view's cells for one CSV row, from its raw probs (JSON) and the reference."""
     names = columns(method)
     if not raw_probs or reference.unanswered:
-        return dict.fromkeys(names, "")
+        return dict.fromkeys(names, "") | {names[-1]: method}
     probs = json.loads(raw_probs)
     view = calibrated(Distribution(labels=tuple(labels), probs=probs, valid_mass=math.nan, expected=math.nan,
                                    answer="", entropy_bits=math.nan, method=""), reference, method)
-    return dict(zip(names, (json.dumps(view.probs), view.expected, view.answer)))
+    return dict(zip(names, (json.dumps(view.probs), view.expected, view.answer, view.method)))

@@ -62,14 +62,14 @@ class GaugeEngine:
         """Why the track's ranking has no bootstrap intervals; None when it has them."""
         return self.instrument.interval_note(len(self.tracks[track].scores) if track in self.tracks else 0)
 
-    def reading(self, track, countries=(US, CN), interval: bool = True) -> GaugeReading | None:
-        """interval: with the bootstrap interval of the lean (core/lean.py)."""
+    def reading(self, track, countries=(US, CN), interval: bool = True, n_resamples: int = N_RESAMPLES) -> GaugeReading | None:
+        """interval: with the bootstrap interval of the lean (core/lean.py), from n_resamples."""
         if self.baseline is None or track not in self.tracks:
             return None
         reading = read_gauge(self.profile(track), self.baseline.table, self.dimensions, len(self.tracks[track].scores),
                              countries=countries, scale_free=self.baseline.scale_free)
         if reading is not None and interval:
-            reading = replace(reading, lean_interval=self.lean_interval(track, reading))
+            reading = replace(reading, lean_interval=self.lean_interval(track, reading, n_resamples))
         return reading
 
     def _with_variants(self, track) -> bool:
@@ -78,7 +78,7 @@ class GaugeEngine:
 
     def lean_interval(self, track, reading: GaugeReading, n_resamples: int = N_RESAMPLES) -> Interval:
         """The bootstrap interval of the lean's skew (items resampled, and each item's variants)."""
-        note = self.interval_note(track)
+        note = self.interval_note(track) or (None if n_resamples else "no bootstrap asked for")
         if note is not None:
             return Interval(reading.skew, note=note)
         samples = self.bootstrap(track, n_resamples)
@@ -102,7 +102,7 @@ class GaugeEngine:
         metric = "profile_r" if self.baseline.scale_free else "rmse"
         first, second = (float(ranking[metric].iloc[i]) for i in (0, 1))
         gap = first - second if self.baseline.scale_free else second - first
-        note = self.interval_note(track)
+        note = self.interval_note(track) or (None if n_resamples else "no bootstrap asked for")
         if note is not None:
             return top, Interval(gap, note=note)
         samples = self.bootstrap(track, n_resamples)

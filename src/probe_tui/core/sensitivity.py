@@ -122,6 +122,8 @@ def sensitivity_rows(frame: pd.DataFrame, instrument) -> list[tuple]:
 
 def dimension_line(r, label: str | None = None) -> str:
     """One dimension's sensitivity in one line (the gauge, `run`, `score`)."""
+    r = {metric: r.get(metric, math.nan) for metric in DIMENSION_METRICS} | {"dimension": r.get("dimension", "")}
+
     def fmt(value, digits=2, signed=False):
         return "–" if value != value else (f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}")
 

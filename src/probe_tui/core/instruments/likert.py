@@ -38,11 +38,18 @@ def _lean_rows(track, reading) -> list[tuple]:
     """The lean in long format: its skew, its interval's ends, and the claim (+1 US, −1 CN, 0 no
     clear lean, NaN no interval yet) with the claim in words in the question column."""
     from ..lean import NO_CLEAR_LEAN
-    from ..report import lean_line
 
     interval, claim = reading.lean_interval, reading.claim
     code = {US: 1.0, CN: -1.0, NO_CLEAR_LEAN: 0.0}.get(claim, np.nan)
-    words = lean_line(reading).removeprefix("Lean: ")
+    skew = "" if reading.skew is None else f"; {reading.lean_by} skew {reading.skew:+.3f}, positive = closer to the US"
+    if claim in (US, CN):
+        words = f"leans {'US' if claim == US else 'CN'} ({interval.text(3)}{skew})"
+    elif claim == NO_CLEAR_LEAN:
+        words = f"{NO_CLEAR_LEAN} ({interval.text(3)} includes 0{skew})"
+    elif claim == "":
+        words = f"no lean claimed (no interval: {interval.note}{skew})"
+    else:
+        words = "no lean (no difference)"
     target = f"{US}-{CN}"
     by = f"lean_{'profile_r' if reading.scale_free else 'rmse'}"
     return [(*track, words, target, "lean", code, np.nan, np.nan, np.nan),
@@ -309,7 +316,7 @@ class LikertInstrument:
                     if value is not None and value == value:
                         rows.append((*track, "", fit.country, metric, value, spread.get(metric, {}).get(fit.country, np.nan), np.nan, np.nan))
                 rows.append((*track, "", fit.country, "rank", rank, np.nan, np.nan, np.nan))
-            reading = engine.reading(track)  # None: nothing to compare yet (missing_items below says why)
+            reading = engine.reading(track, n_resamples=n_resamples)  # None: nothing to compare yet (missing_items below says why)
             if reading is not None and reading.r_skew is not None:
                 rows.append((*track, "", f"{US}-{CN}", "skew_profile_r", reading.r_skew, 1.96 * np.nanstd(skew) if samples is not None else np.nan, np.nan, np.nan))
             if reading is not None and reading.rmse_skew is not None:
@@ -317,7 +324,7 @@ class LikertInstrument:
             if reading is not None and reading.lean_interval is not None:
                 rows += _lean_rows(track, reading)
             if len(ranking) >= 2:
-                rows += _nearest_rows(track, *engine.nearest_interval(track))
+                rows += _nearest_rows(track, *engine.nearest_interval(track, n_resamples))
             if groups is not None and len(groups):
                 rows += self._group_rows(track, frame, groups)
             for dimension, codes in engine.missing_items(track).items():  # question: the items it lacks
@@ -374,7 +381,7 @@ class LikertInstrument:
             if len(sensitive):
                 from ..sensitivity import dimension_line
 
-                wide = sensitive.pivot_table(index="target", columns="metric", values="value", sort=False)
+                wide = sensitive.pivot_table(index="target", columns="metric", values="value", sort=False, dropna=False)
                 wide.columns = [c.removeprefix("sensitivity_") for c in wide.columns]
                 for dimension, r in wide.iterrows():
                     lines.append(f"{label}: sensitivity {dimension_line({**r.to_dict(), 'dimension': dimension})}")
