@@ -221,3 +221,12 @@ def test_score_reports_the_lean_with_its_interval_and_the_sensitivity():
     few, _ = score(mfq2, pd.DataFrame(rows[:6]), n_resamples=300)
     assert np.isnan(few[few["metric"] == "lean"]["value"].iloc[0])
     assert "no interval: intervals after 5 items (3 so far)" in few[few["metric"] == "lean"]["question"].iloc[0]
+
+
+def test_the_sensitivity_figure_is_drawn_from_a_variant_run(tmp_path):
+    from probe_tui.figures import draw
+
+    _, biased = _biased_run(shift=1)
+    assert draw("sensitivity", biased, "mfq2", tmp_path / "s.png").stat().st_size > 10_000
+    with pytest.raises(ProbeError, match="two variants"):
+        draw("sensitivity", biased[biased["variant"] == ""], "mfq2", tmp_path / "none.png")

@@ -180,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--pace", type=float, help="seconds per item (default: the script's)")
     demo.add_argument("--check", action="store_true", help="only read the script and say what it would show")
     figure = commands.add_parser("figure", help="a picture for slides (PNG or SVG) from recorded responses")
-    figure.add_argument("kind", help="dimensions, gauge (survey instruments); favourability, heatmap, base-vs-chat (pair instruments)")
+    figure.add_argument("kind", help="dimensions, gauge, sensitivity (survey instruments); favourability, heatmap, base-vs-chat (pair instruments)")
     _add_instrument_option(figure, INSTRUMENT_HELP + " (required)")
     figure.add_argument("--responses", nargs="+", required=True, type=Path, help="runs, session exports or study files (CSV, Parquet, JSON)")
     figure.add_argument("--labels", help="a model name per responses file, comma-separated (e.g. 'Qwen2.5-7B base,Qwen2.5-7B chat')")

@@ -96,7 +96,7 @@ class LikertInstrument:
     baseline_spec: BaselineSpec | None = None
 
     screen: ClassVar[str] = "items"
-    figure_kinds: ClassVar[tuple[str, ...]] = ("dimensions", "gauge")
+    figure_kinds: ClassVar[tuple[str, ...]] = ("dimensions", "gauge", "sensitivity")
     countries_view: ClassVar[bool] = False
     row_columns: ClassVar[list[str]] = []
     mergeable: ClassVar[bool] = True
