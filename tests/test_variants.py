@@ -230,3 +230,31 @@ def test_the_sensitivity_figure_is_drawn_from_a_variant_run(tmp_path):
     assert draw("sensitivity", biased, "mfq2", tmp_path / "s.png").stat().st_size > 10_000
     with pytest.raises(ProbeError, match="two variants"):
         draw("sensitivity", biased[biased["variant"] == ""], "mfq2", tmp_path / "none.png")
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_the_app_asks_the_variants_and_the_gauge_shows_the_interval_and_the_sensitivity(size):
+    from probe_tui.app import ProbeApp
+    from probe_tui.core.store import SessionStore
+    from test_app import probe_screen, wait_for
+    from test_countries_view import plain
+
+    backend = PositionBiasedBackend(get_instrument("mfq2").scale.anchors_in("en"), shift=1)
+    app = ProbeApp(backend, session="test", store=SessionStore(":memory:"))
+    async with app.run_test(size=size) as pilot:
+        screen = await probe_screen(app, pilot)
+        await pilot.press("V")  # variants on: the option order
+        assert screen.variants == ["", "order=reversed"]
+        for _ in range(6):
+            await wait_for(pilot, lambda: screen.session.variant_for(screen.item, screen.own, "order=reversed") is not None
+                           and screen.in_flight is None, 10)
+            await pilot.press("n")
+        await wait_for(pilot, lambda: screen.in_flight is None, 10)
+        assert screen.session.engine.tracks[screen.own].variants  # the bootstrap draws both orders
+        await pilot.press("g")
+        await wait_for(pilot, lambda: "argmax Δ" in plain(app.screen.query_one("#sensitivity").content), 20)
+        sensitivity = plain(app.screen.query_one("#sensitivity").content)
+        assert "order effect -1.00" in sensitivity and "argmax Δ 100%" in sensitivity
+        tracks = plain(app.screen.query_one("#tracks").content)
+        assert "95% " in tracks and ("leans" in tracks or "no clear lean" in tracks)
+        assert all(len(line) <= size[0] for line in sensitivity.splitlines())

@@ -133,6 +133,16 @@ def dimension_line(r, label: str | None = None) -> str:
             f"{corrected}")
 
 
+def compact_line(r, label: str | None = None) -> str:
+    """One dimension's sensitivity in under 80 columns (the gauge screen)."""
+    def fmt(value, digits=2):
+        return "–" if value != value else f"{value:.{digits}f}"
+
+    return (f"{(label or r['dimension'])[:14]:<14} argmax Δ {r['argmax_change_share']:>4.0%} · |ΔE| {fmt(r['mean_abs_delta'])}/"
+            f"{fmt(r['max_abs_delta'])} · var {fmt(r['var_between_variants'])} vs {fmt(r['var_between_items'])}"
+            f" · order-corr {fmt(r['score_order_corrected'])}")
+
+
 def summary(frame: pd.DataFrame, instrument, variants=()) -> str:
     """The sensitivity of a run in a few lines, with how to read them."""
     per_item, per_dimension = sensitivity(frame, instrument)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .gauge import GaugeEngine
 from .instruments.base import Instrument
@@ -88,6 +88,7 @@ class ProbeSession:
         self.vsm_constant = vsm_constant
         self._answers: dict[tuple[str, Condition], Answer] = {}
         self._order_checks: dict[tuple[str, Condition], Answer] = {}
+        self._variants: dict[tuple[str, Condition], dict[str, Answer]] = {}  # (item, standard condition) -> variant -> answer
         self.engine = GaugeEngine(instrument, self.baseline, vsm_constant)
 
     def human(self, country: str) -> dict[str, float]:
@@ -112,9 +113,36 @@ class ProbeSession:
         if answer.options_reversed:
             self._order_checks[(answer.item.id, answer.condition)] = answer
             return
+        if answer.condition.variant:  # the item asked another way: beside its standard answer, not in its place
+            standard = replace(answer.condition, variant="")
+            self._variants.setdefault((answer.item.id, standard), {})[answer.condition.variant] = answer
+            self._track_variants(answer.item, standard)
+            return
         self._answers[(answer.item.id, answer.condition)] = answer
+        self._track_variants(answer.item, answer.condition)
         if self.baseline is not None and not answer.distribution.unanswered:  # no information: not an answer of 3
             self.engine.add(answer.condition, answer.item.code, answer.item.dimension, answer.score_by(self.score_method))
+
+    def _track_variants(self, item: Item, standard: Condition) -> None:
+        """Give the gauge's bootstrap the item's score under every variant asked (the standard one included)."""
+        asked = [self._answers.get((item.id, standard))] + list(self._variants.get((item.id, standard), {}).values())
+        scores = [a.score_by(self.score_method) for a in asked if a is not None and not a.distribution.unanswered]
+        if self.baseline is not None and len(scores) > 1 and (item.id, standard) in self._answers:
+            self.engine.add_variants(standard, item.code, scores)
+
+    def variant_for(self, item: Item, condition: Condition, variant: str) -> Answer | None:
+        """The item asked under this variant of the (standard) condition, if it was."""
+        if not variant:
+            return self.answer_for(item, condition)
+        return self._variants.get((item.id, condition), {}).get(variant)
+
+    def variant_answers(self, condition: Condition) -> list[Answer]:
+        """Every answer under the condition and its variants (for the sensitivity)."""
+        answers = self.answers_under(condition)
+        for (_, standard), by_variant in self._variants.items():
+            if standard == condition:
+                answers += [a for a in by_variant.values() if not a.distribution.unanswered]
+        return answers
 
     def answer_for(self, item: Item, condition: Condition) -> Answer | None:
         return self._answers.get((item.id, condition))
