@@ -44,6 +44,10 @@ def sweep_jobs(instrument, args, backend) -> list[Job]:
     """The run's jobs: every item under one condition, or, with --countries, every item for each
     target country in its own language (aligned) or in en/zh, always with its national persona."""
     variants = run_variants(instrument, args)
+    if getattr(args, "subgroups", None):
+        if len(variants) > 1:
+            raise ProbeError("--variants applies to a run under one condition, not to --subgroups")
+        return _subgroup_jobs(instrument, args, backend)
     if not getattr(args, "countries", None):
         instrument.check_language(args.lang)
         persona = get_persona(args.persona)
@@ -125,6 +129,34 @@ def run_variants(instrument, args) -> list[str]:
     return variants
 
 
+def _subgroup_jobs(instrument, args, backend) -> list[Job]:
+    """seed 003: every item the baseline has, under the persona of each of its groups."""
+    from .core.conditions import subgroup_items, subgroup_jobs, subgroup_personas
+    from .core.groups import load_group_baselines
+
+    if getattr(args, "countries", None) or args.persona != "none":
+        raise ProbeError("--subgroups sets each group's persona; drop --persona and --countries")
+    if instrument.screen != "items":
+        raise ProbeError(f"--subgroups applies to survey instruments, not to {instrument.key}")
+    groups = load_group_baselines()
+    personas = subgroup_personas(instrument, groups, args.subgroups)
+    items = subgroup_items(instrument, select_items(instrument, args), groups, args.subgroups)
+    if not items:
+        raise ProbeError(f"group baseline {args.subgroups!r} has figures for none of the items chosen")
+    return subgroup_jobs(instrument, items, backend.identity, args.lang, personas)
+
+
+def subgroup_summary(instrument, frame: pd.DataFrame) -> str:
+    """seed 003's comparison of a subgroup sweep: its conditions against their groups, and the fairness."""
+    from .core.groups import load_group_baselines
+
+    scored = frame[frame["unanswered"].fillna("") == ""] if "unanswered" in frame else frame
+    if scored.empty:
+        return "no answers to compare"
+    scores = instrument.score_responses(scored.assign(response=scored["expected"]), n_resamples=0, groups=load_group_baselines())
+    return "\n".join(line for line in instrument.summary(scores).splitlines() if "vs group" in line or "subgroups:" in line)
+
+
 def start_label(backend) -> str:
     """What starting the backend does: reach an endpoint, or load a model file."""
     from .backends.remote import RemoteBackend
@@ -138,9 +170,10 @@ def start_label(backend) -> str:
 def run_sweep(args, backend) -> int:
     instrument = get_instrument(args.instrument)
     by_country = bool(getattr(args, "countries", None))
+    by_subgroup = bool(getattr(args, "subgroups", None))
     jobs = sweep_jobs(instrument, args, backend)
     methods = parse_methods(getattr(args, "calibrate", None))
-    if methods and (by_country or instrument.screen != "items"):
+    if methods and (by_country or by_subgroup or instrument.screen != "items"):
         raise ProbeError("--calibrate applies to a survey instrument's run under one condition")
     references: dict = {}
     is_pairs = instrument.screen == "pairs"
@@ -151,7 +184,7 @@ def run_sweep(args, backend) -> int:
     signature = {"model": backend.identity, "instrument": instrument.key, "language": first.language, "persona": first.persona,
                  "items": hashlib.sha1("|".join(job.key for job in jobs).encode()).hexdigest(),
                  "params": getattr(backend, "cache_params", {}),  # backend kind, mode, samples...: a resume never mixes them
-                 **({"condition": args.condition} if by_country else {})}
+                 **({"condition": args.condition} if by_country else {}), **({"subgroups": args.subgroups} if by_subgroup else {})}
     journal = RunJournal(journal_path(args.output), signature, resume=getattr(args, "resume", False), output=args.output,
                          force=getattr(args, "force", False))
     done = journal.done()
@@ -159,6 +192,7 @@ def run_sweep(args, backend) -> int:
     console = Console(stderr=True)
     interrupted, failure, unexpected = False, None, None
     label = (f"{instrument.key} {len({job.country for job in jobs})} countries, {args.condition}" if by_country
+             else f"{instrument.key} {first.language} {len({job.persona.key for job in jobs})} subgroups of {args.subgroups}" if by_subgroup
              else f"{instrument.key} {first.language} persona={first.persona}")
     try:
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as progress:
@@ -215,6 +249,10 @@ def run_sweep(args, backend) -> int:
         if instrument.countries_view:  # its country alignment (VSM 2013: the deviation ratio)
             print(country_summary(instrument, frame, constants))
         print(f"{frame['country'].nunique()} target countries; score them with: probe-tui score --instrument {instrument.key} --responses {args.output} ...")
+    elif by_subgroup and rows:
+        print(subgroup_summary(instrument, frame))
+        print(f"{len({job.persona.key for job in jobs})} subgroups; seed 003's comparison in full: "
+              f"probe-tui score --instrument {instrument.key} --responses {args.output} --output scores.csv")
     elif session.baseline is not None:
         condition = first
         for row in answered:

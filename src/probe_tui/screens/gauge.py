@@ -27,17 +27,20 @@ from ..core.rows import answer_row
 from ..messages import RankingReady, TracksRead
 from ..widgets.gauge import needles
 from ..widgets.text import safe_text
+from .gauge_baselines import BaselinePanels
 
 RANKED = 10
 
 
-class GaugeScreen(Screen):
+class GaugeScreen(BaselinePanels, Screen):
     HELP = """\
 # Gauge
 
 A US ↔ CN needle per condition (model, language, persona) answered so far; the nearest baseline
 countries of the selected one (▶), with 95% intervals from item resamples; and per dimension the
-model's mean against the United States, China and the nearest countries.
+model's mean against the United States, China and the nearest countries. Where group baselines
+are in the data directory (`probe-tui baselines`): the persona against its subgroup (modal accuracy,
+NMAE) and the nearest countries by answer distribution (1 − JSD, normalised W1).
 """
     BINDINGS = [
         Binding("t", "next_track", "Next track", tooltip="select the next condition's track (▶)", id="gauge.next_track"),
@@ -58,6 +61,7 @@ model's mean against the United States, China and the nearest countries.
             yield Static(id="tracks", classes="gauge-part")
             yield Static(id="sensitivity", classes="gauge-part")
             yield Static(id="ranking", classes="gauge-part")
+            yield from self.baseline_statics()  # persona vs subgroup; nearest by distribution (gauge_baselines.py)
             yield Static(id="dimensions", classes="gauge-part")
         yield Footer()
 
@@ -89,6 +93,7 @@ model's mean against the United States, China and the nearest countries.
         tracks = self.tracks()
         if tracks and self.selected not in tracks:
             self.selected = tracks[0]
+        self.show_baselines()
         self.query_one("#tracks", Static).update(self._tracks_part(tracks, reading=bool(stale)))
         if not tracks:
             self.query_one("#ranking", Static).update("")

@@ -96,7 +96,7 @@ class LikertInstrument:
     baseline_spec: BaselineSpec | None = None
 
     screen: ClassVar[str] = "items"
-    figure_kinds: ClassVar[tuple[str, ...]] = ("dimensions", "gauge", "sensitivity")
+    figure_kinds: ClassVar[tuple[str, ...]] = ("dimensions", "gauge", "sensitivity", "subgroups")
     countries_view: ClassVar[bool] = False
     row_columns: ClassVar[list[str]] = []
     mergeable: ClassVar[bool] = True
@@ -298,7 +298,7 @@ class LikertInstrument:
 
     def _score(self, frame, path, n_resamples, vsm_constant, groups=None) -> pd.DataFrame:
         engine, frame = self.engine(frame, path, vsm_constant)
-        rows = []
+        rows, answers_by_track = [], {}
         for track in engine.tracks:
             ranking = engine.ranking(track)
             samples = engine.bootstrap(track, n_resamples) if n_resamples else None
@@ -326,9 +326,14 @@ class LikertInstrument:
             if len(ranking) >= 2:
                 rows += _nearest_rows(track, *engine.nearest_interval(track, n_resamples))
             if groups is not None and len(groups):
-                rows += self._group_rows(track, frame, groups)
+                answers_by_track[track] = self._model_answers(track, frame)
+                rows += self._group_rows(track, answers_by_track[track], groups)
             for dimension, codes in engine.missing_items(track).items():  # question: the items it lacks
                 rows.append((*track, ", ".join(codes), dimension, "missing_items", len(codes), np.nan, np.nan, np.nan))
+        if answers_by_track:  # seed 003: fairness over the subgroups and the Modal Diversity Score
+            from ..seed003 import subgroup_rows
+
+            rows += subgroup_rows(self, answers_by_track, groups)
         if engine.tracks and not any(len(engine.ranking(track)) for track in engine.tracks):
             track = next(iter(engine.tracks))
             why = engine.missing_note(track)
@@ -341,11 +346,8 @@ class LikertInstrument:
             rows += sensitivity_rows(frame.assign(expected=frame["response"]), self)
         return pd.DataFrame(rows, columns=rescore.OUTPUT)
 
-    def _group_rows(self, track, frame, groups) -> list[tuple]:
-        """Compare a condition with the group baselines that stand for its persona."""
-        matching = groups_for(self, track[2], groups)
-        if not matching:
-            return []
+    def _model_answers(self, track, frame) -> list[ModelAnswer]:
+        """A condition's recorded answers: expected value, most likely option and distribution (where recorded)."""
         mine = frame[(frame["model"] == track[0]) & (frame["language"] == track[1]) & (frame["persona"] == track[2])]
         answers = []
         for key, group in mine.groupby("item_key"):
@@ -354,6 +356,13 @@ class LikertInstrument:
             probs = json.loads(group["probs"].iloc[0]) if "probs" in group and isinstance(group["probs"].iloc[0], str) else None
             answer = str(group["answer"].iloc[0]) if "answer" in group else item.scale.labels[int(np.clip(round(mean), 1, len(item.scale.labels))) - 1]
             answers.append(ModelAnswer(item.code, mean, answer, probs))
+        return answers
+
+    def _group_rows(self, track, answers: list[ModelAnswer], groups) -> list[tuple]:
+        """Compare a condition with the group baselines that stand for its persona."""
+        matching = groups_for(self, track[2], groups)
+        if not matching:
+            return []
         rows = []
         for name, group_rows in matching.items():
             result = compare_to_group(answers, group_rows, self.scale.labels)
@@ -391,4 +400,9 @@ class LikertInstrument:
                 lines.append(f"{label}: {note}")
             for r in group[group["metric"].isin(["modal_accuracy", "nmae"])].itertuples():
                 lines.append(f"{label}: vs group {r.target}: {r.metric} {r.value:.2f}")
+            overall = {r.metric: r.value for r in group[group["target"].isin(["all subgroups", "all items"])].itertuples()}
+            if "subgroups" in overall:  # seed 003, over the subgroups
+                shown = "; ".join(f"{name} {overall[name]:.2f}" for name in ("accuracy_range", "accuracy_cv", "nmae_range", "nmae_cv",
+                                                                               "mds_model", "mds_human") if name in overall)
+                lines.append(f"{label}: {int(overall['subgroups'])} subgroups: {shown}")
         return "\n".join(lines)
