@@ -149,6 +149,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--countries", help="a country sweep (seed 001): 'all' (the 20 countries with a primary language) or a list, e.g. Japan,Brazil")
     run.add_argument("--condition", choices=("aligned", "en", "zh"), default="aligned",
                      help="with --countries: each country in its own language (aligned, default), in English or in Chinese; always with its national persona")
+    run.add_argument("--variants", default=None, help="ask every item under every combination of these prompt variants: "
+                     "order (meanings reversed), anchors (numbered, verbal, both), frames (3 instruction wordings), e.g. order,anchors,frames; "
+                     "one row per item and variant, and the sensitivity summary")
+    run.add_argument("--calibrate", default=None, help="also write calibrated views beside the raw answer: contextual (Zhao et al. 2021: "
+                     "divided by the answer to a content-free 'N/A' item) and/or pmi (Holtzman et al. 2021: divided by the answer to the "
+                     "frame alone), e.g. contextual,pmi; columns probs_/expected_/answer_/method_contextual and _pmi")
     run.add_argument("--subgroups", metavar="BASELINE", help="a subgroup sweep (seed 003): every item the group baseline has, "
                      "under the persona of each of its groups (see `probe-tui baselines`)")
     run.add_argument("--output", required=True, type=Path, help="CSV file to write")
@@ -179,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--pace", type=float, help="seconds per item (default: the script's)")
     demo.add_argument("--check", action="store_true", help="only read the script and say what it would show")
     figure = commands.add_parser("figure", help="a picture for slides (PNG or SVG) from recorded responses")
-    figure.add_argument("kind", help="dimensions, gauge, subgroups (survey instruments); favourability, heatmap, base-vs-chat (pair instruments)")
+    figure.add_argument("kind", help="dimensions, gauge, sensitivity, subgroups (survey instruments); favourability, heatmap, base-vs-chat (pair instruments)")
     _add_instrument_option(figure, INSTRUMENT_HELP + " (required)")
     figure.add_argument("--responses", nargs="+", required=True, type=Path, help="runs, session exports or study files (CSV, Parquet, JSON)")
     figure.add_argument("--labels", help="a model name per responses file, comma-separated (e.g. 'Qwen2.5-7B base,Qwen2.5-7B chat')")

@@ -23,7 +23,8 @@ from .scoring import Distribution, no_figures, no_information
 
 ANSWER_FIELDS = ("instrument", "item_id", "model", "language", "persona", "options_reversed", "prompt_style", "prompt",
                  "labels", "anchors", "messages", "probs", "valid_mass", "expected", "answer", "entropy", "method",
-                 "top_tokens", "floored", "samples", "unparsed", "cached", "provenance", "created", "unanswered")
+                 "top_tokens", "floored", "samples", "unparsed", "cached", "provenance", "created", "unanswered",
+                 "variant")
 
 
 def store_file() -> Path:
@@ -131,7 +132,7 @@ def answer_record(answer, provenance: dict) -> dict:
               json.dumps(list(p.messages), ensure_ascii=False), json.dumps(d.probs), d.valid_mass, d.expected, d.answer,
               d.entropy_bits, d.method, json.dumps([list(t) for t in d.top_tokens], ensure_ascii=False),
               json.dumps(list(d.floored)), d.samples, d.unparsed, int(d.cached), json.dumps(provenance, sort_keys=True), _now(),
-              d.unanswered)
+              d.unanswered, c.variant)
     return dict(zip(ANSWER_FIELDS, values))
 
 
@@ -150,7 +151,8 @@ def answer_from_row(row: dict, item):
     if reason:  # SQLite keeps NaN as NULL: the figures are NaN again
         mass = 0.0 if distribution.valid_mass == 0 else math.nan  # 0: no mass on the options at all
         distribution = replace(distribution, **no_figures(labels, valid_mass=mass), unanswered=reason)
-    condition = Condition(_model_of(row)[0], row["instrument"], row["language"], canonical_key(row["persona"]))  # older rows: country:china
+    condition = Condition(_model_of(row)[0], row["instrument"], row["language"], canonical_key(row["persona"]),  # older rows: country:china
+                          row.get("variant") or "")
     return Answer(condition, item, prompt, distribution, bool(row["options_reversed"]))
 
 
