@@ -79,7 +79,7 @@ def test_the_matrix_and_its_keys(tmp_path):
     plan = model_plan(study, study.models[0], "smollm2@sha256:x", {"n_ctx": 2048})
     assert len(plan) == (6 + 3) * 2 * 2 * 2
     assert len({p.job.key for p in plan}) == len(plan)  # one key per prompt
-    assert sum(p.job.reverse_options for p in plan) == len(plan) // 2
+    assert sum(p.job.condition.variant == "order=reversed" for p in plan) == len(plan) // 2  # core/variants.py's order
     other = model_plan(study, study.models[0], "smollm2@sha256:x", {"n_ctx": 4096})
     assert not {p.job.key for p in plan} & {p.job.key for p in other}  # another n_ctx is another model
 
@@ -104,7 +104,8 @@ def test_a_study_runs_end_to_end_with_its_report_and_app_session(tmp_path):
         assert column in frame.columns
     assert set(frame["method"]) == {"logprobs"}
     assert frame.loc[frame["study_model"] == "smollm2", "chat_template_sha256"].str.len().eq(64).all()
-    assert frame.loc[frame["study_model"] == "gemma", "prompt"].str.rstrip().str.endswith("Answer:").all()  # a base model
+    gemma = frame[frame["study_model"] == "gemma"]
+    assert (gemma["prompt_style"] == "completion").all() and (gemma["chat_template_sha256"] == "").all()  # a base model
     scores = pd.read_csv(folder / "scores.csv", keep_default_na=False)
     r = scores[(scores["metric"] == "profile_r") & scores["target"].isin(["United States", "China"])]
     assert len(r) == 2 * 2 * 2 * 2 * 2  # per model, instrument, language, persona: r(US) and r(CN)
@@ -196,7 +197,19 @@ def test_a_study_killed_mid_way_continues_and_every_answer_is_there_once(tmp_pat
     # answered_at differs; cached: an answer in flight at the kill was cached but not journaled, so the rerun replays it
     ignore = ["answered_at", "cached"]
     pd.testing.assert_frame_equal(resumed.drop(columns=ignore), uninterrupted.drop(columns=ignore))
-    assert resumed["options_reversed"].sum() == 12
+    assert (resumed["variant"] == "order=reversed").sum() == 12 and (resumed["order"] == "reversed").sum() == 12
+
+
+def test_a_pair_instrument_is_asked_in_its_own_balanced_orders(tmp_path):
+    from probe_tui.study.matrix import conditions_of, model_plan
+
+    study = load_study(write(tmp_path, "models: [smollm2-135m-instruct]\ninstruments:\n  - mfq2\n"
+                                       "  - {key: country-pairs, pairs: USA-China, scenarios: 1}\norder: [standard, reversed]\n"))
+    plan = model_plan(study, study.models[0], "m", {})
+    pairs = [p for p in plan if p.instrument == "country-pairs"]
+    assert pairs and all(p.job.condition.variant == "" for p in pairs)  # each pair is asked both ways already
+    assert {p.job.condition.variant for p in plan if p.instrument == "mfq2"} == {"", "order=reversed"}
+    assert conditions_of(study) == 3
 
 
 def test_a_shipped_study_is_found_by_name(tmp_path):

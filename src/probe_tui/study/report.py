@@ -107,7 +107,8 @@ def _likert_section(instrument, scores: pd.DataFrame, rows: pd.DataFrame, figure
                              zip(pivot.index, pivot.to_numpy())], numeric=set(range(4, 4 + len(metrics)))))
     method = _methods(rows)
     for kind, caption in (("dimensions", "The model's mean per dimension beside the US, China and the nearest countries"),
-                          ("gauge", "Where each condition sits between the US and China")):
+                          ("gauge", "Where each condition sits between the US and China"),
+                          ("sensitivity", "The dimension means under each prompt variant (the order check)")):
         path = figures / f"{instrument.key}-{kind}.png"
         if path.exists():
             parts.append(_figure(path, f"{instrument.key}: {caption}", method))
@@ -176,10 +177,11 @@ def _dr_figure(pivot: pd.DataFrame, folder: Path) -> Path:
 def _order_section(frame: pd.DataFrame) -> str:
     """The order check: the same item asked with the options reversed, mirrored back; how far its
     expected value moved."""
-    reversed_rows = frame[frame["options_reversed"].astype(bool)]
+    variant = frame["variant"].fillna("").astype(str)
+    reversed_rows = frame[variant == "order=reversed"]
     if reversed_rows.empty:
         return ""
-    standard = frame[~frame["options_reversed"].astype(bool)]
+    standard = frame[variant == ""]
     keys = ["study_model", "instrument", "language", "persona", "country", "condition", "item_id"]
     paired = standard.merge(reversed_rows, on=keys, suffixes=("", "_reversed"))
     paired = paired[(paired["unanswered"].fillna("") == "") & (paired["unanswered_reversed"].fillna("") == "")]
