@@ -244,3 +244,31 @@ def test_a_model_on_several_endpoints_is_sharded_over_them(tmp_path, monkeypatch
     assert backend.inner.endpoints == ["http://127.0.0.1:9/v1", "http://127.0.0.1:10/v1"]
     assert concurrency_of(spec, backend) == 6
     assert backend.inner.cache_params["mode"] == "logprobs"  # the entry's setting reaches the endpoints (they must agree)
+
+
+def test_the_report_gives_a_country_sweep_its_deviation_ratio_per_country(tmp_path):
+    """A country sweep's report: DR per country and condition, in a table and an embedded figure
+    (synthetic answers: the scoring is the real one)."""
+    import numpy as np
+
+    from probe_tui.study.report import write_report
+    from probe_tui.study.results import write_results
+
+    study = load_study(write(tmp_path, "models: [smollm2-135m-instruct]\ncountries:\n  countries: [Japan, Brazil, Germany, France, China]\n"
+                                       "  conditions: [aligned, en]\n"))
+    rng = np.random.default_rng(1)
+    rows = [dict(instrument="vsm2013", item_id=item.id, language="en", persona="x", model="m", method="logprobs", prompt="p",
+                 probs="{}", valid_mass=1.0, expected=float(rng.uniform(1, len(item.scale.labels))), answer="1", entropy=1.0,
+                 cached=False, unanswered="", top_tokens="[]", variant="", order="standard", options_reversed=False, country=country,
+                 condition=condition, study_model="smol", key=f"{condition}|{country}|{item.id}", versions='{"python": "3"}',
+                 params="{}", model_name="smol", model_sha256="ab", endpoint="", chat_template_sha256="cd", prompt_style="chat")
+            for condition in ("aligned", "en") for country in study.countries.countries for item in study.countries.items]
+    write_results(study, pd.DataFrame(rows))
+    scores = pd.read_csv(study.folder / "scores.csv", keep_default_na=False)
+    dr = scores[scores["metric"] == "deviation_ratio"]
+    assert len(dr) == 10 and set(dr["condition"]) == {"aligned", "en"}
+    text = write_report(study).read_text(encoding="utf-8")
+    assert "smol · aligned" in text and "smol · en" in text
+    for country in study.countries.countries:
+        assert f"<td>{country}</td>" in text
+    assert "Deviation ratio per country (line at DR = 1)" in text and text.count("data:image/png;base64,") == 1

@@ -28,7 +28,8 @@ STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; color: #1a202c; line-height: 1.45; }
 h1 { margin-bottom: 0.2em; } h2 { border-bottom: 2px solid #e2e8f0; padding-bottom: 0.2em; margin-top: 2em; }
 table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.92em; max-width: 100%; }
-th, td { border: 1px solid #cbd5e0; padding: 0.25em 0.6em; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
+th, td { border: 1px solid #cbd5e0; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
+td { overflow-wrap: anywhere; }
 th { background: #edf2f7; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
 figure { margin: 1em 0; } figure img { max-width: 100%; border: 1px solid #e2e8f0; }
 figcaption { color: #4a5568; font-size: 0.9em; } .method { font-weight: bold; color: #2b6cb0; }
@@ -225,9 +226,12 @@ def build_report(study: Study) -> str:
     summary = [[spec.label, spec.kind, ", ".join(sorted(frame[frame["study_model"] == spec.label]["method"].astype(str).unique())) or "–",
                 int((frame["study_model"] == spec.label).sum())] for spec in study.models]
     sections.append("<h2>The study</h2>" + _table(["model", "kind", "method", "answers"], summary, numeric={3})
-                    + f"<p>Instruments: {_e(', '.join(f'{s.key} ({len(s.items)} items)' for s in study.instruments) or '–')}; "
-                      f"languages: {_e(', '.join(study.languages))}; personas: {_e(', '.join(study.personas))}; "
-                      f"orders: {_e(', '.join(o or 'standard' for o in study.orders))}.</p>")
+                    + (f"<p>Instruments: {_e(', '.join(f'{s.key} ({len(s.items)} items)' for s in study.instruments))}; "
+                       f"languages: {_e(', '.join(study.languages))}; personas: {_e(', '.join(study.personas))}; "
+                       f"orders: {_e(', '.join(o or 'standard' for o in study.orders))}.</p>" if study.instruments else "")
+                    + (f"<p>Country sweep: {_e(study.countries.key)} ({len(study.countries.items)} items) for "
+                       f"{_e(', '.join(study.countries.countries))}; conditions: {_e(', '.join(study.countries.conditions))} "
+                       "(each country with its national persona).</p>" if study.countries else ""))
     for chosen in study.instruments:
         instrument = get_instrument(chosen.key)
         rows = scored[(scored["instrument"] == chosen.key) & (scored["country"] == "")]
