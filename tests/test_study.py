@@ -272,3 +272,13 @@ def test_the_report_gives_a_country_sweep_its_deviation_ratio_per_country(tmp_pa
     for country in study.countries.countries:
         assert f"<td>{country}</td>" in text
     assert "Deviation ratio per country (line at DR = 1)" in text and text.count("data:image/png;base64,") == 1
+
+
+def test_the_app_opens_a_study_only_with_its_own_session_and_results(tmp_path):
+    path = write(tmp_path, E2E)
+    done = probe_tui("--study", str(path), "--model", "gemma3-270m")
+    assert done.returncode == 2 and "--study opens the study's own session with its first model" in done.stderr
+    done = probe_tui("--study", str(path))
+    assert done.returncode == 2 and "has no answers yet" in done.stderr and "probe-tui study run" in done.stderr
+    done = probe_tui("--study", str(path), "run", "--output", str(tmp_path / "x.csv"))
+    assert done.returncode == 2 and done.stderr.strip() == "probe-tui: error: --study does not apply to `probe-tui run`"
