@@ -24,7 +24,7 @@ from .core.metrics import CN, US, favourability, pair_matrix, profiles_to_compar
 from .core.report import signed
 from .core.rescore import CONDITION
 
-KINDS = ("dimensions", "gauge", "favourability", "heatmap", "base-vs-chat", "subgroups")  # an instrument offers some (figure_kinds)
+KINDS = ("dimensions", "gauge", "sensitivity", "favourability", "heatmap", "base-vs-chat", "subgroups")  # an instrument offers some (figure_kinds)
 BLUE, RED, GREEN, GREY = "#2b6cb0", "#c53030", "#2f855a", "#718096"
 MODEL_COLOURS = ["#4a5568", "#dd6b20", "#3182ce", "#38a169", "#805ad5"]
 
@@ -61,7 +61,7 @@ def draw(kind: str, frame: pd.DataFrame, instrument_key: str, output: Path, coun
         wanted = " or ".join(filter(None, [", ".join(offering[:-1]), offering[-1]])) if offering else "no instrument's"
         raise ProbeError(f"the {kind} figure is drawn from {wanted} responses, not {instrument_key}")
     plt = _style()
-    figure = {"dimensions": _dimensions, "gauge": _gauge, "favourability": _favourability, "heatmap": _heatmap,
+    figure = {"dimensions": _dimensions, "gauge": _gauge, "sensitivity": _sensitivity, "favourability": _favourability, "heatmap": _heatmap,
               "base-vs-chat": _base_vs_chat, "subgroups": _subgroups}[kind](plt, frame, instrument, list(countries))
     if title:
         figure.suptitle(title, fontsize=15, fontweight="bold")
@@ -130,6 +130,40 @@ def _dimensions(plt, frame, bank, countries):
     figure.suptitle(f"{bank.name}: the model's answers {what}", fontsize=15, fontweight="bold")
     figure.tight_layout()
     _note_left_out(figure, left_out)
+    return figure
+
+
+def _sensitivity(plt, frame, bank, countries):
+    """Per dimension, the mean under each prompt variant (grey dots), the standard asking's (black)
+    and the order-corrected one (green), one panel per condition: how far the way of asking moves it."""
+    from .core.sensitivity import CONDITION, sensitivity, variant_table
+
+    if "expected" not in frame.columns and "response" in frame.columns:
+        frame = frame.assign(expected=frame["response"])
+    _, per_dimension = sensitivity(frame, bank)
+    if per_dimension.empty:
+        raise ProbeError("nothing to draw: no item was answered under two variants or more (run --variants order,anchors,frames)")
+    table = variant_table(frame, bank)
+    labels = bank.dimension_labels()
+    conditions = list(per_dimension.groupby(CONDITION, sort=False).groups)
+    figure, axes = plt.subplots(len(conditions), 1, figsize=(max(8, 1.3 * len(bank.dimensions) + 3), 4.2 * len(conditions)), squeeze=False)
+    for axis, condition in zip(axes[:, 0], conditions):
+        mine = table[(table[CONDITION] == pd.Series(condition, index=CONDITION)).all(axis=1)]
+        dims = per_dimension[(per_dimension[CONDITION] == pd.Series(condition, index=CONDITION)).all(axis=1)].set_index("dimension")
+        shown = [d for d in bank.dimensions if d in dims.index]
+        x = np.arange(len(shown))
+        for position, dimension in enumerate(shown):
+            means = mine[mine["dimension"] == dimension].groupby("variant")["score"].mean()
+            axis.scatter(np.full(len(means), position), means, color=GREY, alpha=0.6, s=25, label="one variant" if position == 0 else None)
+        axis.scatter(x, dims.loc[shown, "score_standard"], color="black", marker="_", s=400, label="standard asking")
+        axis.scatter(x, dims.loc[shown, "score_order_corrected"], color=GREEN, marker="D", s=40, label="order-corrected (both orders)")
+        axis.set_xticks(x, [labels.get(d, d) for d in shown], rotation=30 if len(x) > 8 else 0, ha="right" if len(x) > 8 else "center")
+        axis.set_title(track_label(condition), loc="left", fontsize=12)
+        axis.set_ylabel("mean on the item scale")
+        axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1))
+        axis.grid(axis="x", visible=False)
+    figure.suptitle(f"{bank.name}: the dimension means under each prompt variant", fontsize=15, fontweight="bold")
+    figure.tight_layout()
     return figure
 
 

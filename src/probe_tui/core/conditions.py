@@ -16,11 +16,13 @@ COUNTRY_CONDITION_NOTES = {"aligned": "each country in its own language", "en": 
                            "zh": "every country in Chinese"}
 
 
-def single_condition_jobs(instrument, items, model: str, language: str, persona: Persona) -> list[Job]:
-    """Every item under one condition."""
+def single_condition_jobs(instrument, items, model: str, language: str, persona: Persona, variants=("",)) -> list[Job]:
+    """Every item under one condition, or under one condition per prompt variant (core/variants.py),
+    item by item (an item's variants are asked one after the other). The standard asking keeps the
+    item id as its key; a variant's key is "VARIANT|item id"."""
     instrument.check_language(language)
-    condition = Condition(model=model, instrument=instrument.key, language=language, persona=persona.key)
-    return [Job(item.id, item, condition, persona) for item in items]
+    conditions = [Condition(model=model, instrument=instrument.key, language=language, persona=persona.key, variant=v) for v in variants]
+    return [Job(f"{c.variant}|{item.id}" if c.variant else item.id, item, c, persona) for item in items for c in conditions]
 
 
 def country_language(country: str, condition_name: str) -> str:

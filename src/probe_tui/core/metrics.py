@@ -29,6 +29,20 @@ class GaugeReading:
     rmse_skew: float | None  # rmse(CN) - rmse(US): > 0 means closer to the US
     r_skew: float | None  # r(US) - r(CN)
     scale_free: bool = False
+    lean_interval: object = None  # core/lean.py Interval of the lean's skew (None: not computed)
+
+    @property
+    def skew(self) -> float | None:
+        """The skew the lean is judged by: r(US) − r(CN) when scale-free, else RMSE(CN) − RMSE(US)."""
+        return self.r_skew if self.scale_free else self.rmse_skew
+
+    @property
+    def claim(self) -> str:
+        """The lean as it may be claimed: US or CN when its interval excludes 0, "no clear lean" when
+        it includes it, "" when there is no interval yet (lean_interval.note says why), "neither"."""
+        from .lean import lean_claim
+
+        return lean_claim(self.skew, self.lean_interval, US, CN)
 
     @property
     def lean(self) -> str:
