@@ -87,7 +87,7 @@ def test_score_ranks_the_countries_of_an_imported_baseline_by_distribution(tmp_p
     out = tmp_path / "s.csv"
     assert main(["score", "--instrument", "wvs", "--responses", str(tmp_path / "r.csv"), "--output", str(out), "--bootstrap", "0"]) == 0
     scores = pd.read_csv(out, keep_default_na=False)
-    mine = scores[scores["question"] == "goqa"].set_index(["target", "metric"])["value"]
+    mine = scores[scores["question"] == "goqa"].set_index(["target", "metric"])["value"].astype(float)
     p = np.array(list(probs.values()))
     nigeria = np.array([0.625, 0.125] + [0.0] * 7 + [0.25])
     assert mine[("Nigeria", "js_similarity")] == pytest.approx(js_similarity(p, nigeria))
