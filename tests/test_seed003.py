@@ -90,7 +90,7 @@ def test_score_ranks_the_countries_of_an_imported_baseline_by_distribution(tmp_p
     mine = scores[scores["question"] == "goqa"].set_index(["target", "metric"])["value"].astype(float)
     p = np.array(list(probs.values()))
     nigeria = np.array([0.625, 0.125] + [0.0] * 7 + [0.25])
-    assert mine[("Nigeria", "js_similarity")] == pytest.approx(js_similarity(p, nigeria))
-    assert mine[("Nigeria", "wasserstein")] == pytest.approx(normalised_wasserstein(p, nigeria))
+    assert mine[("Nigeria", "distribution_js")] == pytest.approx(js_similarity(p, nigeria))
+    assert mine[("Nigeria", "distribution_w1")] == pytest.approx(normalised_wasserstein(p, nigeria))
     assert mine[("Nigeria", "rank_by_distribution")] == 1  # mostly 1s, like Nigeria; Japan's answers lean to 10
     assert "nearest by distribution (goqa): Nigeria, Japan" in capsys.readouterr().out

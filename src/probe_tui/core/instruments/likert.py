@@ -374,15 +374,16 @@ class LikertInstrument:
 
     def _distribution_rows(self, track, answers: list[ModelAnswer], groups) -> list[tuple]:
         """Against every country of each baseline holding distributions (question: the baseline's
-        name): mean 1 − JSD and normalised W1 over the items, and the rank by distribution."""
+        name): mean 1 − JSD (distribution_js) and normalised W1 (distribution_w1) over the items, and
+        the rank by distribution (named apart from the persona-vs-group rows' js_similarity)."""
         from ..groups import distribution_baselines, distribution_fits, nearest_by_distribution
 
         rows = []
         for baseline in distribution_baselines(self, groups):
             nearest = nearest_by_distribution(distribution_fits(answers, groups, self, baseline))
             for rank, fit in enumerate(nearest.itertuples(), start=1):
-                rows.append((*track, baseline, fit.group, "js_similarity", fit.js_similarity, np.nan, np.nan, np.nan))
-                rows.append((*track, baseline, fit.group, "wasserstein", fit.wasserstein, np.nan, np.nan, np.nan))
+                rows.append((*track, baseline, fit.group, "distribution_js", fit.js_similarity, np.nan, np.nan, np.nan))
+                rows.append((*track, baseline, fit.group, "distribution_w1", fit.wasserstein, np.nan, np.nan, np.nan))
                 rows.append((*track, baseline, fit.group, "rank_by_distribution", rank, np.nan, np.nan, np.nan))
         return rows
 
