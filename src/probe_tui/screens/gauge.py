@@ -182,7 +182,7 @@ NMAE) and the nearest countries by answer distribution (1 − JSD, normalised W1
         """A line per dimension: how much the answers of ▶ move between the prompt variants asked."""
         import pandas as pd
 
-        from ..core.sensitivity import compact_line, sensitivity
+        from ..core.sensitivity import COMPACT_KEY, compact_line, sensitivity
 
         title = Text("Sensitivity of ▶ to the way of asking", style="bold")
         per_item, per_dimension = sensitivity(pd.DataFrame(rows), self.probe.instrument) if rows else (None, pd.DataFrame())
@@ -194,7 +194,7 @@ NMAE) and the nearest countries by answer distribution (1 − JSD, normalised W1
         effect = per_dimension["order_effect"].mean()
         count = f"{len(per_item)} item(s) × up to {int(per_dimension['variants'].max())} variants"
         note = f"{count} · order effect {effect:+.2f} (0: follows the meaning; −: the first option listed)" if effect == effect else count
-        return Group(title, *lines, Text(note, style="dim"))
+        return Group(title, *lines, Text(note, style="dim"), Text(COMPACT_KEY, style="dim"))
 
     def _dimensions_part(self, ranking, engine, condition, screen_width: int):
         session = self.probe.session
