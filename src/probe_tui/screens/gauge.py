@@ -41,6 +41,11 @@ countries of the selected one (▶), with 95% intervals from item resamples; and
 model's mean against the United States, China and the nearest countries. Where group baselines
 are in the data directory (`probe-tui baselines`): the persona against its subgroup (modal accuracy,
 NMAE) and the nearest countries by answer distribution (1 − JSD, normalised W1).
+
+The needle's ━ and the line under it are the lean's 95% bootstrap interval: "no clear lean" when it
+includes 0, and no claim at all before 5 items. With prompt variants on (V on the probe screen), the
+sensitivity of ▶ per dimension: the share of items whose argmax changes, the mean and largest |ΔE|,
+the variance between variants beside that between items, and the order-corrected score.
 """
     BINDINGS = [
         Binding("t", "next_track", "Next track", tooltip="select the next condition's track (▶)", id="gauge.next_track"),
