@@ -135,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_condition_options(parser)
     parser.add_argument("--session", default=SHARED, help="record under this name, or reopen the session of that name where it stopped "
                         "(default: a new session named by date and time)")
+    parser.add_argument("--study", type=Path, default=SHARED, help="open a study's results in the app (its first model and instrument)")
     parser.commands = commands = parser.add_subparsers(dest="command")
 
     run = commands.add_parser("run", help="answer every item headless and write one CSV row per item")
@@ -199,6 +200,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_instrument_option(export, "only this instrument's answers (default: all)")
     endpoints = commands.add_parser("endpoints", help="list, add or remove the remote endpoints in endpoints.toml")
     _add_endpoint_commands(endpoints)
+    study = commands.add_parser("study", help="a whole experiment in one YAML file: check it, run it (resumably), report on it")
+    study.add_argument("action", choices=["check", "run", "report"], help="check: the matrix, what is cached, the time; "
+                       "run: ask it all (again: continue); report: one self-contained HTML file")
+    study.add_argument("file", type=Path, help="the study file (YAML; see assets/studies/)")
+    study.add_argument("--output", "-o", type=Path, help="report: the HTML file (default: report.html in the study folder)")
     items = commands.add_parser("items", help="item banks and personas")
     items.add_argument("action", choices=["check"], help="check: report schema errors and missing translations")
     from .baselines_cli import add_parser as add_baselines_parser
@@ -319,11 +325,18 @@ def run_app(args) -> int:
     from .app import ProbeApp
     from .core.store import SessionStore
 
-    store = SessionStore()
+    if args.study:
+        if args.session or args.model or args.endpoint or args.backend != "llama":
+            raise ProbeError("--study opens the study's own session with its first model; drop --session, --model, --endpoint and --backend")
+        from .study.session import study_app
+
+        backend, store, args.session, args.instrument = study_app(args.study, args.instrument)
+    else:
+        store = SessionStore()
     state = store.open(args.session) if args.session and store.exists(args.session) else {}
-    if state and not (args.model or args.endpoint or args.backend != "llama"):
+    if state and not args.study and not (args.model or args.endpoint or args.backend != "llama"):
         args.model = session_model(store, args.session, state.get("model", ""), state.get("model_path", ""))  # its own model file
-    backend = _backend(args)
+    backend = backend if args.study else _backend(args)
     app = ProbeApp(backend, instrument=args.instrument or state.get("instrument"), language=args.lang,
                    persona=args.persona, session=args.session, store=store)
     try:
@@ -540,6 +553,10 @@ def main(argv=None) -> int:
             from .baselines_cli import baselines_command
 
             return baselines_command(args)
+        if args.command == "study":
+            from .study.command import study_command
+
+            return study_command(args)
         return run_app(args)
     except ProbeError as exc:
         print(f"probe-tui: error: {exc}", file=sys.stderr)

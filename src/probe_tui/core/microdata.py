@@ -116,6 +116,7 @@ class SurveyFile:
     columns: list[str]
     rows: int | None
     value_labels: dict[str, dict] = field(default_factory=dict)
+    separator: str = ","  # a CSV's: "," or ";" (some survey exports), read from its header
 
     @property
     def kind(self) -> str:
@@ -143,8 +144,11 @@ def open_survey(path: Path) -> SurveyFile:
         raise ProbeError(f"{path}: no such file")
     try:
         if kind == ".csv":
-            columns = list(pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns)
-            return SurveyFile(path, [str(c) for c in columns], None)
+            with open(path, encoding="utf-8-sig") as handle:
+                header = handle.readline()
+            separator = ";" if header.count(";") > header.count(",") else ","
+            columns = list(pd.read_csv(path, nrows=0, encoding="utf-8-sig", sep=separator).columns)
+            return SurveyFile(path, [str(c) for c in columns], None, separator=separator)
         _, meta = _readstat(kind)(str(path), metadataonly=True)
     except _read_errors() as exc:
         raise ProbeError(f"cannot read {path} as {kind[1:]} microdata: {' '.join(str(exc).split())[:200]}") from None
@@ -158,7 +162,8 @@ def chunks(survey: SurveyFile, usecols: list[str]):
     """The file's rows, CHUNK_ROWS at a time, only the columns used."""
     try:
         if survey.kind == ".csv":
-            yield from pd.read_csv(survey.path, usecols=usecols, chunksize=CHUNK_ROWS, encoding="utf-8-sig", low_memory=False)
+            yield from pd.read_csv(survey.path, usecols=usecols, chunksize=CHUNK_ROWS, encoding="utf-8-sig", low_memory=False,
+                                   sep=survey.separator)
             return
         import pyreadstat
 

@@ -88,16 +88,13 @@ class SessionStore:
 
     # --- answers ---------------------------------------------------------------------------------
     def add(self, name: str, answer, provenance: dict) -> None:
-        d, p, c = answer.distribution, answer.prompt, answer.condition
-        values = (c.instrument, answer.item.id, c.model, c.language, c.persona, int(answer.options_reversed), p.style, p.text,
-                  json.dumps(list(p.labels)), json.dumps(list(p.anchors), ensure_ascii=False),
-                  json.dumps(list(p.messages), ensure_ascii=False), json.dumps(d.probs), d.valid_mass, d.expected, d.answer,
-                  d.entropy_bits, d.method, json.dumps([list(t) for t in d.top_tokens], ensure_ascii=False),
-                  json.dumps(list(d.floored)), d.samples, d.unparsed, int(d.cached), json.dumps(provenance, sort_keys=True), _now(),
-                  d.unanswered, c.variant)
+        self.add_record(name, answer_record(answer, provenance))
+
+    def add_record(self, name: str, record: dict) -> None:
+        """An answer as answer_record() encodes it (a study's journal keeps them so)."""
         with self._lock:
             self.db.execute(f"INSERT INTO answers (session, {', '.join(ANSWER_FIELDS)}) VALUES (?{', ?' * len(ANSWER_FIELDS)})",
-                            (name, *values))
+                            (name, *(record[field] for field in ANSWER_FIELDS)))
 
     def count(self, name: str) -> int:
         with self._lock:
@@ -125,6 +122,18 @@ class SessionStore:
             if item is not None:
                 rebuilt.append(answer_from_row(row, item))
         return rebuilt
+
+
+def answer_record(answer, provenance: dict) -> dict:
+    """An answer as the store keeps it: one value per ANSWER_FIELDS, JSON where it is structured."""
+    d, p, c = answer.distribution, answer.prompt, answer.condition
+    values = (c.instrument, answer.item.id, c.model, c.language, c.persona, int(answer.options_reversed), p.style, p.text,
+              json.dumps(list(p.labels)), json.dumps(list(p.anchors), ensure_ascii=False),
+              json.dumps(list(p.messages), ensure_ascii=False), json.dumps(d.probs), d.valid_mass, d.expected, d.answer,
+              d.entropy_bits, d.method, json.dumps([list(t) for t in d.top_tokens], ensure_ascii=False),
+              json.dumps(list(d.floored)), d.samples, d.unparsed, int(d.cached), json.dumps(provenance, sort_keys=True), _now(),
+              d.unanswered, c.variant)
+    return dict(zip(ANSWER_FIELDS, values))
 
 
 def answer_from_row(row: dict, item):

@@ -13,7 +13,8 @@ from textual import work
 from textual.message import Message
 from textual.widgets import Static
 
-from ..core.groups import ModelAnswer, distribution_baselines, distribution_fits, list_baselines, nearest_by_distribution
+from ..core.groups import (ModelAnswer, compare_to_group, distribution_baselines, distribution_fits, groups_for, list_baselines,
+                           nearest_by_distribution)
 from ..core.personas import get_persona
 from ..widgets.text import safe_text
 
@@ -119,7 +120,8 @@ class BaselinePanels:
     def compare_baselines(self, key, condition, answers: list[ModelAnswer], groups, method: str) -> None:
         session = self.probe.session
         persona = get_persona(condition.persona, self.probe.personas)
-        comparison = session.group_comparison(condition, groups) if groups is not None else {}
+        matching = groups_for(session.instrument, condition.persona, groups) if groups is not None and len(groups) else {}
+        comparison = {name: compare_to_group(answers, rows, session.instrument.scale.labels) for name, rows in matching.items()}
         labels = {item.code: item.construct for item in session.instrument.items}
         parts = (subgroup_part(comparison, groups, condition.persona, persona.name_in("en"), method),
                  distribution_part(session, answers, groups, labels, method))
