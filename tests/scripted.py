@@ -56,3 +56,38 @@ class ScriptedBackend:
 
     def close(self) -> None:
         pass
+
+
+class PositionBiasedBackend(ScriptedBackend):
+    """A scripted backend with a planted position bias: it reads which anchor each label stands for
+    in the prompt ("1 = Describes me extremely well"), holds a fixed opinion on the meanings (mass
+    on the scale values 3 and 4, split by the prompt's statement), and then shifts its answer
+    `shift` positions towards the option listed first, whatever it means. Asked in both orders, the
+    shift lands on opposite ends of the real scale, so their mean is the opinion itself."""
+
+    display_name = "position-biased"
+    identity = "scripted://position-biased"
+
+    def __init__(self, anchors: tuple[str, ...], shift: int = 1):
+        super().__init__()
+        self.anchors, self.shift = anchors, shift
+
+    def opinion(self, prompt) -> dict[int, float]:
+        """Scale value -> probability: the planted opinion on the meanings, from the statement alone."""
+        statement = prompt.text.rsplit("Statement:", 1)[-1]
+        share = 0.2 + 0.6 * (hashlib.sha256(statement.encode()).digest()[0] / 255)
+        return {3: share, 4: 1 - share}
+
+    def score(self, prompt) -> OptionLogprobs:
+        self.calls += 1
+        value_of = {}  # label -> the scale value its anchor means
+        for line in prompt.text.splitlines():
+            label, _, anchor = line.partition(" = ")
+            if label in prompt.labels and anchor in self.anchors:
+                value_of[label] = self.anchors.index(anchor) + 1
+        label_of = {value: label for label, value in value_of.items()}
+        mass = dict.fromkeys(prompt.labels, 1e-9)
+        for value, p in self.opinion(prompt).items():
+            position = prompt.labels.index(label_of[value])
+            mass[prompt.labels[max(0, position - self.shift)]] += p
+        return OptionLogprobs({label: math.log(m) for label, m in mass.items()}, "scripted")

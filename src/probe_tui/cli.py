@@ -96,7 +96,8 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     local.add_argument("--threads", type=int, default=SHARED, help="CPU threads (default: llama.cpp's choice)")
     local.add_argument("--no-cache", action="store_true", default=SHARED, help="always ask the model; neither read nor write the response cache")
     remote = parser.add_argument_group("remote API")
-    remote.add_argument("--endpoint", default=SHARED, help="a named endpoint from endpoints.toml in the config directory")
+    remote.add_argument("--endpoint", default=SHARED, help="a named endpoint from endpoints.toml in the config directory; several, "
+                        "comma-separated (a,b), serving one model: prompts are sharded over them, --concurrency per endpoint")
     _add_remote_settings(remote)
 
 
@@ -134,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_condition_options(parser)
     parser.add_argument("--session", default=SHARED, help="record under this name, or reopen the session of that name where it stopped "
                         "(default: a new session named by date and time)")
+    parser.add_argument("--study", type=Path, default=SHARED, help="open a study's results in the app (its first model and instrument)")
     parser.commands = commands = parser.add_subparsers(dest="command")
 
     run = commands.add_parser("run", help="answer every item headless and write one CSV row per item")
@@ -147,8 +149,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--countries", help="a country sweep (seed 001): 'all' (the 20 countries with a primary language) or a list, e.g. Japan,Brazil")
     run.add_argument("--condition", choices=("aligned", "en", "zh"), default="aligned",
                      help="with --countries: each country in its own language (aligned, default), in English or in Chinese; always with its national persona")
+    run.add_argument("--variants", default=None, help="ask every item under every combination of these prompt variants: "
+                     "order (meanings reversed), anchors (numbered, verbal, both), frames (3 instruction wordings), e.g. order,anchors,frames; "
+                     "one row per item and variant, and the sensitivity summary")
+    run.add_argument("--calibrate", default=None, help="also write calibrated views beside the raw answer: contextual (Zhao et al. 2021: "
+                     "divided by the answer to a content-free 'N/A' item) and/or pmi (Holtzman et al. 2021: divided by the answer to the "
+                     "frame alone), e.g. contextual,pmi; columns probs_/expected_/answer_/method_contextual and _pmi")
+    run.add_argument("--subgroups", metavar="BASELINE", help="a subgroup sweep (seed 003): every item the group baseline has, "
+                     "under the persona of each of its groups (see `probe-tui baselines`)")
     run.add_argument("--output", required=True, type=Path, help="CSV file to write")
-    run.add_argument("--concurrency", type=int, default=SHARED, help="items in flight at once, for remote backends (default 1)")
+    run.add_argument("--concurrency", type=int, default=SHARED, help="items in flight at once, for remote backends (default 1); "
+                     "with several --endpoint: in flight on each endpoint")
     run.add_argument("--score-by", choices=("expected", "argmax"), default="expected",
                      help="an item's score for the gauge: the expected value of its distribution (default) or the most likely option")
     resume = run.add_mutually_exclusive_group()
@@ -174,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--pace", type=float, help="seconds per item (default: the script's)")
     demo.add_argument("--check", action="store_true", help="only read the script and say what it would show")
     figure = commands.add_parser("figure", help="a picture for slides (PNG or SVG) from recorded responses")
-    figure.add_argument("kind", help="dimensions, gauge (survey instruments); favourability, heatmap, base-vs-chat (pair instruments)")
+    figure.add_argument("kind", help="dimensions, gauge, sensitivity, subgroups (survey instruments); favourability, heatmap, base-vs-chat (pair instruments)")
     _add_instrument_option(figure, INSTRUMENT_HELP + " (required)")
     figure.add_argument("--responses", nargs="+", required=True, type=Path, help="runs, session exports or study files (CSV, Parquet, JSON)")
     figure.add_argument("--labels", help="a model name per responses file, comma-separated (e.g. 'Qwen2.5-7B base,Qwen2.5-7B chat')")
@@ -189,8 +200,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_instrument_option(export, "only this instrument's answers (default: all)")
     endpoints = commands.add_parser("endpoints", help="list, add or remove the remote endpoints in endpoints.toml")
     _add_endpoint_commands(endpoints)
+    study = commands.add_parser("study", help="a whole experiment in one YAML file: check it, run it (resumably), report on it")
+    study.add_argument("action", choices=["check", "run", "report"], help="check: the matrix, what is cached, the time; "
+                       "run: ask it all (again: continue); report: one self-contained HTML file")
+    study.add_argument("file", type=Path, help="the study file (YAML; see assets/studies/)")
+    study.add_argument("--output", "-o", type=Path, help="report: the HTML file (default: report.html in the study folder)")
     items = commands.add_parser("items", help="item banks and personas")
     items.add_argument("action", choices=["check"], help="check: report schema errors and missing translations")
+    from .baselines_cli import add_parser as add_baselines_parser
+
+    add_baselines_parser(commands)
     return parser
 
 
@@ -247,12 +266,22 @@ def _backend(args):
 
         if args.endpoint:
             endpoints = load_endpoints()
-            if args.endpoint not in endpoints:
-                from .backends.remote import config_file
+            names = [name.strip() for name in args.endpoint.split(",")]
+            for name in names:
+                if name not in endpoints:
+                    from .backends.remote import config_file
 
-                known = ", ".join(sorted(endpoints)) or f"none (define them in {config_file()})"
-                raise ProbeError(f"unknown endpoint {args.endpoint!r}; choose one of: {known}")
-            config = replace(endpoints[args.endpoint], **overrides, **({"model": args.model} if args.model else {}))
+                    known = ", ".join(sorted(endpoints)) or f"none (define them in {config_file()})"
+                    raise ProbeError(f"unknown endpoint {name!r}; choose one of: {known}")
+            configs = [replace(endpoints[name], **overrides, **({"model": args.model} if args.model else {})) for name in names]
+            if len(configs) > 1:  # several endpoints of one model: --concurrency is per endpoint
+                from .backends.sharded import ShardedBackend
+
+                sharded = ShardedBackend([make_remote_backend(c) for c in configs], per_endpoint=getattr(args, "concurrency", None) or 1,
+                                         on_notice=lambda line: print(f"probe-tui: warning: {line}", file=sys.stderr))
+                args.concurrency = sharded.max_concurrency  # the runner's total: per endpoint × endpoints
+                return _cached(sharded, args)
+            config = configs[0]
         else:
             if not args.base_url or not args.model:
                 raise ProbeError(f"--backend {args.backend} needs --base-url and --model")
@@ -296,11 +325,18 @@ def run_app(args) -> int:
     from .app import ProbeApp
     from .core.store import SessionStore
 
-    store = SessionStore()
+    if args.study:
+        if args.session or args.model or args.endpoint or args.backend != "llama":
+            raise ProbeError("--study opens the study's own session with its first model; drop --session, --model, --endpoint and --backend")
+        from .study.session import study_app
+
+        backend, store, args.session, args.instrument = study_app(args.study, args.instrument)
+    else:
+        store = SessionStore()
     state = store.open(args.session) if args.session and store.exists(args.session) else {}
-    if state and not (args.model or args.endpoint or args.backend != "llama"):
+    if state and not args.study and not (args.model or args.endpoint or args.backend != "llama"):
         args.model = session_model(store, args.session, state.get("model", ""), state.get("model_path", ""))  # its own model file
-    backend = _backend(args)
+    backend = backend if args.study else _backend(args)
     app = ProbeApp(backend, instrument=args.instrument or state.get("instrument"), language=args.lang,
                    persona=args.persona, session=args.session, store=store)
     try:
@@ -513,6 +549,14 @@ def main(argv=None) -> int:
             return score_command(args)
         if args.command == "endpoints":
             return endpoints_command(args)
+        if args.command == "baselines":
+            from .baselines_cli import baselines_command
+
+            return baselines_command(args)
+        if args.command == "study":
+            from .study.command import study_command
+
+            return study_command(args)
         return run_app(args)
     except ProbeError as exc:
         print(f"probe-tui: error: {exc}", file=sys.stderr)

@@ -29,19 +29,25 @@ def session_frame(store: SessionStore, name: str, instrument: str | None = None)
         if item is None:
             continue  # an item no longer in the bank
         answer = answer_from_row(stored, item)
-        source = json.loads(stored["provenance"])
-        model = source.get("model", "")
-        rows.append({
-            "session": name, "answered_at": stored["created"], **answer_row(answer), "item_code": item.code,
-            "options_reversed": bool(stored["options_reversed"]), "prompt_style": stored["prompt_style"],
-            "model_name": source.get("model_name", ""),
-            "model_sha256": model.removeprefix("sha256:") if model.startswith("sha256:") else "",
-            "endpoint": "" if model.startswith("sha256:") else model,
-            "chat_template_sha256": source.get("chat_template_sha256") or "",
-            "params": json.dumps(source.get("params", {}), sort_keys=True),
-            "versions": json.dumps(source.get("versions", {}), sort_keys=True),
-        })
+        rows.append({"session": name, **export_row(stored, answer_row(answer), item)})
     return pd.DataFrame(rows)
+
+
+def export_row(stored: dict, row: dict, item) -> dict:
+    """An export's row: when it was answered, the run row, and where its numbers came from
+    (stored: the answer as the session store keeps it, with its provenance)."""
+    source = json.loads(stored["provenance"])
+    model = source.get("model", "")
+    return {
+        "answered_at": stored["created"], **row, "item_code": item.code,
+        "options_reversed": bool(stored["options_reversed"]), "prompt_style": stored["prompt_style"],
+        "model_name": source.get("model_name", ""),
+        "model_sha256": model.removeprefix("sha256:") if model.startswith("sha256:") else "",
+        "endpoint": "" if model.startswith("sha256:") else model,
+        "chat_template_sha256": source.get("chat_template_sha256") or "",
+        "params": json.dumps(source.get("params", {}), sort_keys=True),
+        "versions": json.dumps(source.get("versions", {}), sort_keys=True),
+    }
 
 
 def export_session(store: SessionStore, name: str, path: Path, instrument: str | None = None) -> int:

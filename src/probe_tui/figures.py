@@ -5,7 +5,9 @@ responses: a probe-tui run or session export, or a study's files read as `probe-
 - gauge: where each condition sits between the US and China (by RMSE), one marker per condition;
 - favourability: per-country combined favourability (country pairs) with 95% CIs;
 - heatmap: the 8×8 pair heat map (row favoured over column);
-- base-vs-chat: per-country favourability for two or more models side by side (seed 002's result).
+- base-vs-chat: per-country favourability for two or more models side by side (seed 002's result);
+- subgroups: seed 003's comparison, one panel per subgroup attribute: modal accuracy and NMAE per
+  value of the attribute, against the group baselines in the data directory.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from .core.metrics import CN, US, favourability, pair_matrix, profiles_to_compar
 from .core.report import signed
 from .core.rescore import CONDITION
 
-KINDS = ("dimensions", "gauge", "favourability", "heatmap", "base-vs-chat")  # an instrument offers some (figure_kinds)
+KINDS = ("dimensions", "gauge", "sensitivity", "favourability", "heatmap", "base-vs-chat", "subgroups")  # an instrument offers some (figure_kinds)
 BLUE, RED, GREEN, GREY = "#2b6cb0", "#c53030", "#2f855a", "#718096"
 MODEL_COLOURS = ["#4a5568", "#dd6b20", "#3182ce", "#38a169", "#805ad5"]
 
@@ -59,8 +61,8 @@ def draw(kind: str, frame: pd.DataFrame, instrument_key: str, output: Path, coun
         wanted = " or ".join(filter(None, [", ".join(offering[:-1]), offering[-1]])) if offering else "no instrument's"
         raise ProbeError(f"the {kind} figure is drawn from {wanted} responses, not {instrument_key}")
     plt = _style()
-    figure = {"dimensions": _dimensions, "gauge": _gauge, "favourability": _favourability, "heatmap": _heatmap,
-              "base-vs-chat": _base_vs_chat}[kind](plt, frame, instrument, list(countries))
+    figure = {"dimensions": _dimensions, "gauge": _gauge, "sensitivity": _sensitivity, "favourability": _favourability, "heatmap": _heatmap,
+              "base-vs-chat": _base_vs_chat, "subgroups": _subgroups}[kind](plt, frame, instrument, list(countries))
     if title:
         figure.suptitle(title, fontsize=15, fontweight="bold")
     try:
@@ -128,6 +130,40 @@ def _dimensions(plt, frame, bank, countries):
     figure.suptitle(f"{bank.name}: the model's answers {what}", fontsize=15, fontweight="bold")
     figure.tight_layout()
     _note_left_out(figure, left_out)
+    return figure
+
+
+def _sensitivity(plt, frame, bank, countries):
+    """Per dimension, the mean under each prompt variant (grey dots), the standard asking's (black)
+    and the order-corrected one (green), one panel per condition: how far the way of asking moves it."""
+    from .core.sensitivity import CONDITION, sensitivity, variant_table
+
+    if "expected" not in frame.columns and "response" in frame.columns:
+        frame = frame.assign(expected=frame["response"])
+    _, per_dimension = sensitivity(frame, bank)
+    if per_dimension.empty:
+        raise ProbeError("nothing to draw: no item was answered under two variants or more (run --variants order,anchors,frames)")
+    table = variant_table(frame, bank)
+    labels = bank.dimension_labels()
+    conditions = list(per_dimension.groupby(CONDITION, sort=False).groups)
+    figure, axes = plt.subplots(len(conditions), 1, figsize=(max(8, 1.3 * len(bank.dimensions) + 3), 4.2 * len(conditions)), squeeze=False)
+    for axis, condition in zip(axes[:, 0], conditions):
+        mine = table[(table[CONDITION] == pd.Series(condition, index=CONDITION)).all(axis=1)]
+        dims = per_dimension[(per_dimension[CONDITION] == pd.Series(condition, index=CONDITION)).all(axis=1)].set_index("dimension")
+        shown = [d for d in bank.dimensions if d in dims.index]
+        x = np.arange(len(shown))
+        for position, dimension in enumerate(shown):
+            means = mine[mine["dimension"] == dimension].groupby("variant")["score"].mean()
+            axis.scatter(np.full(len(means), position), means, color=GREY, alpha=0.6, s=25, label="one variant" if position == 0 else None)
+        axis.scatter(x, dims.loc[shown, "score_standard"], color="black", marker="_", s=400, label="standard asking")
+        axis.scatter(x, dims.loc[shown, "score_order_corrected"], color=GREEN, marker="D", s=40, label="order-corrected (both orders)")
+        axis.set_xticks(x, [labels.get(d, d) for d in shown], rotation=30 if len(x) > 8 else 0, ha="right" if len(x) > 8 else "center")
+        axis.set_title(track_label(condition), loc="left", fontsize=12)
+        axis.set_ylabel("mean on the item scale")
+        axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1))
+        axis.grid(axis="x", visible=False)
+    figure.suptitle(f"{bank.name}: the dimension means under each prompt variant", fontsize=15, fontweight="bold")
+    figure.tight_layout()
     return figure
 
 
@@ -252,5 +288,46 @@ def _base_vs_chat(plt, frame, instrument, countries):
     axis.grid(axis="y", visible=False)
     axis.legend(loc="lower right")
     axis.set_title("Base vs chat: favourability per country", loc="left")
+    figure.tight_layout()
+    return figure
+
+
+def _subgroups(plt, frame, bank, countries):
+    """Seed 003: per subgroup attribute, each model's mean modal accuracy and NMAE per value of the
+    attribute (over the subgroups with that value), from score's rows against the group baselines."""
+    from .core.groups import load_group_baselines
+    from .core.seed003 import SUBGROUPS
+
+    groups = load_group_baselines()
+    if groups.empty:
+        raise ProbeError("nothing to draw: no group baselines in the data directory (build one with: probe-tui baselines build FILE)")
+    scores = bank.score_responses(frame, n_resamples=0, groups=groups)
+    rows = scores[(scores["persona"] == SUBGROUPS) & scores["metric"].isin(["accuracy_mean", "nmae_mean"])]
+    if rows.empty:
+        raise ProbeError("nothing to draw: fewer than two conditions have a persona with a group baseline "
+                         "(ask under each subgroup's persona: probe-tui run --subgroups NAME)")
+    attributes = list(dict.fromkeys(rows["question"]))
+    figure, axes = plt.subplots(len(attributes), 2, figsize=(11, 3.2 * len(attributes)), squeeze=False)
+    models = list(dict.fromkeys(zip(rows["model"], rows["language"])))
+    for line, attribute in enumerate(attributes):
+        part = rows[rows["question"] == attribute]
+        values = list(dict.fromkeys(part["target"]))
+        x = np.arange(len(values))
+        width = 0.8 / len(models)
+        for column, (metric, shown) in enumerate((("accuracy_mean", "modal accuracy (higher: better)"), ("nmae_mean", "NMAE (lower: better)"))):
+            axis = axes[line][column]
+            for position, (model, language) in enumerate(models):
+                mine = part[(part["model"] == model) & (part["language"] == language) & (part["metric"] == metric)].set_index("target")
+                heights = [mine["value"].get(v, np.nan) for v in values]
+                axis.bar(x + (position - (len(models) - 1) / 2) * width, heights, width, color=MODEL_COLOURS[position % len(MODEL_COLOURS)],
+                         label=track_label((model, language, "")).rstrip(" ·"))
+            axis.set_xticks(x, [v.split("=", 1)[-1] for v in values], rotation=30 if len(values) > 5 else 0)
+            axis.set_title(f"{attribute}: {shown}", loc="left", fontsize=12)
+            if metric == "accuracy_mean":
+                axis.set_ylim(0, 1)
+        axes[line][1].legend(loc="upper left", bbox_to_anchor=(1.01, 1))
+    figure.text(0.01, 0, "Each persona's answers against its group's: modal accuracy (the most likely option vs the group's modal answer), "
+                "NMAE (expected answer vs the group mean, / scale range); the mean over the subgroups with that value. "
+                f"Group baselines: {', '.join(sorted(groups['baseline'].unique()))}.", fontsize=9, color=GREY, va="top", wrap=True)
     figure.tight_layout()
     return figure

@@ -12,7 +12,8 @@ import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .core import runner
+from .core import calibration, runner
+from .core.calibration import parse_methods
 from .core.conditions import country_jobs, single_condition_jobs, target_countries
 from .core.errors import ProbeError
 from .core.instruments import get_instrument
@@ -20,10 +21,11 @@ from .core.instruments.vsm import parse_constants
 from .core.journal import RunJournal, journal_path
 from .core.metrics import CN, US
 from .core.personas import get_persona
-from .core.report import gauge_summary
+from .core.report import gauge_summary, lean_line, nearest_line
 from .core.rows import answer_row, run_columns, write_csv
 from .core.runner import Job
 from .core.session import Condition, ProbeSession
+from .core.variants import parse_factors, parse_variant, variants_for
 
 
 def country_summary(instrument, frame: pd.DataFrame, constants: dict[str, float] | None) -> str:
@@ -41,16 +43,118 @@ def select_items(instrument, args) -> list:
 def sweep_jobs(instrument, args, backend) -> list[Job]:
     """The run's jobs: every item under one condition, or, with --countries, every item for each
     target country in its own language (aligned) or in en/zh, always with its national persona."""
+    variants = run_variants(instrument, args)
+    if getattr(args, "subgroups", None):
+        if len(variants) > 1:
+            raise ProbeError("--variants applies to a run under one condition, not to --subgroups")
+        return _subgroup_jobs(instrument, args, backend)
     if not getattr(args, "countries", None):
         instrument.check_language(args.lang)
         persona = get_persona(args.persona)
-        return single_condition_jobs(instrument, select_items(instrument, args), backend.identity, args.lang, persona)
+        return single_condition_jobs(instrument, select_items(instrument, args), backend.identity, args.lang, persona, variants)
+    if len(variants) > 1:
+        raise ProbeError("--variants applies to a run under one condition, not to --countries")
     if instrument.screen != "items":
         raise ProbeError(f"--countries applies to survey instruments, not to {instrument.key}")
     if args.lang != "en" or args.persona != "none":
         raise ProbeError("--countries sets each country's language (--condition) and its national persona; drop --lang and --persona")
     items = select_items(instrument, args)
     return country_jobs(instrument, items, backend.identity, target_countries(instrument, args.countries), args.condition)
+
+
+def _frame_key(job: Job, method: str) -> tuple:
+    """Items that share a question and a scale share their reference prompts (they hold no item text)."""
+    item, language = job.item, job.condition.language
+    return (method, job.condition, item.question.get(language, ""), item.scale.labels, item.scale.anchors_in(language))
+
+
+def reference_jobs(jobs: list[Job], methods) -> dict[tuple, Job]:
+    """One job per calibration reference prompt the run's items need."""
+    wanted = {}
+    for job in jobs:
+        for method in methods:
+            key = _frame_key(job, method)
+            if key not in wanted:
+                wanted[key] = Job(f"{method}|{job.key}", job.item, job.condition, job.persona, statement=calibration.STATEMENTS[method])
+    return wanted
+
+
+def calibrated_cells(row: dict, jobs: list[Job], references: dict, methods) -> dict:
+    """A row's calibrated views, beside its raw cells (which stay as they are)."""
+    job = next(j for j in jobs if j.item.id == row["item_id"] and j.condition.variant == (row.get("variant") or ""))
+    cells = {}
+    for method in methods:
+        cells |= calibration.row_columns(row["probs"], references[_frame_key(job, method)], job.item.scale.labels, method)
+    return cells
+
+
+def calibration_summary(frame: pd.DataFrame, methods) -> str:
+    """The calibrated views beside the raw answers: mean E[x] and how often the argmax stays the same."""
+    answered = frame[frame["unanswered"].fillna("").astype(str) == ""]
+    lines = [f"Calibrated views (beside the raw answers, which are written unchanged): raw mean E[x] {answered['expected'].mean():.2f}"]
+    for method in methods:
+        probs, expected, answer, _ = calibration.columns(method)
+        values = pd.to_numeric(answered[expected], errors="coerce")
+        same = (answered[answer].astype(str) == answered["answer"].astype(str)).mean()
+        lines.append(f"  {method}: mean E[x] {values.mean():.2f}; argmax as raw in {same:.0%} of {len(answered)} answer(s)")
+    return "\n".join(lines)
+
+
+def variants_summary(instrument, frame: pd.DataFrame, variants) -> str:
+    """After a run with --variants: the sensitivity, then the gauge over every variant (each item's
+    mean over its variants; the lean's interval resamples items and their variants)."""
+    from .core.sensitivity import summary
+
+    answered = frame[frame["unanswered"].fillna("").astype(str) == ""]
+    lines = ["", summary(answered, instrument, list(dict.fromkeys(variants)))]
+    engine, _ = instrument.engine(answered, "the run")
+    for track in engine.tracks:
+        reading = engine.reading(track)
+        if reading is not None:
+            lines.append(f"Over all variants (each item's mean over them): {lean_line(reading)}")
+    return "\n".join(lines)
+
+
+def run_variants(instrument, args) -> list[str]:
+    """The prompt variants --variants asks for (the standard asking alone without it)."""
+    if not getattr(args, "variants", None):
+        return [""]
+    if instrument.screen != "items":
+        raise ProbeError(f"--variants applies to survey instruments; {instrument.key} balances its option orders itself")
+    variants = variants_for(parse_factors(args.variants))
+    missing = [language for language in [args.lang] if any(f"instruction_{v.frame}" not in instrument.frames.get(language, {})
+                                                          for v in map(parse_variant, variants) if v.frame != 1)]
+    if missing:
+        raise ProbeError(f"--variants frames: the {missing[0]} prompt frame has no instruction_2 and instruction_3 wordings")
+    return variants
+
+
+def _subgroup_jobs(instrument, args, backend) -> list[Job]:
+    """seed 003: every item the baseline has, under the persona of each of its groups."""
+    from .core.conditions import subgroup_items, subgroup_jobs, subgroup_personas
+    from .core.groups import load_group_baselines
+
+    if getattr(args, "countries", None) or args.persona != "none":
+        raise ProbeError("--subgroups sets each group's persona; drop --persona and --countries")
+    if instrument.screen != "items":
+        raise ProbeError(f"--subgroups applies to survey instruments, not to {instrument.key}")
+    groups = load_group_baselines()
+    personas = subgroup_personas(instrument, groups, args.subgroups)
+    items = subgroup_items(instrument, select_items(instrument, args), groups, args.subgroups)
+    if not items:
+        raise ProbeError(f"group baseline {args.subgroups!r} has figures for none of the items chosen")
+    return subgroup_jobs(instrument, items, backend.identity, args.lang, personas)
+
+
+def subgroup_summary(instrument, frame: pd.DataFrame) -> str:
+    """seed 003's comparison of a subgroup sweep: its conditions against their groups, and the fairness."""
+    from .core.groups import load_group_baselines
+
+    scored = frame[frame["unanswered"].fillna("") == ""] if "unanswered" in frame else frame
+    if scored.empty:
+        return "no answers to compare"
+    scores = instrument.score_responses(scored.assign(response=scored["expected"]), n_resamples=0, groups=load_group_baselines())
+    return "\n".join(line for line in instrument.summary(scores).splitlines() if "vs group" in line or "subgroups:" in line)
 
 
 def start_label(backend) -> str:
@@ -66,7 +170,12 @@ def start_label(backend) -> str:
 def run_sweep(args, backend) -> int:
     instrument = get_instrument(args.instrument)
     by_country = bool(getattr(args, "countries", None))
+    by_subgroup = bool(getattr(args, "subgroups", None))
     jobs = sweep_jobs(instrument, args, backend)
+    methods = parse_methods(getattr(args, "calibrate", None))
+    if methods and (by_country or by_subgroup or instrument.screen != "items"):
+        raise ProbeError("--calibrate applies to a survey instrument's run under one condition")
+    references: dict = {}
     is_pairs = instrument.screen == "pairs"
     score_by = getattr(args, "score_by", "expected")
     constants = parse_constants(getattr(args, "vsm_constant", None))
@@ -75,7 +184,7 @@ def run_sweep(args, backend) -> int:
     signature = {"model": backend.identity, "instrument": instrument.key, "language": first.language, "persona": first.persona,
                  "items": hashlib.sha1("|".join(job.key for job in jobs).encode()).hexdigest(),
                  "params": getattr(backend, "cache_params", {}),  # backend kind, mode, samples...: a resume never mixes them
-                 **({"condition": args.condition} if by_country else {})}
+                 **({"condition": args.condition} if by_country else {}), **({"subgroups": args.subgroups} if by_subgroup else {})}
     journal = RunJournal(journal_path(args.output), signature, resume=getattr(args, "resume", False), output=args.output,
                          force=getattr(args, "force", False))
     done = journal.done()
@@ -83,6 +192,7 @@ def run_sweep(args, backend) -> int:
     console = Console(stderr=True)
     interrupted, failure, unexpected = False, None, None
     label = (f"{instrument.key} {len({job.country for job in jobs})} countries, {args.condition}" if by_country
+             else f"{instrument.key} {first.language} {len({job.persona.key for job in jobs})} subgroups of {args.subgroups}" if by_subgroup
              else f"{instrument.key} {first.language} persona={first.persona}")
     try:
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as progress:
@@ -105,6 +215,12 @@ def run_sweep(args, backend) -> int:
 
             runner.run_jobs([job for _, job in todo], backend, instrument, record=record, on_progress=advance,
                             concurrency=getattr(args, "concurrency", 1))
+            if methods:
+                wanted = reference_jobs(jobs, methods)
+                calibrating = progress.add_task(f"calibration references ({', '.join(methods)})", total=len(wanted))
+                answers = runner.run_jobs(list(wanted.values()), backend, instrument, on_progress=lambda step: step.answered and progress.advance(calibrating),
+                                          concurrency=getattr(args, "concurrency", 1))
+                references = {key: answer.distribution for key, answer in zip(wanted, answers)}
     except KeyboardInterrupt:
         interrupted = True
     except ProbeError as exc:  # e.g. the API refused us: keep what was done, then say why we stopped
@@ -122,7 +238,9 @@ def run_sweep(args, backend) -> int:
               file=sys.stderr)
         return 130 if interrupted else 2
     answered = [row for row in rows if not row.get("unanswered")]
-    frame = pd.DataFrame(rows, columns=run_columns(instrument, by_country))
+    if methods and references:
+        rows = [row | calibrated_cells(row, jobs, references, methods) for row in rows]
+    frame = pd.DataFrame(rows, columns=run_columns(instrument, by_country) + [c for m in methods if references for c in calibration.columns(m)])
     try:
         write_csv(frame, args.output)
     finally:
@@ -131,9 +249,15 @@ def run_sweep(args, backend) -> int:
         if instrument.countries_view:  # its country alignment (VSM 2013: the deviation ratio)
             print(country_summary(instrument, frame, constants))
         print(f"{frame['country'].nunique()} target countries; score them with: probe-tui score --instrument {instrument.key} --responses {args.output} ...")
+    elif by_subgroup and rows:
+        print(subgroup_summary(instrument, frame))
+        print(f"{len({job.persona.key for job in jobs})} subgroups; seed 003's comparison in full: "
+              f"probe-tui score --instrument {instrument.key} --responses {args.output} --output scores.csv")
     elif session.baseline is not None:
         condition = first
         for row in answered:
+            if row.get("variant"):
+                continue  # the gauge is the standard asking's; the variants are summarised below
             item = instrument.find_item(row["item_id"])
             value = float(row["expected"]) if score_by == "expected" else float(item.scale.labels.index(str(row["answer"])) + 1)
             session.record_score(condition, item, value)
@@ -142,7 +266,11 @@ def run_sweep(args, backend) -> int:
             print(gauge_summary(session.gauge(condition), human, session.engine.missing_note(condition)))
             nearest = session.nearest_countries(condition, 5)
             if nearest:
-                print(f"Nearest countries: {', '.join(nearest)}")
+                print(nearest_line(nearest, session.engine.nearest_interval(condition)[1]))
+        if methods and references:
+            print(calibration_summary(frame, methods))
+        if answered and len({job.condition.variant for job in jobs}) > 1:
+            print(variants_summary(instrument, frame, [job.condition.variant for job in jobs]))
     elif answered and is_pairs:
         p_a = pd.Series([json.loads(row["probs"])["A"] for row in answered])
         print(f"{len(frame)} country-pair prompts. No human baseline here: the reference is 0 (no preference).")

@@ -109,7 +109,8 @@ def _encode(result: OptionLogprobs) -> str:
     logprobs = {label: (None if value == -math.inf else value) for label, value in result.logprobs.items()}
     return json.dumps({"logprobs": logprobs, "method": result.method, "top_tokens": result.top_tokens,
                        "prompt_tokens": result.prompt_tokens, "floored": result.floored,
-                       "samples": result.samples, "unparsed": result.unparsed, "unanswered": result.unanswered}, ensure_ascii=False)
+                       "samples": result.samples, "unparsed": result.unparsed, "unanswered": result.unanswered,
+                       "endpoint": result.endpoint}, ensure_ascii=False)  # which endpoint first answered: provenance, never in the key
 
 
 def _decode(text: str) -> OptionLogprobs:
@@ -118,5 +119,5 @@ def _decode(text: str) -> OptionLogprobs:
         logprobs={label: (-math.inf if value is None else value) for label, value in data["logprobs"].items()},
         method=data["method"], top_tokens=tuple((token, lp) for token, lp in data["top_tokens"]),
         prompt_tokens=data["prompt_tokens"], floored=tuple(data["floored"]), samples=data["samples"],
-        unparsed=data["unparsed"], unanswered=data.get("unanswered", ""), cached=True,
+        unparsed=data["unparsed"], unanswered=data.get("unanswered", ""), endpoint=data.get("endpoint", ""), cached=True,
     )

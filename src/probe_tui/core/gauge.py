@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import warnings
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from .baselines import Baseline
+from .lean import N_RESAMPLES, Interval, percentile_interval
 from .metrics import CN, US, GaugeReading, rank_countries, read_gauge
 
 
 @dataclass
 class Track:
     scores: dict[str, tuple[str, float]] = field(default_factory=dict)  # item code -> (dimension, score)
+    variants: dict[str, tuple[float, ...]] = field(default_factory=dict)  # item code -> its score under each variant asked
 
     def add(self, code: str, dimension: str, score: float) -> None:
         self.scores[code] = (dimension, score)  # a re-asked item replaces its earlier score
@@ -37,6 +39,10 @@ class GaugeEngine:
 
     def add(self, track, code: str, dimension: str, score: float) -> None:
         self.tracks[track].add(code, dimension, score)
+
+    def add_variants(self, track, code: str, scores) -> None:
+        """The item's (keyed) score under each variant it was asked under: the bootstrap draws them too."""
+        self.tracks[track].variants[code] = tuple(float(s) for s in scores)
 
     def profile(self, track) -> dict[str, float]:
         t = self.tracks.get(track)
@@ -56,11 +62,56 @@ class GaugeEngine:
         """Why the track's ranking has no bootstrap intervals; None when it has them."""
         return self.instrument.interval_note(len(self.tracks[track].scores) if track in self.tracks else 0)
 
-    def reading(self, track, countries=(US, CN)) -> GaugeReading | None:
+    def reading(self, track, countries=(US, CN), interval: bool = True, n_resamples: int = N_RESAMPLES) -> GaugeReading | None:
+        """interval: with the bootstrap interval of the lean (core/lean.py), from n_resamples."""
         if self.baseline is None or track not in self.tracks:
             return None
-        return read_gauge(self.profile(track), self.baseline.table, self.dimensions, len(self.tracks[track].scores),
-                          countries=countries, scale_free=self.baseline.scale_free)
+        reading = read_gauge(self.profile(track), self.baseline.table, self.dimensions, len(self.tracks[track].scores),
+                             countries=countries, scale_free=self.baseline.scale_free)
+        if reading is not None and interval:
+            reading = replace(reading, lean_interval=self.lean_interval(track, reading, n_resamples))
+        return reading
+
+    def _with_variants(self, track) -> bool:
+        t = self.tracks[track]
+        return any(len(t.variants.get(code, ())) > 1 for code in t.scores)
+
+    def lean_interval(self, track, reading: GaugeReading, n_resamples: int = N_RESAMPLES) -> Interval:
+        """The bootstrap interval of the lean's skew (items resampled, and each item's variants)."""
+        note = self.interval_note(track) or (None if n_resamples else "no bootstrap asked for")
+        if note is not None:
+            return Interval(reading.skew, note=note)
+        samples = self.bootstrap(track, n_resamples)
+        if samples is None:
+            return Interval(reading.skew, note="no resamples")
+        index = {c: i for i, c in enumerate(samples["countries"])}
+        if reading.scale_free:
+            skews = samples["profile_r"][:, index[US]] - samples["profile_r"][:, index[CN]]
+        else:
+            skews = samples["rmse"][:, index[CN]] - samples["rmse"][:, index[US]]
+        return percentile_interval(skews, reading.skew, n_resamples, self._with_variants(track))
+
+    def nearest_interval(self, track, n_resamples: int = N_RESAMPLES) -> tuple[list[str], Interval]:
+        """The two nearest countries and the interval of how much nearer the first is than the
+        second (RMSE(2nd) − RMSE(1st), or r(1st) − r(2nd) scale-free): it is clearly nearest only
+        when the interval excludes 0."""
+        ranking = self.ranking(track)
+        top = ranking["country"].head(2).tolist()
+        if len(top) < 2:
+            return top, Interval(None, note="fewer than two countries to compare")
+        metric = "profile_r" if self.baseline.scale_free else "rmse"
+        first, second = (float(ranking[metric].iloc[i]) for i in (0, 1))
+        gap = first - second if self.baseline.scale_free else second - first
+        note = self.interval_note(track) or (None if n_resamples else "no bootstrap asked for")
+        if note is not None:
+            return top, Interval(gap, note=note)
+        samples = self.bootstrap(track, n_resamples)
+        if samples is None:
+            return top, Interval(gap, note="no resamples")
+        index = {c: i for i, c in enumerate(samples["countries"])}
+        values = samples[metric]
+        gaps = values[:, index[top[0]]] - values[:, index[top[1]]]
+        return top, percentile_interval(gaps if self.baseline.scale_free else -gaps, gap, n_resamples, self._with_variants(track))
 
     def ranking(self, track) -> pd.DataFrame:
         return rank_countries(self.profile(track), self.baseline.table[list(self.dimensions)], self.baseline.scale_free)
@@ -81,9 +132,20 @@ class GaugeEngine:
         intervals = pd.DataFrame({"country": resampled["countries"], "low": low, "high": high})
         return ranking.merge(intervals, on="country", how="left")
 
+    @staticmethod
+    def _drawn(t: Track, codes, picks, rng) -> np.ndarray:
+        """The scores of the picked items, shape (B, n): each pick draws one of the item's variants
+        when it was asked under several (a two-stage bootstrap), else its score."""
+        widths = [len(t.variants.get(c, ())) if len(t.variants.get(c, ())) > 1 else 1 for c in codes]
+        table = np.full((len(codes), max(widths)), np.nan)
+        for row, code in enumerate(codes):
+            table[row, :widths[row]] = t.variants[code] if widths[row] > 1 else (t.scores[code][1],)
+        which = np.floor(rng.random(picks.shape) * np.array(widths)[picks]).astype(int)
+        return table[picks, which]
+
     def _pairs_bootstrap(self, scores, position, human_all, picks) -> dict[str, np.ndarray]:
         """One item per dimension (WVS): resample (model, human) item pairs and correlate them."""
-        model = scores[picks]  # (B, n)
+        model = scores  # (B, n)
         human = np.transpose(human_all[:, position[picks]], (1, 0, 2))  # (B, countries, n)
         missing = np.isnan(human).any(axis=2)
         human = np.nan_to_num(human)
@@ -104,9 +166,9 @@ class GaugeEngine:
             return None
         t = self.tracks[track]
         codes = list(t.scores)
-        scores = np.array([t.scores[c][1] for c in codes])
         rng = np.random.default_rng(seed)
         picks = rng.integers(0, len(codes), (n_resamples, len(codes)))
+        scores = self._drawn(t, codes, picks, rng)
         columns = list(self.dimensions)
         position = np.array([columns.index(t.scores[c][0]) for c in codes])
         human_all = self.baseline.table[columns].to_numpy(dtype=float)  # (countries, dims)
@@ -115,7 +177,7 @@ class GaugeEngine:
         sums = np.zeros((n_resamples, len(columns)))
         counts = np.zeros((n_resamples, len(columns)))
         rows = np.repeat(np.arange(n_resamples), len(codes))
-        np.add.at(sums, (rows, position[picks].ravel()), scores[picks].ravel())
+        np.add.at(sums, (rows, position[picks].ravel()), scores.ravel())
         np.add.at(counts, (rows, position[picks].ravel()), 1)
         with np.errstate(invalid="ignore", divide="ignore"):
             means = sums / counts

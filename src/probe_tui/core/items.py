@@ -55,6 +55,7 @@ class Item:
 # --- validation of one file (complete or partial) ---------------------------------------------
 
 FRAME_FIELDS = ("name", "options_intro", "instruction", "statement", "answer_prefix")
+FRAME_WORDINGS = ("instruction_2", "instruction_3")  # optional: the other wordings of the instruction (the frame variant)
 
 
 def _entries(mapping: dict, path, line, field_name):
@@ -78,18 +79,21 @@ def _frame(value, path, line, field_name) -> dict[str, str]:
         raise ItemFileError(path, line, field_name, f"expected a mapping with {', '.join(FRAME_FIELDS)}")
     frame = {}
     for key, text in _entries(value, path, line, field_name):
-        if key not in FRAME_FIELDS:
-            raise ItemFileError(path, line_of(value, key), f"{field_name}.{key}", f"unknown field; expected {', '.join(FRAME_FIELDS)}")
+        if key not in FRAME_FIELDS + FRAME_WORDINGS:
+            raise ItemFileError(path, line_of(value, key), f"{field_name}.{key}",
+                                f"unknown field; expected {', '.join(FRAME_FIELDS + FRAME_WORDINGS)}")
         if not isinstance(text, str):
             raise ItemFileError(path, line_of(value, key), f"{field_name}.{key}", f"expected text, got {type(text).__name__}")
         frame[key] = text
-    if "instruction" in frame:
+    for key in ("instruction",) + FRAME_WORDINGS:
+        if key not in frame:
+            continue
         try:
-            fields = [(name, spec, conversion) for _, name, spec, conversion in Formatter().parse(frame["instruction"]) if name is not None]
+            fields = [(name, spec, conversion) for _, name, spec, conversion in Formatter().parse(frame[key]) if name is not None]
         except ValueError:
             fields = [("", "", None)]
         if any(name not in ("first", "last") or spec or conversion for name, spec, conversion in fields):
-            raise ItemFileError(path, line_of(value, "instruction"), f"{field_name}.instruction",
+            raise ItemFileError(path, line_of(value, key), f"{field_name}.{key}",
                                 "may contain only {first} and {last} in braces (write {{ and }} for a brace)")
     return frame
 

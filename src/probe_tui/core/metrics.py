@@ -29,6 +29,20 @@ class GaugeReading:
     rmse_skew: float | None  # rmse(CN) - rmse(US): > 0 means closer to the US
     r_skew: float | None  # r(US) - r(CN)
     scale_free: bool = False
+    lean_interval: object = None  # core/lean.py Interval of the lean's skew (None: not computed)
+
+    @property
+    def skew(self) -> float | None:
+        """The skew the lean is judged by: r(US) − r(CN) when scale-free, else RMSE(CN) − RMSE(US)."""
+        return self.r_skew if self.scale_free else self.rmse_skew
+
+    @property
+    def claim(self) -> str:
+        """The lean as it may be claimed: US or CN when its interval excludes 0, "no clear lean" when
+        it includes it, "" when there is no interval yet (lean_interval.note says why), "neither"."""
+        from .lean import lean_claim
+
+        return lean_claim(self.skew, self.lean_interval, US, CN)
 
     @property
     def lean(self) -> str:
@@ -233,3 +247,35 @@ def normalised_mae(model_means: dict[str, float], group_means: dict[str, float],
     if not shared:
         return None
     return float(np.mean([abs(model_means[i] - group_means[i]) for i in shared]) / (scale_max - scale_min))
+
+
+def normalised_range(values) -> float | None:
+    """Seed 003's fairness as spread: (max − min) / max over the subgroups' values (0: all equal).
+    None for no values or a maximum of 0."""
+    values = [float(v) for v in values if v is not None and v == v]
+    if not values or max(values) == 0:
+        return None
+    return (max(values) - min(values)) / max(values)
+
+
+def coefficient_of_variation(values) -> float | None:
+    """Standard deviation over mean of the subgroups' values (the population standard deviation:
+    the subgroups studied are all there are). None for no values or a mean of 0."""
+    values = np.array([float(v) for v in values if v is not None and v == v])
+    if not len(values) or values.mean() == 0:
+        return None
+    return float(values.std(ddof=0) / values.mean())
+
+
+def modal_diversity(modes_by_item: dict[str, list[str]], n_options: int) -> float | None:
+    """Modal Diversity Score of an item group: for each item, (distinct modal answers across the
+    subgroups − 1) / (min(subgroups, options) − 1), averaged over the items. 0: every subgroup has
+    the same modal answer on every item; 1: the subgroups' modal answers differ as much as they can.
+    Computed for the model's answers under each subgroup's persona and for the humans', it says
+    whether the model keeps apart subgroups that differ. Items with fewer than 2 subgroups are left out."""
+    scores = []
+    for modes in modes_by_item.values():
+        most = min(len(modes), n_options) - 1
+        if most >= 1:
+            scores.append((len(set(modes)) - 1) / most)
+    return float(np.mean(scores)) if scores else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .lean import NO_CLEAR_LEAN
 from .metrics import CN, US, GaugeReading
 
 
@@ -9,6 +10,34 @@ def signed(value: float, digits: int = 1) -> str:
     """A signed number, "+1.2" or "-0.3"; one that rounds to zero is "0.0", never "-0.0"."""
     text = f"{value:+.{digits}f}"
     return text[1:] if float(text) == 0 else text
+
+
+def lean_line(reading: GaugeReading) -> str:
+    """The lean as it may be claimed: with its interval, "no clear lean" when that includes 0, and no
+    claim, with the reason, before there are enough items for an interval."""
+    skew, claim, interval = reading.skew, reading.claim, reading.lean_interval
+    if claim == "neither":
+        return f"Lean: neither (no {reading.lean_by} difference yet)"
+    point = f"{reading.lean_by} skew {skew:+.3f}; positive = closer to the US"
+    if interval is None:
+        return f"Lean: {reading.lean} ({point})"
+    if claim == "":
+        return f"Lean: none claimed, {interval.text()} ({point})"
+    if claim == NO_CLEAR_LEAN:
+        return f"Lean: {NO_CLEAR_LEAN} ({point}; {interval.text(3)} includes 0)"
+    return f"Lean: {claim} ({point}; {interval.text(3)})"
+
+
+def nearest_line(countries, interval) -> str:
+    """The nearest countries, and whether the first is clearly nearer than the second (the lean's rule)."""
+    shown = f"Nearest countries: {', '.join(countries)}"
+    if len(countries) < 2 or interval is None:
+        return shown
+    if interval.low is None:
+        return f"{shown} (no interval yet: {interval.note})"
+    if interval.excludes_zero:
+        return f"{shown} ({countries[0]} clearly nearer than {countries[1]}: {interval.text(3)})"
+    return f"{shown} ({countries[0]} not clearly nearer than {countries[1]}: {interval.text(3)} includes 0)"
 
 
 def gauge_summary(reading: GaugeReading | None, human: dict[str, dict[str, float]], missing: str | None = None) -> str:
@@ -30,11 +59,7 @@ def gauge_summary(reading: GaugeReading | None, human: dict[str, dict[str, float
         lines.append("Compared scale-free (profile r only): the VSM constant C is free, so RMSE means nothing here.")
     else:
         lines.append(f"{'RMSE':<16}{'':>7}{reading.fits[US].rmse:>7.2f}{reading.fits[CN].rmse:>7.2f}")
-    skew = reading.r_skew if reading.scale_free else reading.rmse_skew
-    if reading.lean == "neither":
-        lines.append(f"Lean: neither (no {reading.lean_by} difference yet)")
-    else:
-        lines.append(f"Lean: {reading.lean} ({reading.lean_by} skew {skew:+.3f}; positive = closer to the US)")
+    lines.append(lean_line(reading))
     if missing:
         lines.append(missing)
     return "\n".join(lines)

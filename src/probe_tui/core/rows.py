@@ -12,9 +12,12 @@ import pandas as pd
 from .errors import ProbeError
 from .instruments import get_instrument
 from .session import Answer
+from .variants import variant_columns
 
+VARIANT_COLUMNS = ["variant", "order", "anchors", "frame"]  # core/variants.py: how the item was asked ("" = standard)
 COLUMNS = ["instrument", "item_id", "language", "persona", "model", "method", "prompt", "probs", "valid_mass", "expected", "answer",
-           "entropy", "cached", "unanswered", "top_tokens"]  # unanswered: why the row carries no answer (its figures are empty)
+           "entropy", "cached", "endpoint", "unanswered", "top_tokens"] + VARIANT_COLUMNS  # unanswered: why the row carries no answer (its figures are empty)
+# endpoint: which of the endpoints serving the model answered (a sharded run); "" for a local model or a single endpoint
 COUNTRY_COLUMNS = ["country", "condition"]  # a country sweep: the target country, and how its language was chosen
 
 
@@ -34,15 +37,18 @@ def answer_row(answer: Answer) -> dict:
         "answer": d.answer,
         "entropy": d.entropy_bits,
         "cached": d.cached,
+        "endpoint": d.endpoint,
         "unanswered": d.unanswered,
         "top_tokens": json.dumps([list(t) for t in d.top_tokens], ensure_ascii=False),  # sampled methods: the raw answers
+        **variant_columns(answer.condition.variant),
     }
     return row | get_instrument(answer.condition.instrument).row_fields(answer)  # e.g. a pair's countries and log-odds
 
 
 def run_columns(instrument, by_country: bool) -> list[str]:
     """The columns of a run's CSV, in order."""
-    return COLUMNS + (COUNTRY_COLUMNS if by_country else []) + instrument.row_columns
+    columns = COLUMNS + (COUNTRY_COLUMNS if by_country else []) + instrument.row_columns
+    return list(dict.fromkeys(columns))  # a pair's own "order" (its option order) is the order column
 
 
 def write_csv(frame: pd.DataFrame, output: Path) -> None:

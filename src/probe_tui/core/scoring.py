@@ -32,6 +32,7 @@ class OptionLogprobs:
     unparsed: int = 0  # for sampled methods: answers that named no option
     cached: bool = False  # replayed from the response cache (the numbers are the ones first obtained)
     unanswered: str = ""  # why this result carries no information about the answer ("" when it does)
+    endpoint: str = ""  # the endpoint that answered, when a model is served by several (backends/sharded.py); "" otherwise
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class Distribution:
     unparsed: int = 0
     cached: bool = False
     unanswered: str = ""  # why there is no answer (probs, expected... are then NaN); "" when there is one
+    endpoint: str = ""  # the endpoint that answered, of several serving the model; "" for one (the model names it) or a local model
 
     @property
     def max_entropy_bits(self) -> float:
@@ -75,7 +77,7 @@ def distribution_from_logprobs(raw: OptionLogprobs, labels: list[str] | tuple[st
     reason = no_information(raw, labels)
     if reason:  # never renormalised into a uniform guess
         return Distribution(labels=labels, method=raw.method, top_tokens=raw.top_tokens, floored=raw.floored, samples=raw.samples,
-                            unparsed=raw.unparsed, cached=raw.cached, unanswered=reason, **no_figures(labels))
+                            unparsed=raw.unparsed, cached=raw.cached, endpoint=raw.endpoint, unanswered=reason, **no_figures(labels))
     missing = [label for label in labels if label not in raw.logprobs]
     if missing:
         raise ValueError(f"backend returned no log-probability for option(s) {missing}")
@@ -84,7 +86,7 @@ def distribution_from_logprobs(raw: OptionLogprobs, labels: list[str] | tuple[st
     valid_mass = math.exp(log_total) if log_total > -math.inf else 0.0
     if valid_mass <= 0.0:  # certain of another token: answered, no mass on the options, nothing to renormalise
         return Distribution(labels=labels, method=raw.method, top_tokens=raw.top_tokens, floored=raw.floored, samples=raw.samples,
-                            unparsed=raw.unparsed, cached=raw.cached, unanswered=NO_MASS,
+                            unparsed=raw.unparsed, cached=raw.cached, endpoint=raw.endpoint, unanswered=NO_MASS,
                             **no_figures(labels, valid_mass=0.0))
     probs = {label: math.exp(v - log_total) for label, v in zip(labels, values)}
     expected = sum((position + 1) * probs[label] for position, label in enumerate(labels))
@@ -103,6 +105,7 @@ def distribution_from_logprobs(raw: OptionLogprobs, labels: list[str] | tuple[st
         samples=raw.samples,
         unparsed=raw.unparsed,
         cached=raw.cached,
+        endpoint=raw.endpoint,
     )
 
 

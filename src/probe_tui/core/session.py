@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .gauge import GaugeEngine
 from .instruments.base import Instrument
@@ -12,6 +12,7 @@ from .metrics import GaugeReading
 from .personas import Persona
 from .prompts import Prompt
 from .scoring import Distribution, distribution_from_logprobs
+from .variants import parse_variant
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,7 @@ class Condition:
     instrument: str
     language: str
     persona: str
+    variant: str = ""  # core/variants.py: "" is the standard asking, else e.g. "order=reversed;anchors=verbal;frame=2"
 
 
 @dataclass(frozen=True)
@@ -44,22 +46,34 @@ class Answer:
         return self.item.keyed(value)
 
 
+def reversed_under(condition: Condition, reverse_options: bool = False) -> bool:
+    """Whether the options' meanings are reversed in the prompt: by the variant's order, or by the
+    order check (which, on a reversed variant, asks the standard order)."""
+    return parse_variant(condition.variant).reversed != reverse_options
+
+
 def prompt_for(backend, instrument: Instrument, item, condition: Condition, persona: Persona,
-               reverse_options: bool = False) -> Prompt:
-    """The exact prompt this backend is given for the item under the condition."""
+               reverse_options: bool = False, statement: str | None = None) -> Prompt:
+    """The exact prompt this backend is given for the item under the condition. statement: a
+    calibration's content-free item in place of the item's text ("" for none)."""
     info = backend.info
-    return instrument.build_prompt(item, condition.language, persona, info.chat_template, info.prompt_style, reverse_options)
+    extra = {"variant": condition.variant} if condition.variant else {}
+    if statement is not None:
+        extra["statement"] = statement
+    return instrument.build_prompt(item, condition.language, persona, info.chat_template, info.prompt_style,
+                                   reversed_under(condition, reverse_options), **extra)
 
 
 def ask(backend, instrument: Instrument, item, condition: Condition, persona: Persona,
-        reverse_options: bool = False) -> Answer:
+        reverse_options: bool = False, statement: str | None = None) -> Answer:
     """Condition -> Prompt -> Backend -> Distribution, for one item (backend: a started Backend).
 
     reverse_options: ask with the options' meanings reversed (the order check); the distribution
-    returned is mirrored back onto the real scale."""
-    prompt = prompt_for(backend, instrument, item, condition, persona, reverse_options)
+    returned is mirrored back onto the real scale (so is that of a variant with its order reversed).
+    statement: a calibration's reference prompt (core/calibration.py) instead of the item's."""
+    prompt = prompt_for(backend, instrument, item, condition, persona, reverse_options, statement)
     distribution = distribution_from_logprobs(backend.score(prompt), prompt.labels)
-    if reverse_options:
+    if reversed_under(condition, reverse_options):
         distribution = distribution.mirrored()
     return Answer(condition=condition, item=item, prompt=prompt, distribution=distribution, options_reversed=reverse_options)
 
@@ -74,6 +88,7 @@ class ProbeSession:
         self.vsm_constant = vsm_constant
         self._answers: dict[tuple[str, Condition], Answer] = {}
         self._order_checks: dict[tuple[str, Condition], Answer] = {}
+        self._variants: dict[tuple[str, Condition], dict[str, Answer]] = {}  # (item, standard condition) -> variant -> answer
         self.engine = GaugeEngine(instrument, self.baseline, vsm_constant)
 
     def human(self, country: str) -> dict[str, float]:
@@ -98,9 +113,36 @@ class ProbeSession:
         if answer.options_reversed:
             self._order_checks[(answer.item.id, answer.condition)] = answer
             return
+        if answer.condition.variant:  # the item asked another way: beside its standard answer, not in its place
+            standard = replace(answer.condition, variant="")
+            self._variants.setdefault((answer.item.id, standard), {})[answer.condition.variant] = answer
+            self._track_variants(answer.item, standard)
+            return
         self._answers[(answer.item.id, answer.condition)] = answer
+        self._track_variants(answer.item, answer.condition)
         if self.baseline is not None and not answer.distribution.unanswered:  # no information: not an answer of 3
             self.engine.add(answer.condition, answer.item.code, answer.item.dimension, answer.score_by(self.score_method))
+
+    def _track_variants(self, item: Item, standard: Condition) -> None:
+        """Give the gauge's bootstrap the item's score under every variant asked (the standard one included)."""
+        asked = [self._answers.get((item.id, standard))] + list(self._variants.get((item.id, standard), {}).values())
+        scores = [a.score_by(self.score_method) for a in asked if a is not None and not a.distribution.unanswered]
+        if self.baseline is not None and len(scores) > 1 and (item.id, standard) in self._answers:
+            self.engine.add_variants(standard, item.code, scores)
+
+    def variant_for(self, item: Item, condition: Condition, variant: str) -> Answer | None:
+        """The item asked under this variant of the (standard) condition, if it was."""
+        if not variant:
+            return self.answer_for(item, condition)
+        return self._variants.get((item.id, condition), {}).get(variant)
+
+    def variant_answers(self, condition: Condition) -> list[Answer]:
+        """Every answer under the condition and its variants (for the sensitivity)."""
+        answers = self.answers_under(condition)
+        for (_, standard), by_variant in self._variants.items():
+            if standard == condition:
+                answers += [a for a in by_variant.values() if not a.distribution.unanswered]
+        return answers
 
     def answer_for(self, item: Item, condition: Condition) -> Answer | None:
         return self._answers.get((item.id, condition))
@@ -112,11 +154,20 @@ class ProbeSession:
     def all_answers(self) -> list[Answer]:
         return list(self._answers.values())
 
-    def flags_for(self, answer: Answer) -> list:
+    def mass_threshold(self, model: str):
+        """The low-mass threshold of this model's answers to the instrument (core/flags.py)."""
+        from .flags import mass_threshold
+
+        return mass_threshold(a.distribution.valid_mass for (_, c), a in self._answers.items()
+                              if c.model == model and not a.distribution.samples)
+
+    def flags_for(self, answer: Answer, threshold=None, view=None) -> list:
+        """threshold: mass_threshold's, when it is known already; view: a calibrated view to judge instead of the raw answer."""
         from .flags import answer_flags
 
         others = [a for (item_id, _), a in self._answers.items() if item_id == answer.item.id and a is not answer]
-        return answer_flags(answer, self.order_check_for(answer.item, answer.condition), others)
+        threshold = threshold or self.mass_threshold(answer.condition.model)
+        return answer_flags(answer, self.order_check_for(answer.item, answer.condition), others, threshold, view)
 
     def answers_under(self, condition: Condition) -> list[Answer]:
         """The answers that carry information (an unanswered item is shown, never compared or scored)."""

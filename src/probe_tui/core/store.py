@@ -23,7 +23,8 @@ from .scoring import Distribution, no_figures, no_information
 
 ANSWER_FIELDS = ("instrument", "item_id", "model", "language", "persona", "options_reversed", "prompt_style", "prompt",
                  "labels", "anchors", "messages", "probs", "valid_mass", "expected", "answer", "entropy", "method",
-                 "top_tokens", "floored", "samples", "unparsed", "cached", "provenance", "created", "unanswered")
+                 "top_tokens", "floored", "samples", "unparsed", "cached", "provenance", "created", "unanswered",
+                 "variant")
 
 
 def store_file() -> Path:
@@ -87,16 +88,13 @@ class SessionStore:
 
     # --- answers ---------------------------------------------------------------------------------
     def add(self, name: str, answer, provenance: dict) -> None:
-        d, p, c = answer.distribution, answer.prompt, answer.condition
-        values = (c.instrument, answer.item.id, c.model, c.language, c.persona, int(answer.options_reversed), p.style, p.text,
-                  json.dumps(list(p.labels)), json.dumps(list(p.anchors), ensure_ascii=False),
-                  json.dumps(list(p.messages), ensure_ascii=False), json.dumps(d.probs), d.valid_mass, d.expected, d.answer,
-                  d.entropy_bits, d.method, json.dumps([list(t) for t in d.top_tokens], ensure_ascii=False),
-                  json.dumps(list(d.floored)), d.samples, d.unparsed, int(d.cached), json.dumps(provenance, sort_keys=True), _now(),
-                  d.unanswered)
+        self.add_record(name, answer_record(answer, provenance))
+
+    def add_record(self, name: str, record: dict) -> None:
+        """An answer as answer_record() encodes it (a study's journal keeps them so)."""
         with self._lock:
             self.db.execute(f"INSERT INTO answers (session, {', '.join(ANSWER_FIELDS)}) VALUES (?{', ?' * len(ANSWER_FIELDS)})",
-                            (name, *values))
+                            (name, *(record[field] for field in ANSWER_FIELDS)))
 
     def count(self, name: str) -> int:
         with self._lock:
@@ -126,6 +124,18 @@ class SessionStore:
         return rebuilt
 
 
+def answer_record(answer, provenance: dict) -> dict:
+    """An answer as the store keeps it: one value per ANSWER_FIELDS, JSON where it is structured."""
+    d, p, c = answer.distribution, answer.prompt, answer.condition
+    values = (c.instrument, answer.item.id, c.model, c.language, c.persona, int(answer.options_reversed), p.style, p.text,
+              json.dumps(list(p.labels)), json.dumps(list(p.anchors), ensure_ascii=False),
+              json.dumps(list(p.messages), ensure_ascii=False), json.dumps(d.probs), d.valid_mass, d.expected, d.answer,
+              d.entropy_bits, d.method, json.dumps([list(t) for t in d.top_tokens], ensure_ascii=False),
+              json.dumps(list(d.floored)), d.samples, d.unparsed, int(d.cached), json.dumps(provenance, sort_keys=True), _now(),
+              d.unanswered, c.variant)
+    return dict(zip(ANSWER_FIELDS, values))
+
+
 def answer_from_row(row: dict, item):
     from .session import Answer, Condition
 
@@ -141,7 +151,8 @@ def answer_from_row(row: dict, item):
     if reason:  # SQLite keeps NaN as NULL: the figures are NaN again
         mass = 0.0 if distribution.valid_mass == 0 else math.nan  # 0: no mass on the options at all
         distribution = replace(distribution, **no_figures(labels, valid_mass=mass), unanswered=reason)
-    condition = Condition(_model_of(row)[0], row["instrument"], row["language"], canonical_key(row["persona"]))  # older rows: country:china
+    condition = Condition(_model_of(row)[0], row["instrument"], row["language"], canonical_key(row["persona"]),  # older rows: country:china
+                          row.get("variant") or "")
     return Answer(condition, item, prompt, distribution, bool(row["options_reversed"]))
 
 

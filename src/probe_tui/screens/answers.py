@@ -75,7 +75,8 @@ Every answer of this session to this instrument, under every condition: model, l
         items = self.probe.instrument.items
         position = {item.id: number for number, item in enumerate(items)}
         codes_name_items = len({item.code for item in items}) == len(items)  # else (country pairs) the id tells them apart
-        flagged = {id(answer): session.flags_for(answer) for answer in answers}
+        thresholds = {model: session.mass_threshold(model) for model in {a.condition.model for a in answers}}
+        flagged = {id(answer): session.flags_for(answer, thresholds[answer.condition.model]) for answer in answers}
         in_order = sorted(answers, key=lambda a: (position[a.item.id], a.condition.language, a.condition.persona))
         for number, answer in enumerate(in_order[::-1] if self.sort_column == "item" and self.descending else in_order):
             flags = flagged[id(answer)]
@@ -90,7 +91,8 @@ Every answer of this session to this instrument, under every condition: model, l
         odd = sum(1 for flags in flagged.values() if flags)
         self.query_one("#answers-caption", Static).update(safe_text(
             f"{shown} of {len(answers)} answers shown · {odd} flagged odd · sorted by {self.sort_column} {'↓' if self.descending else '↑'}"
-            f"{' · odd answers only (f: all)' if self.odd_only else ' (f: odd only)'} · Enter opens an answer"))
+            f"{' · odd answers only (f: all)' if self.odd_only else ' (f: odd only)'} · Enter opens an answer"
+            + "".join(f"\n{threshold}" for threshold in thresholds.values())))
 
     def action_toggle_odd(self) -> None:
         self.odd_only = not self.odd_only

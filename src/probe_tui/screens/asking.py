@@ -6,6 +6,7 @@ another item is shown; and the worker that asks, whose answers come back as Mess
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from textual import work
 
@@ -17,6 +18,11 @@ from ..widgets.status_line import PROMPT_STYLES, StatusLine
 from ..widgets.text import printable
 
 log = logging.getLogger(__name__)
+
+
+def _same(key: tuple, item, condition) -> bool:
+    """Whether a key asks this item under this condition (or one of its prompt variants)."""
+    return key[0] == item and replace(key[1], variant="") == condition
 
 
 class AskQueue:
@@ -44,14 +50,15 @@ class AskQueue:
         return pending
 
     def showing(self, item, condition) -> None:
-        if self.failure is not None and self.failure[0][:2] != (item, condition):
+        if self.failure is not None and not _same(self.failure[0], item, condition):
             self.failure = None  # another item is shown: coming back asks again
 
     def status(self, item, condition, answer) -> tuple[str, bool]:
         """The status line for the item shown, and whether it is an error."""
-        if self.in_flight is not None and self.in_flight[:2] == (item, condition):
-            return ("Asking again with the options' meanings reversed…" if self.in_flight[2] else "Asking the model…"), False
-        if self.failure is not None and self.failure[0][:2] == (item, condition):
+        if self.in_flight is not None and _same(self.in_flight, item, condition):
+            return ("Asking again with the options' meanings reversed…" if self.in_flight[2] else
+                    f"Asking the model ({self.in_flight[1].variant.replace(';', ' · ')})…" if self.in_flight[1].variant else "Asking the model…"), False
+        if self.failure is not None and _same(self.failure[0], item, condition):
             return f"✗ {self.failure[1]}", True
         if answer is not None:
             return f"Answered: {PROMPT_STYLES.get(answer.prompt.style, answer.prompt.style)}, {answer.distribution.method}.", False
@@ -65,10 +72,13 @@ class ProbeAsking:
         """The status line for the item shown: what the model is doing for it, or how it was answered."""
         self.query_one(StatusLine).item_status(*self.queue.status(self.item, self.own, self.session.answer_for(self.item, self.own)))
 
-    def request_answer(self, reverse_options: bool = False) -> None:
-        key = (self.item, self.own, reverse_options)
-        done = self.session.order_check_for if reverse_options else self.session.answer_for
-        if not done(*key[:2]) and self.model_ready and self.queue.take(key):
+    def request_answer(self, reverse_options: bool = False, variant: str = "") -> None:
+        """Ask the item shown (under a prompt variant of its condition: core/variants.py)."""
+        condition = replace(self.own, variant=variant)
+        key = (self.item, condition, reverse_options)
+        done = self.session.order_check_for(self.item, self.own) if reverse_options else \
+            self.session.variant_for(self.item, self.own, variant)
+        if not done and self.model_ready and self.queue.take(key):
             self.show_status()
             self.score_item(self.backend, key)
 
@@ -95,3 +105,11 @@ class ProbeAsking:
         self.show_item()
         if pending and pending[2] and pending[:2] == (self.item, self.own):
             self.request_answer(reverse_options=True)
+
+    def ask_variants(self) -> None:
+        """With variants on, the item shown is asked under each of them in turn, after its standard answer."""
+        for variant in getattr(self, "variants", ())[1:]:
+            if self.session.variant_for(self.item, self.own, variant) is None:
+                if not (self.queue.failure and self.queue.failure[0][1].variant == variant):
+                    self.request_answer(variant=variant)
+                return

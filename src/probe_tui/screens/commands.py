@@ -10,6 +10,7 @@ from ..core.errors import ProbeError
 from ..widgets.script import visual
 from ..widgets.text import safe_markup
 from .items_view import language_name
+from .subgroups import subgroup_commands
 
 
 def session_commands(screen):
@@ -43,6 +44,7 @@ def probe_commands(screen):
     yield "view: models", "load another model or endpoint", screen.action_models
     yield "view: compare", "this item under two conditions side by side", screen.action_compare
     yield "view: countries", "VSM 2013 across 20 countries", screen.action_countries
+    yield from subgroup_commands(screen)  # seed 003's subgroup sweep, one per group baseline
     yield "view: prompt", "show or hide the exact prompt", screen.action_toggle_prompt
     yield from session_commands(screen)
 

@@ -23,19 +23,24 @@ from textual.widgets import Footer, Header, Static
 from ..core.gauge import Track
 from ..core.metrics import CN, US, profiles_to_compare
 from ..core.personas import get_persona
+from ..core.rows import answer_row
 from ..messages import RankingReady, TracksRead
 from ..widgets.gauge import needles
+from ..widgets.text import safe_text
+from .gauge_baselines import BaselinePanels
 
 RANKED = 10
 
 
-class GaugeScreen(Screen):
+class GaugeScreen(BaselinePanels, Screen):
     HELP = """\
 # Gauge
 
 A US ↔ CN needle per condition (model, language, persona) answered so far; the nearest baseline
 countries of the selected one (▶), with 95% intervals from item resamples; and per dimension the
-model's mean against the United States, China and the nearest countries.
+model's mean against the United States, China and the nearest countries. Where group baselines
+are in the data directory (`probe-tui baselines`): the persona against its subgroup (modal accuracy,
+NMAE) and the nearest countries by answer distribution (1 − JSD, normalised W1).
 """
     BINDINGS = [
         Binding("t", "next_track", "Next track", tooltip="select the next condition's track (▶)", id="gauge.next_track"),
@@ -54,7 +59,9 @@ model's mean against the United States, China and the nearest countries.
         yield Header()
         with VerticalScroll():
             yield Static(id="tracks", classes="gauge-part")
+            yield Static(id="sensitivity", classes="gauge-part")
             yield Static(id="ranking", classes="gauge-part")
+            yield from self.baseline_statics()  # persona vs subgroup; nearest by distribution (gauge_baselines.py)
             yield Static(id="dimensions", classes="gauge-part")
         yield Footer()
 
@@ -86,6 +93,7 @@ model's mean against the United States, China and the nearest countries.
         tracks = self.tracks()
         if tracks and self.selected not in tracks:
             self.selected = tracks[0]
+        self.show_baselines()
         self.query_one("#tracks", Static).update(self._tracks_part(tracks, reading=bool(stale)))
         if not tracks:
             self.query_one("#ranking", Static).update("")
@@ -97,15 +105,18 @@ model's mean against the United States, China and the nearest countries.
             return
         self.query_one("#ranking", Static).update(Text("ranking the nearest countries with 1000 item resamples…", style="dim italic"))
         self.query_one("#dimensions", Static).update("")
-        self.rank(self._tracks_copy([self.selected]), self.selected, key, self.size.width)
+        self.query_one("#sensitivity", Static).update("")
+        rows = [answer_row(a) for a in self.probe.session.variant_answers(self.selected)]
+        self.rank(self._tracks_copy([self.selected]), self.selected, key, self.size.width, rows)
 
     def _ranking_key(self, condition) -> tuple:
-        return condition, tuple(self.probe.session.engine.tracks[condition].scores.items())
+        track = self.probe.session.engine.tracks[condition]
+        return condition, tuple(track.scores.items()), tuple(track.variants.items())
 
     def _tracks_copy(self, conditions):
         """The engine with a copy of these tracks: the worker reads them while answers go on arriving."""
         engine = copy.copy(self.probe.session.engine)
-        engine.tracks = {condition: Track(dict(engine.tracks[condition].scores)) for condition in conditions}
+        engine.tracks = {c: Track(dict(engine.tracks[c].scores), dict(engine.tracks[c].variants)) for c in conditions}
         return engine
 
     @work(thread=True, group="readings")
@@ -120,9 +131,10 @@ model's mean against the United States, China and the nearest countries.
         self.show()
 
     @work(thread=True, exclusive=True, group="bootstrap")
-    def rank(self, engine, condition, key, width: int) -> None:
+    def rank(self, engine, condition, key, width: int, variant_rows=()) -> None:
         ranking = engine.ranking_with_intervals(condition)
-        parts = (self._ranking_part(ranking, engine, condition), self._dimensions_part(ranking, engine, condition, width))
+        parts = (self._ranking_part(ranking, engine, condition), self._dimensions_part(ranking, engine, condition, width),
+                 self._sensitivity_part(variant_rows))
         self.post_message(RankingReady(condition, key, ranking, parts))
 
     def on_ranking_ready(self, message: RankingReady) -> None:
@@ -130,7 +142,8 @@ model's mean against the United States, China and the nearest countries.
         if message.condition == self.selected:
             self._show_ranking(*message.parts)
 
-    def _show_ranking(self, ranking_part, dimensions_part) -> None:
+    def _show_ranking(self, ranking_part, dimensions_part, sensitivity_part) -> None:
+        self.query_one("#sensitivity", Static).update(sensitivity_part)
         self.query_one("#ranking", Static).update(ranking_part)
         self.query_one("#dimensions", Static).update(dimensions_part)
 
@@ -164,6 +177,24 @@ model's mean against the United States, China and the nearest countries.
                 cells.append(_fmt(row.profile_r, signed=True))
             table.add_row(*cells, style="bold" if row.country in (US, CN) else None)
         return Group(title, table)
+
+    def _sensitivity_part(self, rows):
+        """A line per dimension: how much the answers of ▶ move between the prompt variants asked."""
+        import pandas as pd
+
+        from ..core.sensitivity import compact_line, sensitivity
+
+        title = Text("Sensitivity of ▶ to the way of asking", style="bold")
+        per_item, per_dimension = sensitivity(pd.DataFrame(rows), self.probe.instrument) if rows else (None, pd.DataFrame())
+        if per_dimension.empty:
+            return Group(title, Text("no item asked under two variants yet: V on the probe screen asks each item under prompt "
+                                     "variants (option order; then anchors and frames too)", style="dim"))
+        labels = self.probe.session.dimension_labels()
+        lines = [safe_text(compact_line(r, labels.get(r["dimension"], r["dimension"]))) for _, r in per_dimension.iterrows()]
+        effect = per_dimension["order_effect"].mean()
+        count = f"{len(per_item)} item(s) × up to {int(per_dimension['variants'].max())} variants"
+        note = f"{count} · order effect {effect:+.2f} (0: follows the meaning; −: the first option listed)" if effect == effect else count
+        return Group(title, *lines, Text(note, style="dim"))
 
     def _dimensions_part(self, ranking, engine, condition, screen_width: int):
         session = self.probe.session

@@ -16,6 +16,7 @@ from ..backends.manager import FAILED, READY
 from ..core.metrics import CN, US
 from ..core.personas import get_persona
 from ..core.session import Condition, ProbeSession, prompt_for
+from ..core.variants import variants_for
 from ..messages import AnswerOpened, FreeTextDone, ItemChosen
 from ..widgets.distribution import DistributionView
 from ..widgets.free_text import FreeText
@@ -52,6 +53,8 @@ language, persona or model changes).
         Binding("p", "pick_persona", "Persona", tooltip="pick a persona, or compose one", id="probe.pick_persona"),
         Binding("t", "toggle_prompt", "Prompt", show=False, tooltip="show or hide the exact prompt", id="probe.toggle_prompt"),
         Binding("o", "order_check", "Order", show=False, tooltip="the item again with the options' meanings reversed", id="probe.order_check"),
+        Binding("V", "toggle_variants", "Variants", show=False, id="probe.toggle_variants",
+                tooltip="ask every item also under prompt variants: off → option order → order, anchors and frames → off"),
         Binding("f", "free_text", "Free text", tooltip="the model's own words for this prompt (Esc stops it)", id="probe.free_text"),
         Binding("escape", "cancel_free_text", "Stop", show=False, tooltip="stop the free text, or cancel a model load", id="probe.cancel_free_text"),
         Binding("a", "session_answers", "Answers", tooltip="every answer so far (f odd ones only, s sort, Enter open)", id="probe.session_answers"),
@@ -72,6 +75,7 @@ language, persona or model changes).
         self.own = Condition(backend.identity, instrument.key, instrument.check_language(language), persona)  # where it stands
         self.previous_condition: Condition | None = None  # what the change line and the jump flag compare against
         self.queue = AskQueue()
+        self.variants: list[str] = [""]  # the prompt variants each item is asked under (core/variants.py); "" alone: off
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -168,6 +172,8 @@ language, persona or model changes).
         self.query_one("#prompt-text", ScriptText).set_text(answer.prompt.text if answer else "(the prompt appears once the item is asked)")
         show_gauge(self.query_one(GaugeView), self.session, condition, self.human, self.groups, persona)
         self.request_answer()
+        if answer is not None:
+            self.ask_variants()
         self.show_status()
 
     # --- actions ---------------------------------------------------------------------------------
@@ -206,6 +212,19 @@ language, persona or model changes).
             self.notify("Wait for the answer first: the order check compares against it.", severity="warning")
             return
         self.request_answer(reverse_options=True)
+
+    def action_toggle_variants(self) -> None:
+        """Off → the option order → order, anchors and frames → off. The gauge (g) shows the sensitivity."""
+        steps = [(), ("order",), ("order", "anchors", "frames")]
+        now = next((i for i, step in enumerate(steps) if variants_for(step) == self.variants), 0) if len(self.variants) > 1 else 0
+        factors = steps[(now + 1) % len(steps)]
+        if factors and self.instrument.screen != "items":
+            return
+        self.variants = variants_for(factors) if factors else [""]
+        what = (f"on: {', '.join(factors)} ({len(self.variants) - 1} more prompts per item; g shows the sensitivity)"
+                if factors else "off: each item asked the standard way only")
+        self.notify(f"Variants {what}", title="Prompt variants")
+        self.show_item()
 
     def action_free_text(self) -> None:
         """Stream the model's own words for the current prompt, beside the distribution."""

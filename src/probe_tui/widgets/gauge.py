@@ -6,6 +6,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widget import Widget
 
+from ..core.lean import NO_CLEAR_LEAN
 from ..core.metrics import CN, US, GaugeReading
 from .script import visual
 from .text import safe_text
@@ -84,32 +85,48 @@ class GaugeView(Widget):
 
     @staticmethod
     def _needle(reading: GaugeReading, width: int) -> Text:
-        """US on the left, CN on the right; the needle sits by relative RMSE (or by r, scale-free)."""
+        """US on the left, CN on the right; the needle sits by relative RMSE (or by r, scale-free),
+        and ━ spans the lean's 95% interval where there is one."""
         inner = width - 6
         if reading.scale_free:
-            share = (reading.r_skew or 0.0) / 2  # r skew lies in [-2, 2]
+            scale = 2.0  # r skew lies in [-2, 2]
         else:
-            total = reading.fits[US].rmse + reading.fits[CN].rmse
-            share = 0.0 if total == 0 else (reading.rmse_skew or 0.0) / total  # +1: at the US
-        position = round((1 - share) / 2 * (inner - 1))
+            scale = reading.fits[US].rmse + reading.fits[CN].rmse  # +1: at the US
+
+        def column(skew: float) -> int:
+            share = 0.0 if scale == 0 else max(-1.0, min(1.0, skew / scale))
+            return round((1 - share) / 2 * (inner - 1))
+
         line = ["─"] * inner
+        interval = reading.lean_interval
+        if interval is not None and interval.low is not None:
+            left, right = sorted((column(interval.low), column(interval.high)))
+            for i in range(left, right + 1):
+                line[i] = "━"
         line[inner // 2] = "┼"
-        line[position] = "●"
+        line[column(reading.skew or 0.0)] = "●"
         return Text.assemble(("US ", "bold blue"), ("".join(line), "yellow"), (" CN", "bold red"))
 
     @staticmethod
     def _verdict(reading: GaugeReading) -> Text:
-        lean = reading.lean
+        claim, interval = reading.claim, reading.lean_interval
         n = reading.items_answered
         items = f"{n} item{'s' * (n != 1)}"
-        if lean == "neither":
+        if claim == "neither":
             return Text(f"no lean yet ({items})", style="dim")
+        by = "profile r" if reading.scale_free else "RMSE"
+        span = f" · 95% {interval.low:+.2f}…{interval.high:+.2f}" if interval is not None and interval.low is not None else ""
+        if claim == "" and interval is not None:
+            return Text(f"no lean claimed: {interval.note} · {by} skew {reading.skew:+.2f}", style="dim")
+        if claim == NO_CLEAR_LEAN:
+            return Text.assemble(("no clear lean", "bold"), (f" · {by} skew {reading.skew:+.2f}{span} includes 0 · {items}", "dim"))
+        lean = claim or reading.lean
         style = "bold blue" if lean == US else "bold red"
         if reading.scale_free:
-            detail = f" by {abs(reading.r_skew):.2f} in profile r · {items}"
+            detail = f" by {abs(reading.r_skew):.2f} in profile r{span} · {items}"
         else:
-            note = f" · r skew {reading.r_skew:+.2f}" if reading.r_skew is not None else ""
-            detail = f" by {abs(reading.rmse_skew):.2f} RMSE{note} · {items}"
+            note = f" · r skew {reading.r_skew:+.2f}" if reading.r_skew is not None and not span else ""
+            detail = f" by {abs(reading.rmse_skew):.2f} RMSE{span}{note} · {items}"
         return Text.assemble(("leans ", ""), (SHORT[lean], style), (detail, "dim"))
 
 

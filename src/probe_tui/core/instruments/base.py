@@ -49,7 +49,10 @@ class Instrument(Protocol):
     def find_item(self, key) -> Any | None: ...
 
     def build_prompt(self, item, language: str, persona: Persona, chat_template: ChatTemplate | None,
-                     style: str | None = None, reverse_options: bool = False) -> Prompt: ...
+                     style: str | None = None, reverse_options: bool = False, variant: str = "",
+                     statement: str | None = None) -> Prompt:
+        """variant: core/variants.py's canonical string (its order part comes as reverse_options);
+        statement: text in place of the item's (a content-free item; "" for none), for calibration."""
 
     def baseline(self) -> Baseline | None: ...
 

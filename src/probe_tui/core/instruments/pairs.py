@@ -181,9 +181,13 @@ class CountryPairs:
         return list(itertools.islice(items, limit)) if limit else list(items)
 
     def build_prompt(self, item: PairItem, language: str, persona: Persona, chat_template: ChatTemplate | None,
-                     style: str | None = None, reverse_options: bool = False) -> Prompt:
+                     style: str | None = None, reverse_options: bool = False, variant: str = "",
+                     statement: str | None = None) -> Prompt:
         """The scenario, the question and the two countries as options (A) and (B). The option order
-        is the item's own (its `order`), so reverse_options does not apply."""
+        is the item's own (its `order`), so reverse_options does not apply; nor do prompt variants or
+        calibration statements (the pairs balance roles and orders themselves)."""
+        if variant or statement is not None:
+            raise ProbeError(f"{self.key} balances its option orders itself: prompt variants and calibration apply to survey instruments")
         self.check_language(language)
         name = {country: countries.name_in(country, language) for country in item.pair}
         scenario = item.scenario.render(language, item.initiator, item.responder)

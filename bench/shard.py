@@ -1,0 +1,173 @@
+"""Benchmark: concurrency against a distant endpoint, all in one run.
+
+    python bench/shard.py [--items 24] [--latency 0.5]
+
+A loopback proxy in front of a real `python -m llama_cpp.server` (the embedded SmolLM2) adds
+--latency seconds to every request, as a distant endpoint would. The MFQ-2 items are asked through
+the job runner (core/runner.run_jobs), with no response cache, at concurrency 1 and 8: the remote
+backend alone (`probe-tui run --concurrency N`), then the sharded backend over the one proxied
+endpoint with N per endpoint (a deployment behind one URL). Target: 8 vs 1 ≥ 4× the throughput.
+
+llama_cpp.server computes one request at a time, so its compute caps the gain: with t seconds of
+compute per item (measured here, straight to the server, no proxy) and T seconds per item at
+concurrency 1 through the proxy, 8 in flight give at most min(8, T / t) × the throughput. The cap
+is printed beside the ratio. Every measurement is taken --rounds times, interleaved, and the
+medians are compared: ratios of wall times measured in this run, on this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib.metadata import version
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(model_path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    log = open(tempfile.mktemp(prefix="bench-shard-server-", suffix=".log"), "wb")
+    process = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--model_alias", "bench",
+                                "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"], stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if httpx.get(f"{url}/models", timeout=1).is_success:
+                return process, url
+        except httpx.HTTPError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise SystemExit(f"llama_cpp.server did not come up; see {log.name}")
+            time.sleep(0.3)
+
+
+class LatencyProxy:
+    """Forwards every request to the upstream after sleeping `latency` seconds, many at once."""
+
+    def __init__(self, upstream: str, latency: float):
+        client = httpx.Client(timeout=300)
+        root = upstream.removesuffix("/v1")
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _forward(self, method: str):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0))) if method == "POST" else None
+                time.sleep(latency)
+                reply = client.request(method, f"{root}{self.path}", content=body, headers={"Content-Type": "application/json"})
+                self.send_response(reply.status_code)
+                self.send_header("Content-Type", reply.headers.get("Content-Type", "application/json"))
+                self.send_header("Content-Length", str(len(reply.content)))
+                self.end_headers()
+                self.wfile.write(reply.content)
+
+            def do_GET(self):
+                self._forward("GET")
+
+            def do_POST(self):
+                self._forward("POST")
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def sweep(backend, instrument, items, concurrency: int) -> tuple[float, list]:
+    from probe_tui.core.conditions import single_condition_jobs
+    from probe_tui.core.personas import get_persona
+    from probe_tui.core.runner import run_jobs
+
+    jobs = single_condition_jobs(instrument, items, backend.identity, "en", get_persona("none"))
+    start = time.perf_counter()
+    answers = run_jobs(jobs, backend, instrument, concurrency=concurrency)
+    return time.perf_counter() - start, answers
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--items", type=int, default=16, help="MFQ-2 items per sweep (default 16)")
+    parser.add_argument("--latency", type=float, default=0.5, help="seconds the proxy adds to each request (default 0.5)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of every measurement, interleaved; medians are reported (default 3)")
+    args = parser.parse_args()
+
+    from probe_tui.backends.models import resolve_model
+    from probe_tui.backends.remote import EndpointConfig, make_remote_backend
+    from probe_tui.backends.sharded import ShardedBackend
+    from probe_tui.core.instruments import get_instrument
+
+    model_path = resolve_model(None)
+    instrument = get_instrument("mfq2")
+    items = instrument.items[: args.items]
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"llama-cpp-python {version('llama-cpp-python')}; model {model_path.name}; {len(items)} items; "
+          f"proxy latency {args.latency:g} s", flush=True)
+    process, url = start_server(model_path)
+    proxy = LatencyProxy(url, args.latency)
+
+    def remote(base_url):
+        backend = make_remote_backend(EndpointConfig(kind="openai", base_url=base_url, model="bench", timeout=120))
+        backend.start()
+        return backend
+
+    configurations = (("remote backend", lambda c: remote(proxy.url)),
+                      ("sharded backend, 1 endpoint", lambda c: ShardedBackend([remote(proxy.url)], per_endpoint=c)))
+    computes, seconds = [], {}  # per round: so that a neighbour's load shifts every figure of a round alike
+    try:
+        direct = remote(url)
+        sweep(direct, instrument, items[:4], 1)  # warm the server (its first request loads more than the rest)
+        for round_number in range(args.rounds):
+            took, reference = sweep(direct, instrument, items, 1)
+            computes.append(took / len(items))
+            print(f"round {round_number + 1}: server compute, no proxy, one at a time: {computes[-1] * 1000:.0f} ms per item", flush=True)
+            for label, make in configurations:
+                for concurrency in (1, 8):
+                    backend = make(concurrency)
+                    took, answers = sweep(backend, instrument, items, concurrency)
+                    backend.close()
+                    seconds.setdefault((label, concurrency), []).append(took)
+                    worst = max(abs(a.distribution.probs[k] - b.distribution.probs[k]) for a, b in zip(answers, reference) for k in a.prompt.labels)
+                    print(f"  {label:<28} concurrency {concurrency}: {took:6.2f} s, {len(items) / took:5.2f} items/s "
+                          f"(largest difference from the direct run {worst:.1e})", flush=True)
+        direct.close()
+    finally:
+        proxy.stop()
+        process.terminate()
+        process.wait(timeout=10)
+    t = statistics.median(computes)
+    print(f"medians of {args.rounds} round(s); server compute t = {t * 1000:.0f} ms per item")
+    for label, _ in configurations:
+        one, eight = (statistics.median(seconds[label, c]) for c in (1, 8))
+        per_item = one / len(items)
+        cap = min(8.0, per_item / t)
+        ratio = one / eight
+        print(f"{label}: 8 vs 1 = {ratio:.2f}× the throughput (target ≥ 4: {'met' if ratio >= 4 else 'MISSED'}); "
+              f"cap from the server's compute min(8, {per_item:.3f} s / {t:.3f} s) = {cap:.2f}×")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

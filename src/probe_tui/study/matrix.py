@@ -1,0 +1,86 @@
+"""A study's matrix as the runner's jobs: for each model, every instrument × language × persona ×
+order (and the country sweep's countries × conditions × order), item by item.
+
+Each job's key names all of it, and the model entry's fingerprint (its file or id and settings):
+the journal keeps one answer per key, so a rerun asks only what is missing, and a changed model
+entry is asked afresh."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from ..core.conditions import country_condition
+from ..core.instruments import get_instrument
+from ..core.personas import get_persona
+from ..core.runner import Job
+from ..core.session import Condition
+from .spec import ORDERS, ModelSpec, Study
+
+ORDER_NAMES = {variant: name for name, variant in ORDERS.items()}
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One prompt of the study: the runner's job, its instrument and the study's own columns."""
+
+    job: Job
+    instrument: str
+    extras: dict  # study_model, variant, order, country, condition: columns of the study's rows
+
+
+def conditions_of(study: Study) -> int:
+    """How many conditions the matrix has (a country sweep's countries × conditions count as conditions)."""
+    per_model = len(study.instruments) * len(study.languages) * len(study.personas)
+    if study.countries is not None:
+        per_model += len(study.countries.countries) * len(study.countries.conditions)
+    return per_model * len(study.orders) * len(study.models)
+
+
+def model_key(spec: ModelSpec, identity: str, params: dict) -> str:
+    """The model part of every job key: the label, and a hash of the entry, the model's identity and
+    the scoring parameters (so a changed n_ctx in config.toml is another model too)."""
+    material = json.dumps([spec.fingerprint, identity, params], sort_keys=True, default=str)
+    return f"{spec.label}@{hashlib.sha1(material.encode()).hexdigest()[:12]}"
+
+
+def model_plan(study: Study, spec: ModelSpec, identity: str, params: dict) -> list[Planned]:
+    """Every prompt the study asks this model (identity: what its answers name as their model;
+    params: its backend's scoring parameters)."""
+    base = model_key(spec, identity, params)
+    plan = []
+    for variant in study.orders:
+        extras = {"study_model": spec.label, "variant": variant, "order": ORDER_NAMES[variant] if variant else "standard"}
+        reverse = variant == ORDERS["reversed"]
+        for chosen in study.instruments:
+            for language in study.languages:
+                for persona_key in study.personas:
+                    persona = get_persona(persona_key)
+                    condition = Condition(identity, chosen.key, language, persona.key)
+                    for item in chosen.items:
+                        key = f"{base}|{chosen.key}|{language}|{persona.key}|{variant}|{item.id}"
+                        plan.append(Planned(Job(key, item, condition, persona, reverse_options=reverse), chosen.key,
+                                            extras | {"country": "", "condition": ""}))
+        sweep = study.countries
+        if sweep is not None:
+            instrument = get_instrument(sweep.key)
+            for condition_name in sweep.conditions:
+                for country in sweep.countries:
+                    condition, persona = country_condition(instrument, country, condition_name, identity)
+                    for item in sweep.items:
+                        key = f"{base}|{sweep.key}|countries={condition_name}|{country}|{variant}|{item.id}"
+                        plan.append(Planned(Job(key, item, condition, persona, country, reverse), sweep.key,
+                                            extras | {"country": country, "condition": condition_name}))
+    return plan
+
+
+def by_instrument(plan: list[Planned]) -> list[tuple[str, list[Planned]]]:
+    """The plan cut into runs of one instrument each (the runner asks one instrument at a time), in order."""
+    runs: list[tuple[str, list[Planned]]] = []
+    for planned in plan:
+        if runs and runs[-1][0] == planned.instrument:
+            runs[-1][1].append(planned)
+        else:
+            runs.append((planned.instrument, [planned]))
+    return runs

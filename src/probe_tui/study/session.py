@@ -1,0 +1,57 @@
+"""A study's answers as an app session, for `probe-tui --study FILE`: the answers table browses them
+and the gauge draws a track per condition, through the app's own session machinery.
+
+The session lives in the study folder (app-session.sqlite, session "study"). Each opening imports
+the journal's answers that it lacks (the journal is read, never written: a run may be going on), so
+answers given in the app itself stay in that session and the study's results are never changed."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from ..core.errors import ProbeError
+from ..core.store import SessionStore
+from .run import JOURNAL
+from .spec import Study
+
+SESSION = "study"
+APP_SESSION = "app-session.sqlite"
+
+
+def study_session(study: Study) -> tuple[SessionStore, str]:
+    journal = study.folder / JOURNAL
+    if not journal.exists():
+        raise ProbeError(f"{study.path.name} has no answers yet in {study.folder}; run it first: probe-tui study run {study.path}")
+    store = SessionStore(study.folder / APP_SESSION)
+    state = store.open(SESSION)
+    imported = state.get("study_imported", -1)
+    db = sqlite3.connect(f"file:{journal}?mode=ro", uri=True)
+    try:
+        entries = db.execute("SELECT position, row FROM answers WHERE position > ? ORDER BY position", (imported,)).fetchall()
+    except sqlite3.DatabaseError as exc:
+        raise ProbeError(f"the study journal {journal} is unreadable ({exc})") from None
+    finally:
+        db.close()
+    for position, row in entries:
+        store.add_record(SESSION, json.loads(row)["record"])
+        imported = position
+    if entries:
+        state["study_imported"] = imported
+        store.save_state(SESSION, state)
+    return store, SESSION
+
+
+def study_app(path, instrument: str | None = None):
+    """What `probe-tui --study FILE` opens: the study's first model (its backend, not started), the
+    session store holding the study's answers, its name, and the instrument (the study's first
+    unless one is given)."""
+    from .backends import build_backend
+    from .spec import load_study
+
+    study = load_study(path)
+    store, name = study_session(study)
+    keys = [spec.key for spec in study.instruments] + ([study.countries.key] if study.countries else [])
+    if instrument and instrument not in keys:
+        raise ProbeError(f"the study {study.name} does not ask {instrument}; it asks {', '.join(keys)}")
+    return build_backend(study.models[0]), store, name, instrument or keys[0]

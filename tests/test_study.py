@@ -1,0 +1,210 @@
+"""Studies (#16): the study file's file:line errors, a study end to end on the two embedded models,
+the kill -9 resume (every answer exactly once, equal to an uninterrupted run), the report and the
+study as an app session."""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from probe_tui.core.errors import ProbeError
+from probe_tui.study.spec import load_study
+
+E2E = """\
+name: e2e
+models:
+  - name: smollm2
+    model: smollm2-135m-instruct
+    n_ctx: 2048
+  - name: gemma
+    model: gemma3-270m
+    n_ctx: 2048
+instruments:
+  - key: mfq2
+    items: 1-6
+  - key: wvs
+    items: Q177-Q179
+languages: [en, zh]
+personas: [none, us_average]
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "study.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("text, line, field, problem", [
+    ("models: [smollm2-135m-instruct]\ninstruments: [mfq2]\ncolour: red\n", 3, "colour", "unknown setting"),
+    ("models: [smollm2-135m-instruct]\ninstruments:\n  - key: mfq99\n", 3, "instruments[0].key", "mfq99"),
+    ("models: [smollm2-135m-instruct]\ninstruments: [mfq2]\npersonas: [none, nobody_at_all]\n", 3, "personas", "nobody_at_all"),
+    ("models: [smollm2-135m-instruct]\ninstruments: [mfq2]\nlanguages: [en, xx]\n", 3, "languages", "no language 'xx'"),
+    ("models:\n  - model: smollm2-135m-instruct\n    mode: sampled\ninstruments: [mfq2]\n", 3, "models[0].mode", "logprobs"),
+    ("models: [smollm2-135m-instruct]\ninstruments:\n  - key: wvs\n    items: Q1-Q3\n", 4, "instruments[0].items", "no item 'Q1'"),
+    ("models:\n  - model: smollm2-135m-instruct\n  - model: smollm2-135m-instruct\ninstruments: [mfq2]\n", 3,
+     "models[1].name", "used twice"),
+    ("models:\n  - model: smollm2-135m-instruct\n    temperature: 0.7\ninstruments: [mfq2]\n", 3, "models[0].temperature", "remote"),
+    ("models:\n  - endpoint: nowhere\ninstruments: [mfq2]\n", 2, "models[0].endpoint", "unknown endpoint 'nowhere'"),
+    ("models: [smollm2-135m-instruct]\ninstruments: [mfq2]\norder: [standard, sideways]\n", 3, "order", "sideways"),
+    ("models: [smollm2-135m-instruct]\ncountries:\n  countries: [Atlantis]\n", 3, "countries.countries", "Atlantis"),
+])
+def test_a_bad_study_file_is_one_line_naming_file_line_and_field(tmp_path, text, line, field, problem):
+    path = write(tmp_path, text)
+    with pytest.raises(ProbeError) as caught:
+        load_study(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}:{line}: {field}: "), message
+    assert problem in message and "\n" not in message
+
+
+def test_the_cli_says_a_bad_study_file_in_one_line(tmp_path):
+    path = write(tmp_path, "models: [smollm2-135m-instruct]\ninstruments: [mfq2]\nlanguages: [en, xx]\n")
+    done = probe_tui("study", "check", str(path))
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"probe-tui: error: {path}:3: languages: mfq2 has no language 'xx'; it has en, zh, fr"
+
+
+def test_the_matrix_and_its_keys(tmp_path):
+    from probe_tui.study.matrix import conditions_of, model_plan
+
+    study = load_study(write(tmp_path, E2E + "order: [standard, reversed]\n"))
+    assert conditions_of(study) == 2 * 2 * 2 * 2 * 2
+    plan = model_plan(study, study.models[0], "smollm2@sha256:x", {"n_ctx": 2048})
+    assert len(plan) == (6 + 3) * 2 * 2 * 2
+    assert len({p.job.key for p in plan}) == len(plan)  # one key per prompt
+    assert sum(p.job.reverse_options for p in plan) == len(plan) // 2
+    other = model_plan(study, study.models[0], "smollm2@sha256:x", {"n_ctx": 4096})
+    assert not {p.job.key for p in plan} & {p.job.key for p in other}  # another n_ctx is another model
+
+
+def probe_tui(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "probe_tui", *args], capture_output=True, text=True, timeout=900,
+                          env=env or os.environ.copy())
+
+
+def test_a_study_runs_end_to_end_with_its_report_and_app_session(tmp_path):
+    path = write(tmp_path, E2E)
+    done = probe_tui("study", "run", str(path))
+    assert done.returncode == 0, done.stderr[-2000:]
+    folder = tmp_path / "study.study"
+    frame = pd.read_parquet(folder / "responses.parquet")
+    assert len(frame) == 2 * (6 + 3) * 2 * 2 and frame["key"].is_unique
+    assert set(frame["study_model"]) == {"smollm2", "gemma"}
+    assert frame.groupby(["study_model", "instrument", "language", "persona"]).size().to_dict() == {
+        (m, i, lang, p): n for m in ("smollm2", "gemma") for i, n in (("mfq2", 6), ("wvs", 3)) for lang in ("en", "zh")
+        for p in ("none", "us_average")}
+    for column in ("model_sha256", "chat_template_sha256", "prompt", "probs", "method", "params", "versions", "options_reversed"):
+        assert column in frame.columns
+    assert set(frame["method"]) == {"logprobs"}
+    assert frame.loc[frame["study_model"] == "smollm2", "chat_template_sha256"].str.len().eq(64).all()
+    assert frame.loc[frame["study_model"] == "gemma", "prompt"].str.rstrip().str.endswith("Answer:").all()  # a base model
+    scores = pd.read_csv(folder / "scores.csv", keep_default_na=False)
+    r = scores[(scores["metric"] == "profile_r") & scores["target"].isin(["United States", "China"])]
+    assert len(r) == 2 * 2 * 2 * 2 * 2  # per model, instrument, language, persona: r(US) and r(CN)
+    assert {Path(p).name for p in (folder / "figures").iterdir()} >= {"mfq2-dimensions.png", "mfq2-gauge.png", "wvs-gauge.png"}
+
+    again = probe_tui("study", "check", str(path))
+    assert again.returncode == 0, again.stderr
+    assert "smollm2 (local): 36 prompts, 36 already answered in the study" in again.stdout
+
+    report = probe_tui("study", "report", str(path))
+    assert report.returncode == 0, report.stderr
+    text = (folder / "report.html").read_text(encoding="utf-8")
+    assert "src=\"http" not in text and "href=\"http" not in text and "<script" not in text  # self-contained
+    assert text.count("src=\"data:image/png;base64,") >= 3
+    assert text.count("method: logprobs") >= 3
+    assert "r(United States)" in text and "Provenance" in text and "chat template SHA-256" in text
+    assert "items: Q177-Q179" in text  # the study file itself
+
+    from probe_tui.study.session import study_session
+
+    store, name = study_session(load_study(path))
+    assert store.count(name) == len(frame)
+    store, name = study_session(load_study(path))  # opened again: nothing imported twice
+    assert store.count(name) == len(frame)
+    from probe_tui.core.instruments import get_instrument
+
+    answers = store.answers(name, get_instrument("mfq2"))
+    assert len({a.condition for a in answers}) == 2 * 2 * 2  # a gauge track per condition
+
+
+KILLED = """\
+name: resume
+folder: {folder}
+models:
+  - name: smollm2
+    model: smollm2-135m-instruct
+    n_ctx: 2048
+instruments:
+  - key: mfq2
+    items: 1-18
+languages: [en, zh]
+personas: [none]
+order: [standard, reversed]
+"""
+
+
+def journal_count(folder: Path) -> int:
+    journal = folder / "journal.sqlite"
+    if not journal.exists():
+        return 0
+    try:
+        db = sqlite3.connect(f"file:{journal}?mode=ro", uri=True)
+        try:
+            return db.execute("SELECT COUNT(*) FROM answers").fetchone()[0]
+        finally:
+            db.close()
+    except sqlite3.OperationalError:
+        return 0
+
+
+def test_a_study_killed_mid_way_continues_and_every_answer_is_there_once(tmp_path):
+    """kill -9 after some answers, run again: every answer exactly once, equal to an uninterrupted
+    run (made with a cache of its own, so neither run replays the other)."""
+    env = os.environ.copy()
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache-killed")
+    killed = write(tmp_path, KILLED.format(folder="killed"), "killed.yaml")
+    process = subprocess.Popen([sys.executable, "-m", "probe_tui", "study", "run", str(killed)], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 600
+    while journal_count(tmp_path / "killed") < 10 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    partial = journal_count(tmp_path / "killed")
+    assert 10 <= partial < 72, "the kill came too late to test a resume"
+    assert not (tmp_path / "killed" / "responses.parquet").exists()
+    rerun = probe_tui("study", "run", str(killed), env=env)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+
+    whole_env = os.environ.copy()
+    whole_env["XDG_CACHE_HOME"] = str(tmp_path / "cache-whole")
+    whole = write(tmp_path, KILLED.format(folder="whole"), "whole.yaml")
+    assert probe_tui("study", "run", str(whole), env=whole_env).returncode == 0
+
+    resumed = pd.read_parquet(tmp_path / "killed" / "responses.parquet")
+    uninterrupted = pd.read_parquet(tmp_path / "whole" / "responses.parquet")
+    assert len(resumed) == 72 and resumed["key"].is_unique
+    assert journal_count(tmp_path / "killed") == 72
+    # answered_at differs; cached: an answer in flight at the kill was cached but not journaled, so the rerun replays it
+    ignore = ["answered_at", "cached"]
+    pd.testing.assert_frame_equal(resumed.drop(columns=ignore), uninterrupted.drop(columns=ignore))
+    assert resumed["options_reversed"].sum() == 36
+
+
+def test_a_shipped_study_is_found_by_name(tmp_path):
+    from probe_tui.study.spec import shipped_studies
+
+    assert {"seed000-embedded", "seed001-embedded", "seed002-embedded"} <= set(shipped_studies())
+    for name in shipped_studies():
+        study = load_study(name)
+        assert study.models and (study.instruments or study.countries)
+    done = probe_tui("study", "check", "no-such-study")
+    assert done.returncode == 2 and "shipped examples: seed000-embedded" in done.stderr
