@@ -204,7 +204,7 @@ def test_endpoints_of_different_models_or_settings_are_refused(servers):
         ShardedBackend([remote(servers[0].url), other])
     with pytest.raises(ProbeError, match=r"scores with other settings than .* \(top_logprobs\)"):
         ShardedBackend([remote(servers[0].url), remote(servers[1].url, top_logprobs=5)])
-    with pytest.raises(ProbeError, match=r"scores with other settings than .* \(backend\)"):
+    with pytest.raises(ProbeError, match=r"scores with other settings than .* \(backend[,)]"):
         ShardedBackend([remote(servers[0].url), remote(servers[1].url, kind="openai-completions")])
     with pytest.raises(ProbeError, match="named twice"):
         ShardedBackend([remote(servers[0].url), remote(servers[0].url + "/")])
