@@ -3,6 +3,7 @@ an honest lean (#20.4) and a relative low-mass threshold (#20.5)."""
 
 
 import json
+import math
 
 import numpy as np
 import pandas as pd
@@ -81,7 +82,8 @@ def test_order_correction_removes_a_planted_position_bias_and_the_report_finds_i
 def _dist(probs):
     labels = tuple(probs)
     expected = sum((i + 1) * p for i, p in enumerate(probs.values()))
-    return Distribution(labels, dict(probs), 0.8, expected, max(probs, key=probs.get), 1.0, "logprobs")
+    entropy = -sum(p * math.log2(p) for p in probs.values() if p > 0)
+    return Distribution(labels, dict(probs), 0.8, expected, max(probs, key=probs.get), entropy, "logprobs")
 
 
 def test_contextual_calibration_matches_a_hand_worked_example():
@@ -258,3 +260,41 @@ async def test_the_app_asks_the_variants_and_the_gauge_shows_the_interval_and_th
         tracks = plain(app.screen.query_one("#tracks").content)
         assert "95% " in tracks and ("leans" in tracks or "no clear lean" in tracks)
         assert all(len(line) <= 70 for line in sensitivity.splitlines() if "Δargmax " in line)
+
+
+async def test_the_app_shows_a_calibrated_view_beside_the_raw_answer_and_the_flags_judge_it():
+    from probe_tui.app import ProbeApp
+    from probe_tui.core.store import SessionStore
+    from test_app import answered, probe_screen, wait_for
+
+    backend = PositionBiasedBackend(get_instrument("mfq2").scale.anchors_in("en"), shift=1)
+    app = ProbeApp(backend, session="test", store=SessionStore(":memory:"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await probe_screen(app, pilot)
+        await wait_for(pilot, answered(screen), 10)
+        raw = dict(screen.session.answer_for(screen.item, screen.own).distribution.probs)
+        await pilot.press("K")
+        assert screen.calibration == CONTEXTUAL
+        await wait_for(pilot, lambda: screen.session.reference_for(screen.item, screen.own, CONTEXTUAL) is not None
+                       and screen.in_flight is None, 10)
+        answer = screen.session.answer_for(screen.item, screen.own)
+        view = screen.session.calibrated_view(answer, CONTEXTUAL)
+        assert view.method == CONTEXTUAL and sum(view.probs.values()) == pytest.approx(1.0)
+        assert answer.distribution.probs == raw and screen.session.all_answers() == [answer]  # the reference is no answer
+        shown = str(screen.query_one("#flags").render())
+        assert f"calibrated-contextual: E[x] {view.expected:.2f}" in shown and f"raw: E[x] {answer.distribution.expected:.2f}" in shown
+        await pilot.press("K")
+        await wait_for(pilot, lambda: screen.session.reference_for(screen.item, screen.own, PMI) is not None and screen.in_flight is None, 10)
+        assert "calibrated-pmi: E[x]" in str(screen.query_one("#flags").render())
+
+
+def test_the_flags_judge_the_calibrated_view_when_one_is_picked():
+    from probe_tui.core.flags import answer_flags
+    from probe_tui.core.prompts import Prompt
+    from probe_tui.core.session import Answer, Condition
+
+    flat = _dist({"1": 0.22, "2": 0.2, "3": 0.2, "4": 0.19, "5": 0.19})
+    answer = Answer(Condition("m", "mfq2", "en", "none"), get_instrument("mfq2").items[0], Prompt("p", flat.labels, "completion"), flat)
+    view = calibrated(flat, _dist({"1": 0.02, "2": 0.2, "3": 0.2, "4": 0.29, "5": 0.29}), CONTEXTUAL)
+    assert "high-entropy" in [f.kind for f in answer_flags(answer)]
+    assert "high-entropy" not in [f.kind for f in answer_flags(answer, view=view)]
