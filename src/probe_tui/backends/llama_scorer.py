@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ctypes
 import logging
-import math
 import os
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import llama_cpp  # noqa: F401  isort: skip
 import numpy as np
 from scipy.special import log_softmax, logsumexp
 
-from ..core.scoring import OptionLogprobs
+from ..core.scoring import OptionLogprobs, distinct_spellings, option_logprobs_from_spellings
 
 TOP_TOKENS_SHOWN = 8
 
@@ -128,13 +127,8 @@ class LlamaScorer:
         A variant that extends another is dropped: its mass is already inside the shorter one.
         """
         if label not in self._variant_cache:
-            found = set()
-            for spelling in (label, " " + label):
-                tokens = tuple(self.llm.tokenize(spelling.encode("utf-8"), add_bos=False, special=False))
-                if tokens:
-                    found.add(tokens)
-            kept = [v for v in found if not any(o != v and v[: len(o)] == o for o in found)]
-            self._variant_cache[label] = sorted(kept)
+            self._variant_cache[label] = distinct_spellings(
+                [tuple(self.llm.tokenize(spelling.encode("utf-8"), add_bos=False, special=False)) for spelling in (label, " " + label)])
         return self._variant_cache[label]
 
     # --- evaluation -----------------------------------------------------------------------------
@@ -250,20 +244,7 @@ class LlamaScorer:
             for label in labels
             for variant in self.label_variants(label)
         }
-        result = {}
-        for label in labels:
-            # "1" also starts "10": the mass of another label that extends this spelling is not this label's.
-            masses = []
-            for (own, variant), logprob in spelled.items():
-                if own != label:
-                    continue
-                longer = sum(
-                    math.exp(lp) for (other, spelling), lp in spelled.items()
-                    if other != label and len(spelling) > len(variant) and spelling[: len(variant)] == variant
-                )
-                masses.append(max(math.exp(logprob) - longer, 0.0))
-            total = sum(masses)
-            result[label] = math.log(total) if total > 0 else float("-inf")
+        result = option_logprobs_from_spellings(labels, spelled)
         first = after[()]
         top = np.argsort(first)[::-1][:TOP_TOKENS_SHOWN]
         top_tokens = tuple((self._token_text(int(t)), float(first[t])) for t in top)

@@ -28,10 +28,12 @@ from httpx_retries import Retry, RetryTransport
 
 from ..core.errors import ProbeError
 from ..core.parsing import parse_answer
-from ..core.prompts import COMPLETION, MESSAGES, Prompt
-from ..core.scoring import OptionLogprobs, impossible_logprobs, logprobs_from_samples, logprobs_from_top_k
+from ..core.prompts import CHAT, COMPLETION, MESSAGES, ChatTemplate, Prompt
+from ..core.scoring import OptionLogprobs, logprobs_from_samples, distinct_spellings, logprobs_from_top_k, option_logprobs_from_spellings
 from ..core.settings import DEFAULTS
 from .base import MAX_FREE_TEXT_TOKENS, Capabilities, Generation, ModelInfo
+from .llamaserver import LlamaServerScorer, is_llama_server, server_root
+from .replies import ImpossibleLogprobs, MalformedReply, checked_top_k
 
 log = logging.getLogger(__name__)
 logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -57,6 +59,7 @@ class EndpointConfig:
     temperature: float = 0.7
     max_tokens: int = 16  # for free-text answers
     seed: int | None = None  # sampled answers: sample i asks with seed + i (OpenAI-compatible APIs)
+    exact: bool = True  # completions: options outside the top-k scored exactly (prompt echo, llama-server's API) where offered
     timeout: float = DEFAULTS.timeout
     max_retries: int = 5
     backoff: float = 0.5  # seconds, doubled each retry, with jitter
@@ -168,28 +171,8 @@ def _write_endpoints(endpoints: dict[str, EndpointConfig], path: Path) -> Path:
     return path
 
 
-class ImpossibleLogprobs(ProbeError):
-    """A reply whose top-k list no model can give (NaN, +inf, above 0, not a number): asked again,
-    then the item fails (never a reason to fall back to sampling)."""
-
-
-def _checked_top_k(pairs) -> list[tuple[str, float]]:
-    """A reply's (token, logprob) pairs, each a text token and a logprob a probability can have."""
-    pairs = list(pairs)
-    if any(not isinstance(token, str) for token, _ in pairs):
-        raise ImpossibleLogprobs("a token that is not text")
-    reason = impossible_logprobs(pairs)
-    if reason:
-        raise ImpossibleLogprobs(reason)
-    return [(token, float(logprob)) for token, logprob in pairs]
-
-
 class MalformedResponse(Exception):
     """A 2xx response whose body is not JSON: retried like a network error."""
-
-
-class MalformedReply(ProbeError):
-    """A 2xx JSON reply without the fields an answer is read from: asked again, then the item fails."""
 
 
 def _first_choice(data) -> dict:
@@ -374,7 +357,8 @@ class RemoteBackend:
         """What besides the model and the prompt decides the numbers, for the response cache (never the key)."""
         c = self.config
         return {"backend": c.kind, "mode": c.mode, "top_logprobs": c.top_logprobs, "samples": c.samples,
-                "temperature": c.temperature, "max_tokens": c.max_tokens, **({"seed": c.seed} if c.seed is not None else {})}
+                "temperature": c.temperature, "max_tokens": c.max_tokens, **({"seed": c.seed} if c.seed is not None else {}),
+                **({"exact": c.exact} if c.kind == "openai-completions" else {})}
 
     @property
     def identity(self) -> str:
@@ -394,8 +378,12 @@ class RemoteBackend:
     def post(self, path: str, body: dict) -> dict:
         return self._request("POST", path, json=body)
 
+    def _url(self, path: str) -> str:
+        """A path under the base URL, or a whole URL (llama-server's native API lives at its root)."""
+        return path if "://" in path else f"{self.config.base_url.rstrip('/')}{path}"
+
     def _request(self, method: str, path: str, **kwargs) -> dict:
-        url = f"{self.config.base_url.rstrip('/')}{path}"
+        url = self._url(path)
         try:
             response = self._client.request(method, path, **kwargs)
         except (httpx.HTTPError, MalformedResponse, ResponseTooLarge, RetryAfterTooLong, Cancelled) as exc:
@@ -500,20 +488,20 @@ class RemoteBackend:
         is asked for again (max_retries times); then the item fails in one line."""
         for attempt in range(self.config.max_retries + 1):
             if attempt and self._closing.wait(self.config.backoff):
-                raise ProbeError(f"request to {self.config.base_url.rstrip('/')}{path} cancelled")
+                raise ProbeError(f"request to {self._url(path)} cancelled")
             try:
                 return read(self.post(path, body))
             except (MalformedReply, ImpossibleLogprobs) as exc:
                 failure = exc
                 log.warning("%s from %s%s (attempt %d): %s", type(exc).__name__, self.config.base_url, path, attempt + 1, exc)
         what = "impossible logprobs" if isinstance(failure, ImpossibleLogprobs) else "malformed reply"
-        raise type(failure)(f"{what} from {self.config.base_url.rstrip('/')}{path} after {self.config.max_retries} retries: {failure}")
+        raise type(failure)(f"{what} from {self._url(path)} after {self.config.max_retries} retries: {failure}")
 
     def _top_k(self, path: str, body: dict, read) -> list[tuple[str, float]] | None:
         """POST for a top-k list, read(reply) -> (token, logprob) pairs, or None when it has none."""
         def checked(data):
             pairs = read(data)
-            return None if pairs is None else _checked_top_k(pairs)
+            return None if pairs is None else checked_top_k(pairs)
 
         return self._read_reply(path, body, checked)
 
@@ -655,34 +643,150 @@ class OpenAIChatBackend(RemoteBackend):
 
 
 class OpenAICompletionsBackend(RemoteBackend):
-    """POST /completions with the raw prompt (ending in the answer prefix) and logprobs=k: for base models."""
+    """POST /completions with the raw prompt (ending in the answer prefix) and logprobs=k: for base
+    models, and chat models whose template the server names (the prompt is then the chat, rendered).
+
+    Exact where the endpoint allows (config.exact): a llama-server (found from /props) is read through
+    its native API (llamaserver.py: every option's probability, method `logprobs`); elsewhere, when
+    the top-k list floors an option, every option is scored as a continuation through prompt echo, as
+    lm-eval does (method `logprobs-echo`). Whether the endpoint echoes is found out once, on the first
+    item that needs it; where it does not, the floors stay, and the method label says so."""
+
+    def __init__(self, config: EndpointConfig):
+        super().__init__(config)
+        self.native: LlamaServerScorer | None = None
+        self.echo: bool | None = None  # None: not yet asked; then whether the endpoint echoes prompt logprobs
+
+    def start(self, on_progress=None) -> ModelInfo:
+        info = super().start(on_progress)
+        if self.config.exact and self.config.mode in ("auto", "logprobs"):
+            self.native = self._find_llama_server()
+        if self.native is not None:
+            template = self.native.chat_template()
+            details = {**info.details, "server": "llama-server", "slots": self.native.slots,
+                       "summary": info.details["summary"] + f", llama-server, {self.native.slots} slots, exact option probabilities"}
+            if template is not None:
+                details["template_check"] = self._template_check(template)
+            self.info = replace(info, chat_template=template, prompt_style=CHAT if template is not None else COMPLETION, details=details)
+            self.max_concurrency = max(1, 2 * self.native.slots)
+        return self.info
+
+    def _find_llama_server(self) -> LlamaServerScorer | None:
+        """A llama-server answers GET /props at its root (while it loads a model, 503 is waited out)."""
+        root = server_root(self.config.base_url)
+        try:
+            props = self._request("GET", f"{root}/props")
+        except ProbeError as exc:
+            log.info("%s: no llama-server API at %s (%s)", self.display_name, root, exc)
+            return None
+        if not is_llama_server(props):
+            return None
+        n_vocab = 0
+        try:
+            models = self._request("GET", f"{root}/v1/models").get("data") or []
+            n_vocab = int(((models[0] if models else {}).get("meta") or {}).get("n_vocab") or 0)
+        except (ProbeError, AttributeError, TypeError, ValueError):
+            pass
+        return LlamaServerScorer(self, root, props, n_vocab or 1 << 20)
+
+    def _template_check(self, template: ChatTemplate) -> str:
+        """The server's own rendering (/apply-template) of a short chat against ours from the same
+        template: the prompts scored (and exported) are ours, so they must be the chat the server sees."""
+        messages = [{"role": "system", "content": "You answer surveys."}, {"role": "user", "content": "Pick 1 or 2."}]
+        try:
+            theirs = self.native.rendered_by_server(messages)
+            ours = template.render(messages)
+        except ProbeError as exc:
+            return f"not checked ({exc})"
+        if theirs != ours:
+            log.warning("%s renders the chat template differently from probe-tui: %r vs %r", self.display_name, theirs, ours)
+            return "differs from the server's own rendering"
+        return "same as the server's own rendering"
 
     def score(self, prompt: Prompt) -> OptionLogprobs:
         if self.config.mode == "parsed":
             return self._score_parsed(prompt)
         if self.config.mode == "sampled":
             return self._score_sampled(prompt)
-        def read(data):
-            logprobs = _first_choice(data).get("logprobs")
-            if logprobs is not None and not isinstance(logprobs, dict):
-                raise MalformedReply("logprobs that are not a mapping")
-            tops = (logprobs or {}).get("top_logprobs")
-            if not isinstance(tops, (list, type(None))):
-                raise MalformedReply("top_logprobs that are not a list")
-            first = tops[0] if tops else None
-            if first is None:
-                return None  # the server gives none for this token
-            if not isinstance(first, dict):
-                raise MalformedReply("a top_logprobs entry that is not a mapping")
-            return list(first.items())
-
-        body = {"model": self.config.model, "prompt": prompt.text, "max_tokens": 1, "temperature": 0.0, "logprobs": self.config.top_logprobs}
-        top = self._top_k("/completions", body, read)
+        if self.native is not None:
+            return self.native.score(prompt.text, prompt.labels)
+        top = self._top_k("/completions", self._logprobs_body(prompt.text, self.config.top_logprobs), _read_first_top_k)
         if top is None:
             if self.config.mode == "logprobs":
                 raise ProbeError(f"{self.display_name} returned no logprobs; use --mode sampled")
             return self._score_sampled(prompt)
-        return logprobs_from_top_k(sorted(top, key=lambda kv: -kv[1]), prompt.labels)
+        result = logprobs_from_top_k(sorted(top, key=lambda kv: -kv[1]), prompt.labels)
+        if result.floored and self.config.exact and self.echo is not False:
+            echoed = self._score_echoed(prompt, top)
+            if echoed is not None:
+                return replace(echoed, top_tokens=result.top_tokens)
+        return result
+
+    def _logprobs_body(self, text: str, logprobs: int, **extra) -> dict:
+        return {"model": self.config.model, "prompt": text, "max_tokens": 1, "temperature": 0.0, "logprobs": logprobs, **extra}
+
+    # --- prompt echo ---------------------------------------------------------------------------
+    def _echoed(self, text: str, logprobs: int = 1) -> tuple[list[str], list[float | None], list] | None:
+        """The tokens of text (and one generated), each one's echoed log-probability and top-k
+        entry, or None when the endpoint does not echo the prompt's."""
+        def read(data):
+            logprobs = _first_choice(data).get("logprobs")
+            tokens = logprobs.get("tokens") if isinstance(logprobs, dict) else None
+            values = logprobs.get("token_logprobs") if isinstance(logprobs, dict) else None
+            tops = logprobs.get("top_logprobs") if isinstance(logprobs, dict) else None
+            if not isinstance(tokens, list) or not isinstance(values, list) or len(tokens) != len(values) or len(tokens) < 2:
+                return None  # e.g. llama-server's /v1/completions: only the generated token
+            checked = [checked_top_k([(t, v)])[0][1] for t, v in zip(tokens[1:], values[1:])]  # each a logprob; the first has none
+            return tokens, [None] + checked, tops if isinstance(tops, list) and len(tops) == len(tokens) else []
+
+        return self._read_reply("/completions", self._logprobs_body(text, logprobs, echo=True), read)
+
+    def _echo_aligned(self, base, top: list[tuple[str, float]]) -> bool:
+        """Whether the echoed log-probability of token i is P(token i | those before it), as in
+        OpenAI's API and vLLM: the generated token's top-k entry is then the plain top-k list. (In
+        llama-cpp-python's server the entries are one token late, so its echo cannot be used.)"""
+        tokens, _, tops = base
+        entry = tops[len(tokens) - 1] if tops else None
+        if not isinstance(entry, dict):
+            return False
+        plain = dict(top)
+        return set(entry) >= set(plain) and all(abs(float(entry[t]) - lp) < 1e-3 for t, lp in plain.items())
+
+    def _score_echoed(self, prompt: Prompt, top: list[tuple[str, float]]) -> OptionLogprobs | None:
+        """Every option as a continuation of the prompt: each spelling ("1", " 1") appended, its
+        tokens' echoed log-probabilities summed, the spellings combined as the local backend does.
+        None when the endpoint does not echo (remembered) or a spelling does not start on a token
+        boundary of the prompt (then the top-k reading stays, floors and all)."""
+        base = self._echoed(prompt.text, self.config.top_logprobs)  # the prompt's own tokens, and whether they are aligned
+        if self.echo is None:
+            self.echo = base is not None and self._echo_aligned(base, top)
+            if not self.echo:
+                log.info("%s does not echo prompt logprobs %s: options outside the top-k keep a floor", self.display_name,
+                         "at all" if base is None else "aligned to their tokens")
+                return None
+        if base is None:
+            raise MalformedReply("an echo without the prompt's tokens, from an endpoint that echoed them before")
+        prompt_tokens = base[0][:-1]  # less the one generated token
+        spellings = [(label, spelling) for label in prompt.labels for spelling in (label, " " + label)]
+        with ThreadPoolExecutor(max_workers=min(len(spellings), 8)) as pool:
+            replies = list(pool.map(lambda pair: self._echoed(prompt.text + pair[1]), spellings))
+        by_label: dict[str, dict[tuple[str, ...], float]] = {}
+        for (label, spelling), reply in zip(spellings, replies):
+            if reply is None:
+                return None
+            tokens, values = reply[0][:-1], reply[1][:-1]  # less the generated token
+            if tokens[: len(prompt_tokens)] != prompt_tokens or "".join(tokens[len(prompt_tokens):]) != spelling:
+                # the tokenizer merges it with the prompt's end (" 1" after a newline): no text gives
+                # that continuation, so it is left out (see the README on how little it holds)
+                log.debug("%s: %r does not continue the prompt on a token boundary; left out", self.display_name, spelling)
+                continue
+            by_label.setdefault(label, {})[tuple(tokens[len(prompt_tokens):])] = sum(values[len(prompt_tokens):])
+        if set(by_label) != set(prompt.labels):
+            log.info("%s: an option has no spelling that continues the prompt on a token boundary; keeping the top-k reading", self.display_name)
+            return None
+        spelled = {(label, variant): found[variant] for label, found in by_label.items() for variant in distinct_spellings(list(found))}
+        return OptionLogprobs(logprobs=option_logprobs_from_spellings(prompt.labels, spelled), method="logprobs-echo",
+                              prompt_tokens=len(prompt_tokens))
 
     def _one_answer(self, prompt: Prompt, temperature: float, sample: int = 0) -> str:
         body = {"model": self.config.model, "prompt": prompt.text, "max_tokens": self.config.max_tokens, "temperature": temperature,
@@ -744,6 +848,22 @@ class AnthropicBackend(RemoteBackend):
             return "".join(_text(block.get("text"), "a text block") for block in blocks if block.get("type") == "text")
 
         return self._read_reply("/v1/messages", self._messages_body(prompt, self.config.max_tokens, temperature), read)
+
+
+def _read_first_top_k(data):
+    """The first generated token's top-k list from a /completions reply, or None when it has none."""
+    logprobs = _first_choice(data).get("logprobs")
+    if logprobs is not None and not isinstance(logprobs, dict):
+        raise MalformedReply("logprobs that are not a mapping")
+    tops = (logprobs or {}).get("top_logprobs")
+    if not isinstance(tops, (list, type(None))):
+        raise MalformedReply("top_logprobs that are not a list")
+    first = tops[0] if tops else None
+    if first is None:
+        return None  # the server gives none for this token
+    if not isinstance(first, dict):
+        raise MalformedReply("a top_logprobs entry that is not a mapping")
+    return list(first.items())
 
 
 def make_remote_backend(config: EndpointConfig) -> RemoteBackend:

@@ -176,6 +176,33 @@ def logprobs_from_top_k(top: list[tuple[str, float]], labels, min_prob: float | 
     return OptionLogprobs(logprobs=logprobs, method=method, top_tokens=tuple(top[:8]), floored=missing)
 
 
+def option_logprobs_from_spellings(labels, spelled: dict[tuple[str, tuple], float]) -> dict[str, float]:
+    """log P(label) from the log-probability of each of its spellings as a token sequence
+    (spelled[(label, tokens)]), as lm-eval scores a continuation: the spellings' masses summed, each
+    less the mass of another label's spelling that extends it ("10" begins with "1"). The one rule
+    the local backend and the exact remote methods (prompt echo, llama-server) share."""
+    result = {}
+    for label in labels:
+        masses = []
+        for (own, variant), logprob in spelled.items():
+            if own != label:
+                continue
+            longer = sum(
+                math.exp(lp) for (other, spelling), lp in spelled.items()
+                if other != label and len(spelling) > len(variant) and tuple(spelling[: len(variant)]) == tuple(variant)
+            )
+            masses.append(max(math.exp(logprob) - longer, 0.0))
+        total = sum(masses)
+        result[label] = math.log(total) if total > 0 else float("-inf")
+    return result
+
+
+def distinct_spellings(spellings: list[tuple]) -> list[tuple]:
+    """A label's token sequences, less any that extends another (its mass is inside the shorter one)."""
+    found = {tuple(s) for s in spellings if s}
+    return sorted(v for v in found if not any(o != v and v[: len(o)] == o for o in found))
+
+
 def logprobs_from_samples(answers: list[str | None], labels, method: str) -> OptionLogprobs:
     """An empirical distribution from parsed sampled answers (None: the answer named no option)."""
     parsed = [a for a in answers if a is not None]
