@@ -176,25 +176,28 @@ def test_low_mass_is_judged_against_the_models_own_answers_and_the_threshold_is_
 def test_run_with_variants_and_calibration_on_smollm2(tmp_path):
     """#20: `run --variants order,anchors,frames` writes every variant's row and prints the
     sensitivity; the calibrated views sum to 1 and carry their labels; the raw numbers are those of
-    a run without calibration; `score` reports the sensitivity and the lean's rule."""
+    the run without calibration; `score` reports the sensitivity and the lean's rule."""
     from test_cli import probe_tui
 
-    out, plain = tmp_path / "variants.csv", tmp_path / "plain.csv"
-    result = probe_tui("run", "--limit", "1", "--no-cache", "--variants", "order,anchors,frames", "--calibrate", "contextual,pmi",
-                       "--output", str(out))
+    out, calibrated_out = tmp_path / "variants.csv", tmp_path / "calibrated.csv"
+    result = probe_tui("run", "--limit", "1", "--no-cache", "--variants", "order,anchors,frames", "--output", str(out))
     assert result.returncode == 0, result.stderr
     frame = pd.read_csv(out, keep_default_na=False)
     assert len(frame) == 18 and set(frame["variant"]) == set(variants_for(("order", "anchors", "frames")))
     assert set(frame["anchors"]) == {"both", "numbered", "verbal"} and set(frame["frame"]) == {1, 2, 3}
     assert "Sensitivity to the way the question was asked" in result.stdout and "argmax changes" in result.stdout
     assert "order effect" in result.stdout and "Lean: none claimed, no interval: intervals after 5 items" in result.stdout
+    result = probe_tui("run", "--limit", "1", "--no-cache", "--variants", "order", "--calibrate", "contextual,pmi",
+                       "--output", str(calibrated_out))
+    assert result.returncode == 0, result.stderr
+    assert "calibrated-contextual: mean E[x]" in result.stdout and "calibrated-pmi: mean E[x]" in result.stdout
+    calibrated = pd.read_csv(calibrated_out, keep_default_na=False)
     for short, label in (("contextual", "calibrated-contextual"), ("pmi", "calibrated-pmi")):
-        assert set(frame[f"method_{short}"]) == {label}
-        for cell in frame[f"probs_{short}"]:
+        assert set(calibrated[f"method_{short}"]) == {label}
+        for cell in calibrated[f"probs_{short}"]:
             assert sum(json.loads(cell).values()) == pytest.approx(1.0)
-    assert probe_tui("run", "--limit", "1", "--no-cache", "--variants", "order", "--output", str(plain)).returncode == 0
-    raw = pd.read_csv(plain, keep_default_na=False).set_index("variant")
-    mine = frame.set_index("variant").loc[raw.index]
+    mine = calibrated.set_index("variant")
+    raw = frame.set_index("variant").loc[mine.index]
     for column in ("prompt", "probs", "valid_mass", "expected", "answer", "method"):
         assert (mine[column] == raw[column]).all(), column
     scored = probe_tui("score", "--instrument", "mfq2", "--responses", str(out), "--output", str(tmp_path / "scores.csv"))
