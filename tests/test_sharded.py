@@ -85,7 +85,7 @@ def test_prompts_are_sharded_over_both_servers_each_row_naming_its_endpoint(serv
     assert sharded.max_concurrency == 4
     answers = run_jobs(jobs, sharded, mfq2, concurrency=sharded.max_concurrency)
     assert [a.item.id for a in answers] == [job.item.id for job in jobs]
-    endpoints = [answer_row(a)["endpoint"] for a in answers]
+    endpoints = [answer_row(a)["answered_by"] for a in answers]
     urls = [server.url for server in servers]
     assert set(endpoints) == set(urls)  # each answers some
     assert [endpoints.count(url) for url in urls] == [c.total for c in counts]  # the column says who answered
@@ -276,7 +276,7 @@ def test_cli_run_over_two_named_endpoints(servers, tmp_path):
     assert f"probe-tui: warning: endpoint {down} is down at start and is left out for this run" in result.stderr
     frame = pd.read_csv(out)
     assert frame["item_id"].tolist() == [f"mfq2_{i:02d}" for i in range(1, 9)]
-    assert set(frame["endpoint"]) == {servers[0].url, servers[1].url} and (frame["model"] == "sharded#smollm2").all()
+    assert set(frame["answered_by"]) == {servers[0].url, servers[1].url} and (frame["model"] == "sharded#smollm2").all()
     refused = subprocess.run([sys.executable, "-m", "probe_tui", "run", "--endpoint", "a,nope", "--output", str(out)],
                              capture_output=True, text=True, env=env, timeout=60)
     assert refused.returncode == 2 and "unknown endpoint 'nope'; choose one of: a, b, gone" in refused.stderr
@@ -284,4 +284,4 @@ def test_cli_run_over_two_named_endpoints(servers, tmp_path):
 
 def test_a_single_local_answer_has_no_endpoint(backend, mfq2):
     answer = ask(backend, mfq2, mfq2.items[0], Condition(backend.identity, "mfq2", "en", "none"), get_persona("none"))
-    assert answer_row(answer)["endpoint"] == "" and answer.distribution.endpoint == ""
+    assert answer_row(answer)["answered_by"] == "" and answer.distribution.endpoint == ""

@@ -16,8 +16,8 @@ from .variants import variant_columns
 
 VARIANT_COLUMNS = ["variant", "order", "anchors", "frame"]  # core/variants.py: how the item was asked ("" = standard)
 COLUMNS = ["instrument", "item_id", "language", "persona", "model", "method", "prompt", "probs", "valid_mass", "expected", "answer",
-           "entropy", "cached", "endpoint", "unanswered", "top_tokens"] + VARIANT_COLUMNS  # unanswered: why the row carries no answer (its figures are empty)
-# endpoint: which of the endpoints serving the model answered (a sharded run); "" for a local model or a single endpoint
+           "entropy", "cached", "answered_by", "unanswered", "top_tokens"] + VARIANT_COLUMNS  # unanswered: why the row carries no answer (its figures are empty)
+# answered_by: which of the endpoints serving the model answered (a sharded run); "" for a local model or a single endpoint
 COUNTRY_COLUMNS = ["country", "condition"]  # a country sweep: the target country, and how its language was chosen
 
 
@@ -37,7 +37,7 @@ def answer_row(answer: Answer) -> dict:
         "answer": d.answer,
         "entropy": d.entropy_bits,
         "cached": d.cached,
-        "endpoint": d.endpoint,
+        "answered_by": d.endpoint,
         "unanswered": d.unanswered,
         "top_tokens": json.dumps([list(t) for t in d.top_tokens], ensure_ascii=False),  # sampled methods: the raw answers
         **variant_columns(answer.condition.variant),

@@ -24,7 +24,7 @@ from .scoring import Distribution, no_figures, no_information
 ANSWER_FIELDS = ("instrument", "item_id", "model", "language", "persona", "options_reversed", "prompt_style", "prompt",
                  "labels", "anchors", "messages", "probs", "valid_mass", "expected", "answer", "entropy", "method",
                  "top_tokens", "floored", "samples", "unparsed", "cached", "provenance", "created", "unanswered",
-                 "variant")
+                 "variant", "answered_by")  # answered_by: which of several endpoints serving the model answered
 
 
 def store_file() -> Path:
@@ -132,7 +132,7 @@ def answer_record(answer, provenance: dict) -> dict:
               json.dumps(list(p.messages), ensure_ascii=False), json.dumps(d.probs), d.valid_mass, d.expected, d.answer,
               d.entropy_bits, d.method, json.dumps([list(t) for t in d.top_tokens], ensure_ascii=False),
               json.dumps(list(d.floored)), d.samples, d.unparsed, int(d.cached), json.dumps(provenance, sort_keys=True), _now(),
-              d.unanswered, c.variant)
+              d.unanswered, c.variant, d.endpoint)
     return dict(zip(ANSWER_FIELDS, values))
 
 
@@ -146,7 +146,7 @@ def answer_from_row(row: dict, item):
         labels=labels, probs=json.loads(row["probs"]), valid_mass=row["valid_mass"], expected=row["expected"], answer=row["answer"],
         entropy_bits=row["entropy"], method=row["method"], top_tokens=tuple(tuple(t) for t in json.loads(row["top_tokens"])),
         floored=tuple(json.loads(row["floored"])), samples=row["samples"], unparsed=row["unparsed"], cached=bool(row["cached"]),
-        unanswered=row["unanswered"] or "")
+        unanswered=row["unanswered"] or "", endpoint=row.get("answered_by") or "")
     reason = no_information(distribution, labels)  # also an all-floored answer stored by an earlier version
     if reason:  # SQLite keeps NaN as NULL: the figures are NaN again
         mass = 0.0 if distribution.valid_mass == 0 else math.nan  # 0: no mass on the options at all

@@ -27,7 +27,7 @@ from ..core.instruments import get_instrument
 from .spec import Study
 
 RESPONSES, SCORES, FIGURES, REPORT = "responses.parquet", "scores.csv", "figures", "report.html"
-STUDY_COLUMNS = ["study", "study_model", "country", "condition", "key", "answered_by"]
+STUDY_COLUMNS = ["study", "study_model", "country", "condition", "key", "answered_by"]  # answered_by: core/rows.py
 
 
 def study_frame(study: Study, rows: list[dict], keys: list[str]) -> pd.DataFrame:

@@ -170,8 +170,7 @@ class _Recorder:
                 self.provenance[label] = provenance(backend)
             record = answer_record(answer, self.provenance[label])
             row = answer_row(answer) | planned.extras | {"key": planned.job.key}
-            # answered_by: which endpoint answered (sharded models); export's own endpoint column names the model's
-            full = export_row(record, row, answer.item) | {"answered_by": row.get("endpoint", "")}
+            full = export_row(record, row, answer.item)
             self.journal.add(self.position, planned.job.key, {"key": planned.job.key, "record": record, "row": full})
             self.position += 1
 
