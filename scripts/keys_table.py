@@ -23,6 +23,8 @@ ROWS = [
     (("probe.pick_persona",), "persona picker (none, the US and China personas, and an average person from every baseline country)"),
     (("probe.order_check",), "order check: ask the item again with the options' meanings reversed (1 = the last anchor); an answer "
                              "that follows the position, not the meaning, is flagged `order-flip`"),
+    (("probe.toggle_variants",), "prompt variants: off → the option order → order, anchors and frames → off; each item is then asked "
+                                 "under every variant too, and the gauge (`{probe.gauge}`) shows the sensitivity and the lean's interval over them"),
     (("probe.free_text",), "free text: the model's own words for the exact prompt (greedy), streamed beside the bars; "
                            "`{probe.cancel_free_text}` stops it"),
     (("probe.session_answers",), "answers: every answer so far in a table; `{answers.toggle_odd}` shows only the flagged ones, "
@@ -31,7 +33,7 @@ ROWS = [
                          "`{compare.pick_model}` set B's language / persona / model (base vs chat: B loads beside A), `{compare.swap}` swaps, "
                          "`{compare.next_item}` / `{compare.previous_item}` step both"),
     (("probe.gauge",), "gauge, full screen: a US↔CN needle per condition (`{gauge.next_track}` selects one), the nearest countries with "
-                       "95% bootstrap intervals (from 5 items on: fewer give a handful of distinct resamples; none for VSM, whose indices "
+                       "95% bootstrap intervals and a lean claimed only when its interval excludes 0 (from 5 items on: fewer give a handful of distinct resamples; none for VSM, whose indices "
                        "need whole items), per-dimension bars against the US, China and the nearest countries"),
     (("probe.models",), "models: the embedded models, your `.gguf` files and your endpoints, with size, quantisation, context and chat "
                         "template; `{models.load}` loads one, `{probe.cancel_free_text}` cancels a load"),

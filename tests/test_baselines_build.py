@@ -169,3 +169,13 @@ def test_a_file_not_in_goqa_format_is_refused(tmp_path):
     with pytest.raises(ProbeError, match="not GlobalOpinionQA's format"):
         import_goqa(path, "wvs", "goqa", out_dir=tmp_path / "out")
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+def test_import_goqa_from_the_command_line_reports_the_non_substantive_share(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    write_goqa(tmp_path / "goqa.csv")
+    assert main(["baselines", "import-goqa", str(tmp_path / "goqa.csv"), "--name", "goqa-test"]) == 0
+    out = capsys.readouterr().out
+    assert "goqa-test: 2 countries × 2 item(s) (Q178, Q195)" in out
+    assert "6.7% of answers on average" in out and "other source: 1" in out  # Nigeria's 20% on one of three rows
+    assert [b["name"] for b in list_baselines()] == ["goqa-test"]

@@ -67,3 +67,30 @@ def test_the_subgroups_figure_draws_a_panel_per_attribute(tmp_path, monkeypatch)
     assert main(["figure", "subgroups", "--instrument", "wvs", "--responses", str(tmp_path / "r.csv"), "-o", str(output)]) == 0
     svg = output.read_text()
     assert "sex: modal accuracy" in svg and "country: NMAE" in svg and "female" in svg
+
+
+def test_score_ranks_the_countries_of_an_imported_baseline_by_distribution(tmp_path, monkeypatch, capsys):
+    import json
+
+    import numpy as np
+
+    from probe_tui.core.goqa import import_goqa
+    from probe_tui.core.metrics import js_similarity, normalised_wasserstein
+    from test_baselines_build import write_goqa
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    write_goqa(tmp_path / "goqa.csv")
+    import_goqa(tmp_path / "goqa.csv", "wvs", "goqa")
+    probs = {str(k): (0.55 if k == 1 else 0.05) for k in range(1, 11)}
+    pd.DataFrame([("m", "en", "none", "Q178", sum(k * p for k, p in zip(range(1, 11), probs.values())), "1", json.dumps(probs))],
+                 columns=["model", "language", "persona", "item_id", "response", "answer", "probs"]).to_csv(tmp_path / "r.csv", index=False)
+    out = tmp_path / "s.csv"
+    assert main(["score", "--instrument", "wvs", "--responses", str(tmp_path / "r.csv"), "--output", str(out), "--bootstrap", "0"]) == 0
+    scores = pd.read_csv(out, keep_default_na=False)
+    mine = scores[scores["question"] == "goqa"].set_index(["target", "metric"])["value"].astype(float)
+    p = np.array(list(probs.values()))
+    nigeria = np.array([0.625, 0.125] + [0.0] * 7 + [0.25])
+    assert mine[("Nigeria", "distribution_js")] == pytest.approx(js_similarity(p, nigeria))
+    assert mine[("Nigeria", "distribution_w1")] == pytest.approx(normalised_wasserstein(p, nigeria))
+    assert mine[("Nigeria", "rank_by_distribution")] == 1  # mostly 1s, like Nigeria; Japan's answers lean to 10
+    assert "nearest by distribution (goqa): Nigeria, Japan" in capsys.readouterr().out

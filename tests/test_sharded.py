@@ -13,6 +13,7 @@ import threading
 import pandas as pd
 import pytest
 
+from faultserver import FaultServer, send_json
 from loopback import FaultProxy, LlamaServer, free_port
 from probe_tui.backends.cached import CachedBackend
 from probe_tui.backends.remote import EndpointConfig, make_remote_backend
@@ -21,7 +22,7 @@ from probe_tui.core.cache import ResponseCache
 from probe_tui.core.conditions import single_condition_jobs
 from probe_tui.core.errors import ProbeError
 from probe_tui.core.personas import get_persona
-from probe_tui.core.prompts import MESSAGES
+from probe_tui.core.prompts import MESSAGES, Prompt
 from probe_tui.core.rows import answer_row
 from probe_tui.core.runner import run_jobs
 from probe_tui.core.session import Condition, ask
@@ -142,6 +143,42 @@ def test_a_server_killed_mid_run_leaves_its_prompts_to_the_other(servers, smollm
     assert len(notices) == 1 and f"endpoint {doomed.url} failed" in notices[0] and "1 other endpoint(s) go on" in notices[0]
     assert sharded.max_concurrency == 2
     sharded.close()
+
+
+def test_a_server_error_takes_the_endpoint_out_and_the_prompt_is_asked_on_the_other(servers, mfq2):
+    proxies = [FaultProxy(server.url.removesuffix("/v1")) for server in servers]
+    try:
+        sharded = ShardedBackend([remote(proxy.url) for proxy in proxies], per_endpoint=1)  # max_retries 2: 3 tries each
+        sharded.start()
+        proxies[0].faults += [("status", 500, {}, {"error": {"message": "boom"}})] * 3
+        prompt = mfq2.build_prompt(mfq2.items[3], "en", get_persona("none"), None, style=MESSAGES)
+        result = sharded.score(prompt)  # the first goes to the first endpoint, fails there, and is asked on the other
+        assert result.endpoint == proxies[1].url and result.method.startswith("logprobs")
+        assert list(sharded.left_out) == [proxies[0].url] and "HTTP 500" in sharded.left_out[proxies[0].url]
+        assert result.logprobs == remote(servers[1].url).score(prompt).logprobs  # the other's own answer
+        before = len(proxies[0].requests)
+        assert sharded.score(prompt).endpoint == proxies[1].url and len(proxies[0].requests) == before  # out for the run
+        sharded.close()
+    finally:
+        for proxy in proxies:
+            proxy.stop()
+
+
+def test_when_every_endpoint_fails_the_error_is_one_line_naming_each():
+    def always_500(handler, request):
+        send_json(handler, {"error": {"message": "overloaded"}}, status=503)
+
+    with FaultServer(always_500) as one, FaultServer(always_500) as two:
+        backends = [make_remote_backend(EndpointConfig(kind="openai", base_url=server.url, model="m", max_retries=0, timeout=5.0))
+                    for server in (one, two)]
+        sharded = ShardedBackend(backends, per_endpoint=1, on_notice=lambda line: None)
+        sharded.start()
+        prompt = Prompt(text="q", labels=("1", "2"), style=MESSAGES, messages=({"role": "user", "content": "q"},))
+        with pytest.raises(ProbeError, match=r"^every endpoint of m failed: ") as error:
+            sharded.score(prompt)
+        assert "\n" not in str(error.value) and str(error.value).count("HTTP 503") == 2
+        assert len(one.requests) == len(two.requests) == 1
+        sharded.close()
 
 
 def test_a_server_down_at_start_is_reported_and_left_out_unless_none_is_up(servers, mfq2):

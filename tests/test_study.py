@@ -79,7 +79,7 @@ def test_the_matrix_and_its_keys(tmp_path):
     plan = model_plan(study, study.models[0], "smollm2@sha256:x", {"n_ctx": 2048})
     assert len(plan) == (6 + 3) * 2 * 2 * 2
     assert len({p.job.key for p in plan}) == len(plan)  # one key per prompt
-    assert sum(p.job.reverse_options for p in plan) == len(plan) // 2
+    assert sum(p.job.condition.variant == "order=reversed" for p in plan) == len(plan) // 2  # core/variants.py's order
     other = model_plan(study, study.models[0], "smollm2@sha256:x", {"n_ctx": 4096})
     assert not {p.job.key for p in plan} & {p.job.key for p in other}  # another n_ctx is another model
 
@@ -104,7 +104,8 @@ def test_a_study_runs_end_to_end_with_its_report_and_app_session(tmp_path):
         assert column in frame.columns
     assert set(frame["method"]) == {"logprobs"}
     assert frame.loc[frame["study_model"] == "smollm2", "chat_template_sha256"].str.len().eq(64).all()
-    assert frame.loc[frame["study_model"] == "gemma", "prompt"].str.rstrip().str.endswith("Answer:").all()  # a base model
+    gemma = frame[frame["study_model"] == "gemma"]
+    assert (gemma["prompt_style"] == "completion").all() and (gemma["chat_template_sha256"] == "").all()  # a base model
     scores = pd.read_csv(folder / "scores.csv", keep_default_na=False)
     r = scores[(scores["metric"] == "profile_r") & scores["target"].isin(["United States", "China"])]
     assert len(r) == 2 * 2 * 2 * 2 * 2  # per model, instrument, language, persona: r(US) and r(CN)
@@ -144,7 +145,7 @@ models:
     n_ctx: 2048
 instruments:
   - key: mfq2
-    items: 1-18
+    items: 1-6
 languages: [en, zh]
 personas: [none]
 order: [standard, reversed]
@@ -174,12 +175,12 @@ def test_a_study_killed_mid_way_continues_and_every_answer_is_there_once(tmp_pat
     process = subprocess.Popen([sys.executable, "-m", "probe_tui", "study", "run", str(killed)], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 600
-    while journal_count(tmp_path / "killed") < 10 and process.poll() is None and time.monotonic() < deadline:
+    while journal_count(tmp_path / "killed") < 6 and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     partial = journal_count(tmp_path / "killed")
-    assert 10 <= partial < 72, "the kill came too late to test a resume"
+    assert 6 <= partial < 24, "the kill came too late to test a resume"
     assert not (tmp_path / "killed" / "responses.parquet").exists()
     rerun = probe_tui("study", "run", str(killed), env=env)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
@@ -191,12 +192,24 @@ def test_a_study_killed_mid_way_continues_and_every_answer_is_there_once(tmp_pat
 
     resumed = pd.read_parquet(tmp_path / "killed" / "responses.parquet")
     uninterrupted = pd.read_parquet(tmp_path / "whole" / "responses.parquet")
-    assert len(resumed) == 72 and resumed["key"].is_unique
-    assert journal_count(tmp_path / "killed") == 72
+    assert len(resumed) == 24 and resumed["key"].is_unique
+    assert journal_count(tmp_path / "killed") == 24
     # answered_at differs; cached: an answer in flight at the kill was cached but not journaled, so the rerun replays it
     ignore = ["answered_at", "cached"]
     pd.testing.assert_frame_equal(resumed.drop(columns=ignore), uninterrupted.drop(columns=ignore))
-    assert resumed["options_reversed"].sum() == 36
+    assert (resumed["variant"] == "order=reversed").sum() == 12 and (resumed["order"] == "reversed").sum() == 12
+
+
+def test_a_pair_instrument_is_asked_in_its_own_balanced_orders(tmp_path):
+    from probe_tui.study.matrix import conditions_of, model_plan
+
+    study = load_study(write(tmp_path, "models: [smollm2-135m-instruct]\ninstruments:\n  - mfq2\n"
+                                       "  - {key: country-pairs, pairs: USA-China, scenarios: 1}\norder: [standard, reversed]\n"))
+    plan = model_plan(study, study.models[0], "m", {})
+    pairs = [p for p in plan if p.instrument == "country-pairs"]
+    assert pairs and all(p.job.condition.variant == "" for p in pairs)  # each pair is asked both ways already
+    assert {p.job.condition.variant for p in plan if p.instrument == "mfq2"} == {"", "order=reversed"}
+    assert conditions_of(study) == 3
 
 
 def test_a_shipped_study_is_found_by_name(tmp_path):
@@ -208,3 +221,54 @@ def test_a_shipped_study_is_found_by_name(tmp_path):
         assert study.models and (study.instruments or study.countries)
     done = probe_tui("study", "check", "no-such-study")
     assert done.returncode == 2 and "shipped examples: seed000-embedded" in done.stderr
+
+
+def test_a_model_on_several_endpoints_is_sharded_over_them(tmp_path, monkeypatch):
+    """endpoints: [a, b] builds one ShardedBackend (behind the response cache) over both, with
+    per_endpoint requests in flight on each; the runner gets their sum."""
+    from probe_tui.backends.cached import CachedBackend
+    from probe_tui.backends.sharded import ShardedBackend
+    from probe_tui.study.backends import build_backend, concurrency_of
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    (tmp_path / "config" / "probe-tui").mkdir(parents=True)
+    (tmp_path / "config" / "probe-tui" / "endpoints.toml").write_text(
+        '[endpoints.a]\nkind = "openai-completions"\nbase_url = "http://127.0.0.1:9/v1"\nmodel = "smollm2"\n'
+        '[endpoints.b]\nkind = "openai-completions"\nbase_url = "http://127.0.0.1:10/v1"\nmodel = "smollm2"\n')
+    study = load_study(write(tmp_path, "models:\n  - name: pair\n    endpoints: [a, b]\n    per_endpoint: 3\n"
+                                       "    mode: logprobs\ninstruments: [mfq2]\n"))
+    spec = study.models[0]
+    assert (spec.kind, spec.endpoints, spec.per_endpoint) == ("sharded", ("a", "b"), 3)
+    backend = build_backend(spec)
+    assert isinstance(backend, CachedBackend) and isinstance(backend.inner, ShardedBackend)
+    assert backend.inner.endpoints == ["http://127.0.0.1:9/v1", "http://127.0.0.1:10/v1"]
+    assert concurrency_of(spec, backend) == 6
+    assert backend.inner.cache_params["mode"] == "logprobs"  # the entry's setting reaches the endpoints (they must agree)
+
+
+def test_the_report_gives_a_country_sweep_its_deviation_ratio_per_country(tmp_path):
+    """A country sweep's report: DR per country and condition, in a table and an embedded figure
+    (synthetic answers: the scoring is the real one)."""
+    import numpy as np
+
+    from probe_tui.study.report import write_report
+    from probe_tui.study.results import write_results
+
+    study = load_study(write(tmp_path, "models: [smollm2-135m-instruct]\ncountries:\n  countries: [Japan, Brazil, Germany, France, China]\n"
+                                       "  conditions: [aligned, en]\n"))
+    rng = np.random.default_rng(1)
+    rows = [dict(instrument="vsm2013", item_id=item.id, language="en", persona="x", model="m", method="logprobs", prompt="p",
+                 probs="{}", valid_mass=1.0, expected=float(rng.uniform(1, len(item.scale.labels))), answer="1", entropy=1.0,
+                 cached=False, unanswered="", top_tokens="[]", variant="", order="standard", options_reversed=False, country=country,
+                 condition=condition, study_model="smol", key=f"{condition}|{country}|{item.id}", versions='{"python": "3"}',
+                 params="{}", model_name="smol", model_sha256="ab", endpoint="", chat_template_sha256="cd", prompt_style="chat")
+            for condition in ("aligned", "en") for country in study.countries.countries for item in study.countries.items]
+    write_results(study, pd.DataFrame(rows))
+    scores = pd.read_csv(study.folder / "scores.csv", keep_default_na=False)
+    dr = scores[scores["metric"] == "deviation_ratio"]
+    assert len(dr) == 10 and set(dr["condition"]) == {"aligned", "en"}
+    text = write_report(study).read_text(encoding="utf-8")
+    assert "smol · aligned" in text and "smol · en" in text
+    for country in study.countries.countries:
+        assert f"<td>{country}</td>" in text
+    assert "Deviation ratio per country (line at DR = 1)" in text and text.count("data:image/png;base64,") == 1

@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import sys
 
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
 from .widgets.text import printable as terminal_safe
 
 
@@ -48,6 +44,10 @@ def _say(text: str) -> None:
 
 def _build(args) -> int:
     from pathlib import Path
+
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from .core.errors import ProbeError
     from .core.microdata import build_baseline, parse_by, parse_items

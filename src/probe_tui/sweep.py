@@ -164,6 +164,8 @@ def start_label(backend) -> str:
     inner = getattr(backend, "inner", backend)  # under the response cache
     if isinstance(inner, RemoteBackend):
         return f"connecting to {inner.config.base_url} (model {inner.config.model})"
+    if getattr(inner, "endpoints", None):  # backends/sharded.py
+        return f"connecting to {len(inner.endpoints)} endpoints (model {inner.model})"
     return f"loading {backend.display_name}"
 
 

@@ -79,7 +79,9 @@ def sensitivity(frame: pd.DataFrame, instrument) -> tuple[pd.DataFrame, pd.DataF
         for code, group in mine.groupby("item", sort=False):
             per_item[code] = _item_row(group)
             items.append({**dict(zip(CONDITION, condition)), "item": code, "dimension": group["dimension"].iloc[0], **per_item[code]})
-        for dimension, group in mine.groupby("dimension", sort=False):
+        present = set(mine["dimension"])
+        for dimension in [d for d in instrument.dimensions if d in present]:  # in the instrument's order
+            group = mine[mine["dimension"] == dimension]
             table = group.pivot_table(index="item", columns="variant", values="score", aggfunc="mean")
             mine_items = [per_item[c] for c in table.index]
             standard_pair = group[group["asking"] == ""]
@@ -133,14 +135,17 @@ def dimension_line(r, label: str | None = None) -> str:
             f"{corrected}")
 
 
+COMPACT_KEY = "Δargmax: items whose argmax changes · |ΔE| mean/max · var: between variants/between items · corr: order-corrected"
+
+
 def compact_line(r, label: str | None = None) -> str:
-    """One dimension's sensitivity in under 80 columns (the gauge screen)."""
+    """One dimension's sensitivity in under 70 columns (the gauge screen; COMPACT_KEY says what is what)."""
     def fmt(value, digits=2):
         return "–" if value != value else f"{value:.{digits}f}"
 
-    return (f"{(label or r['dimension'])[:14]:<14} argmax Δ {r['argmax_change_share']:>4.0%} · |ΔE| {fmt(r['mean_abs_delta'])}/"
-            f"{fmt(r['max_abs_delta'])} · var {fmt(r['var_between_variants'])} vs {fmt(r['var_between_items'])}"
-            f" · order-corr {fmt(r['score_order_corrected'])}")
+    return (f"{(label or r['dimension'])[:12]:<12} Δargmax {r['argmax_change_share']:>4.0%} |ΔE| {fmt(r['mean_abs_delta'])}/"
+            f"{fmt(r['max_abs_delta'])} var {fmt(r['var_between_variants'])}/{fmt(r['var_between_items'])}"
+            f" corr {fmt(r['score_order_corrected'])}")
 
 
 def summary(frame: pd.DataFrame, instrument, variants=()) -> str:

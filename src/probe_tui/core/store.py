@@ -94,7 +94,7 @@ class SessionStore:
         """An answer as answer_record() encodes it (a study's journal keeps them so)."""
         with self._lock:
             self.db.execute(f"INSERT INTO answers (session, {', '.join(ANSWER_FIELDS)}) VALUES (?{', ?' * len(ANSWER_FIELDS)})",
-                            (name, *(record[field] for field in ANSWER_FIELDS)))
+                            (name, *(record.get(field, "") for field in ANSWER_FIELDS)))  # a field newer than the record: ''
 
     def count(self, name: str) -> int:
         with self._lock:

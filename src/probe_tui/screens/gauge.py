@@ -41,6 +41,11 @@ countries of the selected one (▶), with 95% intervals from item resamples; and
 model's mean against the United States, China and the nearest countries. Where group baselines
 are in the data directory (`probe-tui baselines`): the persona against its subgroup (modal accuracy,
 NMAE) and the nearest countries by answer distribution (1 − JSD, normalised W1).
+
+The needle's ━ and the line under it are the lean's 95% bootstrap interval: "no clear lean" when it
+includes 0, and no claim at all before 5 items. With prompt variants on (V on the probe screen), the
+sensitivity of ▶ per dimension: the share of items whose argmax changes, the mean and largest |ΔE|,
+the variance between variants beside that between items, and the order-corrected score.
 """
     BINDINGS = [
         Binding("t", "next_track", "Next track", tooltip="select the next condition's track (▶)", id="gauge.next_track"),
@@ -182,7 +187,7 @@ NMAE) and the nearest countries by answer distribution (1 − JSD, normalised W1
         """A line per dimension: how much the answers of ▶ move between the prompt variants asked."""
         import pandas as pd
 
-        from ..core.sensitivity import compact_line, sensitivity
+        from ..core.sensitivity import COMPACT_KEY, compact_line, sensitivity
 
         title = Text("Sensitivity of ▶ to the way of asking", style="bold")
         per_item, per_dimension = sensitivity(pd.DataFrame(rows), self.probe.instrument) if rows else (None, pd.DataFrame())
@@ -194,7 +199,7 @@ NMAE) and the nearest countries by answer distribution (1 − JSD, normalised W1
         effect = per_dimension["order_effect"].mean()
         count = f"{len(per_item)} item(s) × up to {int(per_dimension['variants'].max())} variants"
         note = f"{count} · order effect {effect:+.2f} (0: follows the meaning; −: the first option listed)" if effect == effect else count
-        return Group(title, *lines, Text(note, style="dim"))
+        return Group(title, *lines, Text(note, style="dim"), Text(COMPACT_KEY, style="dim"))
 
     def _dimensions_part(self, ranking, engine, condition, screen_width: int):
         session = self.probe.session

@@ -132,9 +132,12 @@ variation. s starts or pauses the sweep; answers already given are kept.
             table.add_row(safe_text(persona.name_in("en")[:60]), f"{answered}/{len(self.items)}", _fmt(accuracy), _fmt(nmae))
         title = Text.assemble(("Subgroups of ", "bold"), safe_text(self.baseline, style="bold"),
                               (f" · {len(self.personas)} groups × {len(self.items)} items · {self.probe.language.upper()}", "dim"))
-        fairness = Text(f"fairness over the groups: accuracy range {_fmt(normalised_range(accuracies))}, CV "
-                        f"{_fmt(coefficient_of_variation(accuracies))} · NMAE range {_fmt(normalised_range(errors))}, CV "
-                        f"{_fmt(coefficient_of_variation(errors))}", style="bold")
+        def spread(values, measure):  # over two groups or more
+            return measure(values) if len(values) >= 2 else None
+
+        fairness = Text(f"fairness over the groups: accuracy range {_fmt(spread(accuracies, normalised_range))}, CV "
+                        f"{_fmt(spread(accuracies, coefficient_of_variation))} · NMAE range {_fmt(spread(errors, normalised_range))}, CV "
+                        f"{_fmt(spread(errors, coefficient_of_variation))} (over {len(accuracies)} group(s) with answers)", style="bold")
         self.query_one("#subgroup-table", Static).update(Group(title, table, fairness))
         left = len(self.jobs_left())
         if self.error:

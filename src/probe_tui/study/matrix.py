@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..core.conditions import country_condition
 from ..core.instruments import get_instrument
 from ..core.personas import get_persona
 from ..core.runner import Job
 from ..core.session import Condition
-from .spec import ORDERS, ModelSpec, Study
-
-ORDER_NAMES = {variant: name for name, variant in ORDERS.items()}
+from .spec import ModelSpec, Study
 
 
 @dataclass(frozen=True)
@@ -27,15 +25,23 @@ class Planned:
 
     job: Job
     instrument: str
-    extras: dict  # study_model, variant, order, country, condition: columns of the study's rows
+    extras: dict  # study_model, country, condition: the study's own columns (rows.py gives variant and order)
+
+
+def orders_for(study: Study, instrument_key: str) -> tuple[str, ...]:
+    """The order factor's levels an instrument is asked under: a pair instrument balances its
+    option orders itself (each pair both ways), so it is asked in its standard form only."""
+    if get_instrument(instrument_key).screen == "pairs":
+        return ("",)
+    return study.orders
 
 
 def conditions_of(study: Study) -> int:
     """How many conditions the matrix has (a country sweep's countries × conditions count as conditions)."""
-    per_model = len(study.instruments) * len(study.languages) * len(study.personas)
+    per_model = sum(len(study.languages) * len(study.personas) * len(orders_for(study, s.key)) for s in study.instruments)
     if study.countries is not None:
-        per_model += len(study.countries.countries) * len(study.countries.conditions)
-    return per_model * len(study.orders) * len(study.models)
+        per_model += len(study.countries.countries) * len(study.countries.conditions) * len(study.orders)
+    return per_model * len(study.models)
 
 
 def model_key(spec: ModelSpec, identity: str, params: dict) -> str:
@@ -50,17 +56,18 @@ def model_plan(study: Study, spec: ModelSpec, identity: str, params: dict) -> li
     params: its backend's scoring parameters)."""
     base = model_key(spec, identity, params)
     plan = []
-    for variant in study.orders:
-        extras = {"study_model": spec.label, "variant": variant, "order": ORDER_NAMES[variant] if variant else "standard"}
-        reverse = variant == ORDERS["reversed"]
+    for variant in study.orders:  # "" (standard) or "order=reversed": core/variants.py's canonical strings
+        extras = {"study_model": spec.label}
         for chosen in study.instruments:
+            if variant not in orders_for(study, chosen.key):
+                continue
             for language in study.languages:
                 for persona_key in study.personas:
                     persona = get_persona(persona_key)
-                    condition = Condition(identity, chosen.key, language, persona.key)
+                    condition = Condition(identity, chosen.key, language, persona.key, variant)
                     for item in chosen.items:
                         key = f"{base}|{chosen.key}|{language}|{persona.key}|{variant}|{item.id}"
-                        plan.append(Planned(Job(key, item, condition, persona, reverse_options=reverse), chosen.key,
+                        plan.append(Planned(Job(key, item, condition, persona), chosen.key,
                                             extras | {"country": "", "condition": ""}))
         sweep = study.countries
         if sweep is not None:
@@ -68,9 +75,10 @@ def model_plan(study: Study, spec: ModelSpec, identity: str, params: dict) -> li
             for condition_name in sweep.conditions:
                 for country in sweep.countries:
                     condition, persona = country_condition(instrument, country, condition_name, identity)
+                    condition = replace(condition, variant=variant)
                     for item in sweep.items:
                         key = f"{base}|{sweep.key}|countries={condition_name}|{country}|{variant}|{item.id}"
-                        plan.append(Planned(Job(key, item, condition, persona, country, reverse), sweep.key,
+                        plan.append(Planned(Job(key, item, condition, persona, country), sweep.key,
                                             extras | {"country": country, "condition": condition_name}))
     return plan
 

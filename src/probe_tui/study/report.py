@@ -27,8 +27,9 @@ from .spec import Study
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; color: #1a202c; line-height: 1.45; }
 h1 { margin-bottom: 0.2em; } h2 { border-bottom: 2px solid #e2e8f0; padding-bottom: 0.2em; margin-top: 2em; }
-table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.92em; }
+table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.92em; max-width: 100%; }
 th, td { border: 1px solid #cbd5e0; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
+td { overflow-wrap: anywhere; }
 th { background: #edf2f7; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
 figure { margin: 1em 0; } figure img { max-width: 100%; border: 1px solid #e2e8f0; }
 figcaption { color: #4a5568; font-size: 0.9em; } .method { font-weight: bold; color: #2b6cb0; }
@@ -107,7 +108,8 @@ def _likert_section(instrument, scores: pd.DataFrame, rows: pd.DataFrame, figure
                              zip(pivot.index, pivot.to_numpy())], numeric=set(range(4, 4 + len(metrics)))))
     method = _methods(rows)
     for kind, caption in (("dimensions", "The model's mean per dimension beside the US, China and the nearest countries"),
-                          ("gauge", "Where each condition sits between the US and China")):
+                          ("gauge", "Where each condition sits between the US and China"),
+                          ("sensitivity", "The dimension means under each prompt variant (the order check)")):
         path = figures / f"{instrument.key}-{kind}.png"
         if path.exists():
             parts.append(_figure(path, f"{instrument.key}: {caption}", method))
@@ -176,10 +178,11 @@ def _dr_figure(pivot: pd.DataFrame, folder: Path) -> Path:
 def _order_section(frame: pd.DataFrame) -> str:
     """The order check: the same item asked with the options reversed, mirrored back; how far its
     expected value moved."""
-    reversed_rows = frame[frame["options_reversed"].astype(bool)]
+    variant = frame["variant"].fillna("").astype(str)
+    reversed_rows = frame[variant == "order=reversed"]
     if reversed_rows.empty:
         return ""
-    standard = frame[~frame["options_reversed"].astype(bool)]
+    standard = frame[variant == ""]
     keys = ["study_model", "instrument", "language", "persona", "country", "condition", "item_id"]
     paired = standard.merge(reversed_rows, on=keys, suffixes=("", "_reversed"))
     paired = paired[(paired["unanswered"].fillna("") == "") & (paired["unanswered_reversed"].fillna("") == "")]
@@ -223,9 +226,12 @@ def build_report(study: Study) -> str:
     summary = [[spec.label, spec.kind, ", ".join(sorted(frame[frame["study_model"] == spec.label]["method"].astype(str).unique())) or "–",
                 int((frame["study_model"] == spec.label).sum())] for spec in study.models]
     sections.append("<h2>The study</h2>" + _table(["model", "kind", "method", "answers"], summary, numeric={3})
-                    + f"<p>Instruments: {_e(', '.join(f'{s.key} ({len(s.items)} items)' for s in study.instruments) or '–')}; "
-                      f"languages: {_e(', '.join(study.languages))}; personas: {_e(', '.join(study.personas))}; "
-                      f"orders: {_e(', '.join(o or 'standard' for o in study.orders))}.</p>")
+                    + (f"<p>Instruments: {_e(', '.join(f'{s.key} ({len(s.items)} items)' for s in study.instruments))}; "
+                       f"languages: {_e(', '.join(study.languages))}; personas: {_e(', '.join(study.personas))}; "
+                       f"orders: {_e(', '.join(o or 'standard' for o in study.orders))}.</p>" if study.instruments else "")
+                    + (f"<p>Country sweep: {_e(study.countries.key)} ({len(study.countries.items)} items) for "
+                       f"{_e(', '.join(study.countries.countries))}; conditions: {_e(', '.join(study.countries.conditions))} "
+                       "(each country with its national persona).</p>" if study.countries else ""))
     for chosen in study.instruments:
         instrument = get_instrument(chosen.key)
         rows = scored[(scored["instrument"] == chosen.key) & (scored["country"] == "")]

@@ -1,8 +1,8 @@
 """A study's results, from its journal, in its folder:
 
 - responses.parquet: one row per answer, in matrix order, with the columns of `probe-tui export`
-  (the condition, the prompt, the numbers and their provenance) and the study's own: study,
-  study_model (the model's label in the study file), variant and order, country and condition (a
+  (the condition, the prompt, the numbers, the variant and its order, and their provenance) and the
+  study's own: study, study_model (the model's label in the study file), country and condition (a
   country sweep), key (the journal's), answered_by (the endpoint that answered, for a model served
   by several);
 - scores.csv: `probe-tui score` over the whole study, long format, with instrument and condition
@@ -27,7 +27,7 @@ from ..core.instruments import get_instrument
 from .spec import Study
 
 RESPONSES, SCORES, FIGURES, REPORT = "responses.parquet", "scores.csv", "figures", "report.html"
-STUDY_COLUMNS = ["study", "study_model", "variant", "order", "country", "condition", "key"]
+STUDY_COLUMNS = ["study", "study_model", "country", "condition", "key", "answered_by"]
 
 
 def study_frame(study: Study, rows: list[dict], keys: list[str]) -> pd.DataFrame:
@@ -134,6 +134,10 @@ def draw_figures(study: Study, responses: Path, warn) -> list[Path]:
         instrument = get_instrument(chosen.key)
         for kind in instrument.figure_kinds:
             if kind == "base-vs-chat" and rows["model"].nunique() < 2:
+                continue
+            if kind == "sensitivity" and rows["variant"].fillna("").nunique() < 2:
+                continue  # asked in one way only
+            if kind == "subgroups" and study.groups is None:
                 continue
             path = folder / f"{chosen.key}-{kind}.png"
             try:

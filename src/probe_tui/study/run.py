@@ -34,7 +34,7 @@ from .spec import ModelSpec, Study
 log = logging.getLogger(__name__)
 JOURNAL = "journal.sqlite"
 SIGNATURE = {"journal": "probe-tui study", "version": 1}  # the keys name each answer's whole condition
-TIMED_PROMPTS = 3  # `study check` times this many prompts per model that the cache lacks
+TIMED_PROMPTS = 4  # `study check` asks this many prompts per model that the cache lacks, and times all but the first
 CHARS_PER_TOKEN = 4  # a rough token estimate for paid APIs
 
 
@@ -102,7 +102,8 @@ def check_study(study: Study, out: Callable[[str], None] = print) -> int:
         line = (f"  {spec.label} ({spec.kind}): {len(plan)} prompts, {len(plan) - len(todo)} already answered in the study, "
                 f"{len(todo) - len(missing)} more in the response cache, {len(missing)} to ask")
         if seconds is not None:
-            line += f"; about {_duration(seconds)} ({per_prompt:.2f} s per prompt over {min(len(missing), TIMED_PROMPTS)} timed"
+            timed = max(1, min(len(missing), TIMED_PROMPTS) - 1)
+            line += f"; about {_duration(seconds)} ({per_prompt:.2f} s per prompt over {timed} timed"
             line += f", {workers} at once)" if workers > 1 else ")"
             seconds_total = seconds_total + seconds if spec.local else max(seconds_total, seconds)
         out(line)
@@ -116,13 +117,18 @@ def check_study(study: Study, out: Callable[[str], None] = print) -> int:
 
 def _time_prompts(backend, prompts) -> float | None:
     """Seconds per prompt over the first prompts the cache lacks (their answers go into the cache,
-    so the run replays them); None when there are none."""
+    so the run replays them); None when there are none. The first one loads the model (or opens
+    the connection) and has no prefix to reuse, so it is left out of the timing when there are more."""
     if not prompts:
         return None
     started = time.perf_counter()
-    for prompt in prompts:
+    backend.score(prompts[0])
+    if len(prompts) == 1:
+        return time.perf_counter() - started
+    started = time.perf_counter()
+    for prompt in prompts[1:]:
         backend.score(prompt)
-    return (time.perf_counter() - started) / len(prompts)
+    return (time.perf_counter() - started) / (len(prompts) - 1)
 
 
 def _token_estimate(backend, prompts) -> tuple[int, int]:

@@ -34,7 +34,7 @@ def study_session(study: Study) -> tuple[SessionStore, str]:
     finally:
         db.close()
     for position, row in entries:
-        store.add_record(SESSION, json.loads(row)["record"])
+        store.add_record(SESSION, json.loads(row)["record"])  # a field added since it was journaled: add_record fills it
         imported = position
     if entries:
         state["study_imported"] = imported

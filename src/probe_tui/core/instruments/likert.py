@@ -328,6 +328,7 @@ class LikertInstrument:
             if groups is not None and len(groups):
                 answers_by_track[track] = self._model_answers(track, frame)
                 rows += self._group_rows(track, answers_by_track[track], groups)
+                rows += self._distribution_rows(track, answers_by_track[track], groups)
             for dimension, codes in engine.missing_items(track).items():  # question: the items it lacks
                 rows.append((*track, ", ".join(codes), dimension, "missing_items", len(codes), np.nan, np.nan, np.nan))
         if answers_by_track:  # seed 003: fairness over the subgroups and the Modal Diversity Score
@@ -371,6 +372,21 @@ class LikertInstrument:
                     rows.append((*track, "", name, metric, result[metric], np.nan, np.nan, np.nan))
         return rows
 
+    def _distribution_rows(self, track, answers: list[ModelAnswer], groups) -> list[tuple]:
+        """Against every country of each baseline holding distributions (question: the baseline's
+        name): mean 1 − JSD (distribution_js) and normalised W1 (distribution_w1) over the items, and
+        the rank by distribution (named apart from the persona-vs-group rows' js_similarity)."""
+        from ..groups import distribution_baselines, distribution_fits, nearest_by_distribution
+
+        rows = []
+        for baseline in distribution_baselines(self, groups):
+            nearest = nearest_by_distribution(distribution_fits(answers, groups, self, baseline))
+            for rank, fit in enumerate(nearest.itertuples(), start=1):
+                rows.append((*track, baseline, fit.group, "distribution_js", fit.js_similarity, np.nan, np.nan, np.nan))
+                rows.append((*track, baseline, fit.group, "distribution_w1", fit.wasserstein, np.nan, np.nan, np.nan))
+                rows.append((*track, baseline, fit.group, "rank_by_distribution", rank, np.nan, np.nan, np.nan))
+        return rows
+
     def summary(self, scores: pd.DataFrame) -> str:
         lines = []
         for condition, group in scores.groupby(rescore.CONDITION, sort=False):
@@ -398,6 +414,9 @@ class LikertInstrument:
             note = self.missing_note({r.target: r.question.split(", ") for r in missing.itertuples()}) if len(missing) else None
             if note:
                 lines.append(f"{label}: {note}")
+            by_distribution = group[group["metric"] == "rank_by_distribution"].sort_values("value")
+            for baseline, ranked in by_distribution.groupby("question", sort=False):
+                lines.append(f"{label}: nearest by distribution ({baseline}): {', '.join(ranked['target'].head(3))}")
             for r in group[group["metric"].isin(["modal_accuracy", "nmae"])].itertuples():
                 lines.append(f"{label}: vs group {r.target}: {r.metric} {r.value:.2f}")
             overall = {r.metric: r.value for r in group[group["target"].isin(["all subgroups", "all items"])].itertuples()}
