@@ -54,14 +54,23 @@ def test_items_without_floors_keep_the_top_k_reading(echo_server, scorer, mfq2, 
     assert backend.echo is None  # nothing needed it: not asked
 
 
-def test_an_echo_one_token_late_is_not_used(llama_server, scorer, mfq2, personas):
-    """llama-cpp-python's server echoes each token's logprob from the row after it: not a continuation
-    probability. It is found out once; the floors stay and the label says so."""
+def test_llama_cpp_python_echo_is_used_only_where_aligned(llama_server, scorer, mfq2, personas):
+    """llama-cpp-python's server echoes token i's logprob from the right row only when the prompt
+    starts with a BOS (it drops the BOS, shifting the rest into place); without one they come one
+    token late. Checked on every prompt: an echo that is used agrees with the local backend."""
     backend = completions(llama_server.url)
     prompt = mfq2.build_prompt(mfq2.items[1], "en", personas["none"], local_template(scorer))
     raw = backend.score(prompt)
-    assert backend.echo is False
-    assert raw.method == f"logprobs-topk-floored({len(raw.floored)})" and raw.floored
+    assert backend.echo is True  # it echoes; whether this prompt's echo is usable is checked on it
+    local = scorer.score(prompt.text, prompt.labels)
+    if raw.method == "logprobs-echo":
+        for label in prompt.labels:
+            assert math.exp(raw.logprobs[label]) == pytest.approx(math.exp(local.logprobs[label]), abs=1e-3)
+    else:  # never a wrong echo: the floors stay, and the label says so
+        assert raw.method == f"logprobs-topk-floored({len(raw.floored)})" and raw.floored
+    plain = "Question: pick a number from 1 to 5.\nAnswer:"  # no BOS: SmolLM2 adds none
+    top = backend._top_k("/completions", backend._logprobs_body(plain, 20), __import__("probe_tui.backends.remote", fromlist=["x"])._read_first_top_k)
+    assert not backend._echo_aligned(backend._echoed(plain, 20), top)
 
 
 def test_the_exact_setting_is_in_the_cache_key(echo_server, scorer, mfq2, personas, tmp_path):
