@@ -25,6 +25,8 @@ ROWS = [
                              "that follows the position, not the meaning, is flagged `order-flip`"),
     (("probe.toggle_variants",), "prompt variants: off → the option order → order, anchors and frames → off; each item is then asked "
                                  "under every variant too, and the gauge (`{probe.gauge}`) shows the sensitivity and the lean's interval over them"),
+    (("probe.cycle_calibration",), "calibrated view beside the raw answer: none → contextual (Zhao et al. 2021) → PMI (Holtzman et al. "
+                                   "2021) → none; its reference prompt is asked once per question, and the flags judge the calibrated view"),
     (("probe.free_text",), "free text: the model's own words for the exact prompt (greedy), streamed beside the bars; "
                            "`{probe.cancel_free_text}` stops it"),
     (("probe.session_answers",), "answers: every answer so far in a table; `{answers.toggle_odd}` shows only the flagged ones, "

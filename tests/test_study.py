@@ -27,7 +27,7 @@ models:
     n_ctx: 2048
 instruments:
   - key: mfq2
-    items: 1-6
+    items: 1-3
   - key: wvs
     items: Q177-Q179
 languages: [en, zh]
@@ -77,7 +77,7 @@ def test_the_matrix_and_its_keys(tmp_path):
     study = load_study(write(tmp_path, E2E + "order: [standard, reversed]\n"))
     assert conditions_of(study) == 2 * 2 * 2 * 2 * 2
     plan = model_plan(study, study.models[0], "smollm2@sha256:x", {"n_ctx": 2048})
-    assert len(plan) == (6 + 3) * 2 * 2 * 2
+    assert len(plan) == (3 + 3) * 2 * 2 * 2
     assert len({p.job.key for p in plan}) == len(plan)  # one key per prompt
     assert sum(p.job.condition.variant == "order=reversed" for p in plan) == len(plan) // 2  # core/variants.py's order
     other = model_plan(study, study.models[0], "smollm2@sha256:x", {"n_ctx": 4096})
@@ -85,7 +85,7 @@ def test_the_matrix_and_its_keys(tmp_path):
 
 
 def probe_tui(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "probe_tui", *args], capture_output=True, text=True, timeout=900,
+    return subprocess.run([sys.executable, "-m", "probe_tui", *args], capture_output=True, text=True, timeout=1800,
                           env=env or os.environ.copy())
 
 
@@ -95,10 +95,10 @@ def test_a_study_runs_end_to_end_with_its_report_and_app_session(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     folder = tmp_path / "study.study"
     frame = pd.read_parquet(folder / "responses.parquet")
-    assert len(frame) == 2 * (6 + 3) * 2 * 2 and frame["key"].is_unique
+    assert len(frame) == 2 * (3 + 3) * 2 * 2 and frame["key"].is_unique
     assert set(frame["study_model"]) == {"smollm2", "gemma"}
     assert frame.groupby(["study_model", "instrument", "language", "persona"]).size().to_dict() == {
-        (m, i, lang, p): n for m in ("smollm2", "gemma") for i, n in (("mfq2", 6), ("wvs", 3)) for lang in ("en", "zh")
+        (m, i, lang, p): n for m in ("smollm2", "gemma") for i, n in (("mfq2", 3), ("wvs", 3)) for lang in ("en", "zh")
         for p in ("none", "us_average")}
     for column in ("model_sha256", "chat_template_sha256", "prompt", "probs", "method", "params", "versions", "options_reversed"):
         assert column in frame.columns
@@ -113,7 +113,7 @@ def test_a_study_runs_end_to_end_with_its_report_and_app_session(tmp_path):
 
     again = probe_tui("study", "check", str(path))
     assert again.returncode == 0, again.stderr
-    assert "smollm2 (local): 36 prompts, 36 already answered in the study" in again.stdout
+    assert "smollm2 (local): 24 prompts, 24 already answered in the study" in again.stdout
 
     report = probe_tui("study", "report", str(path))
     assert report.returncode == 0, report.stderr
@@ -272,3 +272,13 @@ def test_the_report_gives_a_country_sweep_its_deviation_ratio_per_country(tmp_pa
     for country in study.countries.countries:
         assert f"<td>{country}</td>" in text
     assert "Deviation ratio per country (line at DR = 1)" in text and text.count("data:image/png;base64,") == 1
+
+
+def test_the_app_opens_a_study_only_with_its_own_session_and_results(tmp_path):
+    path = write(tmp_path, E2E)
+    done = probe_tui("--study", str(path), "--model", "gemma3-270m")
+    assert done.returncode == 2 and "--study opens the study's own session with its first model" in done.stderr
+    done = probe_tui("--study", str(path))
+    assert done.returncode == 2 and "has no answers yet" in done.stderr and "probe-tui study run" in done.stderr
+    done = probe_tui("--study", str(path), "run", "--output", str(tmp_path / "x.csv"))
+    assert done.returncode == 2 and done.stderr.strip() == "probe-tui: error: --study does not apply to `probe-tui run`"

@@ -3,6 +3,7 @@ an honest lean (#20.4) and a relative low-mass threshold (#20.5)."""
 
 
 import json
+import math
 
 import numpy as np
 import pandas as pd
@@ -81,7 +82,8 @@ def test_order_correction_removes_a_planted_position_bias_and_the_report_finds_i
 def _dist(probs):
     labels = tuple(probs)
     expected = sum((i + 1) * p for i, p in enumerate(probs.values()))
-    return Distribution(labels, dict(probs), 0.8, expected, max(probs, key=probs.get), 1.0, "logprobs")
+    entropy = -sum(p * math.log2(p) for p in probs.values() if p > 0)
+    return Distribution(labels, dict(probs), 0.8, expected, max(probs, key=probs.get), entropy, "logprobs")
 
 
 def test_contextual_calibration_matches_a_hand_worked_example():
@@ -174,25 +176,28 @@ def test_low_mass_is_judged_against_the_models_own_answers_and_the_threshold_is_
 def test_run_with_variants_and_calibration_on_smollm2(tmp_path):
     """#20: `run --variants order,anchors,frames` writes every variant's row and prints the
     sensitivity; the calibrated views sum to 1 and carry their labels; the raw numbers are those of
-    a run without calibration; `score` reports the sensitivity and the lean's rule."""
+    the run without calibration; `score` reports the sensitivity and the lean's rule."""
     from test_cli import probe_tui
 
-    out, plain = tmp_path / "variants.csv", tmp_path / "plain.csv"
-    result = probe_tui("run", "--limit", "1", "--no-cache", "--variants", "order,anchors,frames", "--calibrate", "contextual,pmi",
-                       "--output", str(out))
+    out, calibrated_out = tmp_path / "variants.csv", tmp_path / "calibrated.csv"
+    result = probe_tui("run", "--limit", "1", "--no-cache", "--variants", "order,anchors,frames", "--output", str(out))
     assert result.returncode == 0, result.stderr
     frame = pd.read_csv(out, keep_default_na=False)
     assert len(frame) == 18 and set(frame["variant"]) == set(variants_for(("order", "anchors", "frames")))
     assert set(frame["anchors"]) == {"both", "numbered", "verbal"} and set(frame["frame"]) == {1, 2, 3}
     assert "Sensitivity to the way the question was asked" in result.stdout and "argmax changes" in result.stdout
     assert "order effect" in result.stdout and "Lean: none claimed, no interval: intervals after 5 items" in result.stdout
+    result = probe_tui("run", "--limit", "1", "--no-cache", "--variants", "order", "--calibrate", "contextual,pmi",
+                       "--output", str(calibrated_out))
+    assert result.returncode == 0, result.stderr
+    assert "calibrated-contextual: mean E[x]" in result.stdout and "calibrated-pmi: mean E[x]" in result.stdout
+    calibrated = pd.read_csv(calibrated_out, keep_default_na=False)
     for short, label in (("contextual", "calibrated-contextual"), ("pmi", "calibrated-pmi")):
-        assert set(frame[f"method_{short}"]) == {label}
-        for cell in frame[f"probs_{short}"]:
+        assert set(calibrated[f"method_{short}"]) == {label}
+        for cell in calibrated[f"probs_{short}"]:
             assert sum(json.loads(cell).values()) == pytest.approx(1.0)
-    assert probe_tui("run", "--limit", "1", "--no-cache", "--variants", "order", "--output", str(plain)).returncode == 0
-    raw = pd.read_csv(plain, keep_default_na=False).set_index("variant")
-    mine = frame.set_index("variant").loc[raw.index]
+    mine = calibrated.set_index("variant")
+    raw = frame.set_index("variant").loc[mine.index]
     for column in ("prompt", "probs", "valid_mass", "expected", "answer", "method"):
         assert (mine[column] == raw[column]).all(), column
     scored = probe_tui("score", "--instrument", "mfq2", "--responses", str(out), "--output", str(tmp_path / "scores.csv"))
@@ -258,3 +263,41 @@ async def test_the_app_asks_the_variants_and_the_gauge_shows_the_interval_and_th
         tracks = plain(app.screen.query_one("#tracks").content)
         assert "95% " in tracks and ("leans" in tracks or "no clear lean" in tracks)
         assert all(len(line) <= 70 for line in sensitivity.splitlines() if "Δargmax " in line)
+
+
+async def test_the_app_shows_a_calibrated_view_beside_the_raw_answer_and_the_flags_judge_it():
+    from probe_tui.app import ProbeApp
+    from probe_tui.core.store import SessionStore
+    from test_app import answered, probe_screen, wait_for
+
+    backend = PositionBiasedBackend(get_instrument("mfq2").scale.anchors_in("en"), shift=1)
+    app = ProbeApp(backend, session="test", store=SessionStore(":memory:"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await probe_screen(app, pilot)
+        await wait_for(pilot, answered(screen), 10)
+        raw = dict(screen.session.answer_for(screen.item, screen.own).distribution.probs)
+        await pilot.press("K")
+        assert screen.calibration == CONTEXTUAL
+        await wait_for(pilot, lambda: screen.session.reference_for(screen.item, screen.own, CONTEXTUAL) is not None
+                       and screen.in_flight is None, 10)
+        answer = screen.session.answer_for(screen.item, screen.own)
+        view = screen.session.calibrated_view(answer, CONTEXTUAL)
+        assert view.method == CONTEXTUAL and sum(view.probs.values()) == pytest.approx(1.0)
+        assert answer.distribution.probs == raw and screen.session.all_answers() == [answer]  # the reference is no answer
+        shown = str(screen.query_one("#flags").render())
+        assert f"calibrated-contextual: E[x] {view.expected:.2f}" in shown and f"raw: E[x] {answer.distribution.expected:.2f}" in shown
+        await pilot.press("K")
+        await wait_for(pilot, lambda: screen.session.reference_for(screen.item, screen.own, PMI) is not None and screen.in_flight is None, 10)
+        assert "calibrated-pmi: E[x]" in str(screen.query_one("#flags").render())
+
+
+def test_the_flags_judge_the_calibrated_view_when_one_is_picked():
+    from probe_tui.core.flags import answer_flags
+    from probe_tui.core.prompts import Prompt
+    from probe_tui.core.session import Answer, Condition
+
+    flat = _dist({"1": 0.22, "2": 0.2, "3": 0.2, "4": 0.19, "5": 0.19})
+    answer = Answer(Condition("m", "mfq2", "en", "none"), get_instrument("mfq2").items[0], Prompt("p", flat.labels, "completion"), flat)
+    view = calibrated(flat, _dist({"1": 0.02, "2": 0.2, "3": 0.2, "4": 0.29, "5": 0.29}), CONTEXTUAL)
+    assert "high-entropy" in [f.kind for f in answer_flags(answer)]
+    assert "high-entropy" not in [f.kind for f in answer_flags(answer, view=view)]

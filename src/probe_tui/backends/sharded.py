@@ -132,7 +132,7 @@ class ShardedBackend:
             except ProbeError as exc:
                 reasons[shard.url] = str(exc)
         if not up:
-            raise ProbeError(f"none of the {len(self._shards)} endpoints of {self.model} is up: "
+            raise ProbeError(f"none of the {len(self._shards)} endpoints of {self.model} can be asked: "
                              + "; ".join(f"{url}: {why}" for url, why in reasons.items()))
         first_shard, first, first_print = up[0]
         for shard, _, printed in up[1:]:

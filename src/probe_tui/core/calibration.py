@@ -61,14 +61,6 @@ def calibrated(raw: Distribution, reference: Distribution, method: str) -> Distr
                    method=method, top_tokens=(), cached=raw.cached and reference.cached)
 
 
-def reference_answer(backend, instrument, item, condition, persona, method: str) -> Distribution:
-    """The model's answer to the reference prompt of `method` for this item under this condition
-    (mirrored back onto the real scale when the variant reverses the options)."""
-    from .session import ask
-
-    return ask(backend, instrument, item, condition, persona, statement=STATEMENTS[method]).distribution
-
-
 def columns(method: str) -> list[str]:
     """A calibrated view's columns in a run's CSV, beside the raw ones."""
     short = method.removeprefix("calibrated-")

@@ -89,6 +89,7 @@ class ProbeSession:
         self._answers: dict[tuple[str, Condition], Answer] = {}
         self._order_checks: dict[tuple[str, Condition], Answer] = {}
         self._variants: dict[tuple[str, Condition], dict[str, Answer]] = {}  # (item, standard condition) -> variant -> answer
+        self._references: dict[tuple, Distribution] = {}  # calibration references (core/calibration.py), by their frame
         self.engine = GaugeEngine(instrument, self.baseline, vsm_constant)
 
     def human(self, country: str) -> dict[str, float]:
@@ -129,6 +130,24 @@ class ProbeSession:
         scores = [a.score_by(self.score_method) for a in asked if a is not None and not a.distribution.unanswered]
         if self.baseline is not None and len(scores) > 1 and (item.id, standard) in self._answers:
             self.engine.add_variants(standard, item.code, scores)
+
+    @staticmethod
+    def _reference_key(item: Item, condition: Condition, method: str) -> tuple:
+        """Items that share a question and a scale share their reference prompts (they hold no item text)."""
+        return method, condition, item.question.get(condition.language, ""), item.scale.labels
+
+    def record_reference(self, item: Item, condition: Condition, method: str, distribution: Distribution) -> None:
+        self._references[self._reference_key(item, condition, method)] = distribution
+
+    def reference_for(self, item: Item, condition: Condition, method: str) -> Distribution | None:
+        return self._references.get(self._reference_key(item, condition, method))
+
+    def calibrated_view(self, answer: Answer, method: str) -> Distribution | None:
+        """The answer's calibrated view (method: a core/calibration.py label), once its reference is asked."""
+        from .calibration import calibrated
+
+        reference = self.reference_for(answer.item, answer.condition, method)
+        return calibrated(answer.distribution, reference, method) if reference is not None else None
 
     def variant_for(self, item: Item, condition: Condition, variant: str) -> Answer | None:
         """The item asked under this variant of the (standard) condition, if it was."""

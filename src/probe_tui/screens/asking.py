@@ -10,6 +10,7 @@ from dataclasses import replace
 
 from textual import work
 
+from ..core.calibration import STATEMENTS
 from ..core.errors import ProbeError
 from ..core.personas import get_persona
 from ..core.session import ask
@@ -57,6 +58,7 @@ class AskQueue:
         """The status line for the item shown, and whether it is an error."""
         if self.in_flight is not None and _same(self.in_flight, item, condition):
             return ("Asking again with the options' meanings reversed…" if self.in_flight[2] else
+                    f"Asking the reference prompt of {self.in_flight[3]}…" if self.in_flight[3] else
                     f"Asking the model ({self.in_flight[1].variant.replace(';', ' · ')})…" if self.in_flight[1].variant else "Asking the model…"), False
         if self.failure is not None and _same(self.failure[0], item, condition):
             return f"✗ {self.failure[1]}", True
@@ -72,21 +74,28 @@ class ProbeAsking:
         """The status line for the item shown: what the model is doing for it, or how it was answered."""
         self.query_one(StatusLine).item_status(*self.queue.status(self.item, self.own, self.session.answer_for(self.item, self.own)))
 
-    def request_answer(self, reverse_options: bool = False, variant: str = "") -> None:
-        """Ask the item shown (under a prompt variant of its condition: core/variants.py)."""
+    def request_answer(self, reverse_options: bool = False, variant: str = "", calibration: str = "") -> None:
+        """Ask the item shown (under a prompt variant of its condition: core/variants.py; or its
+        calibration's reference prompt: core/calibration.py)."""
         condition = replace(self.own, variant=variant)
-        key = (self.item, condition, reverse_options)
-        done = self.session.order_check_for(self.item, self.own) if reverse_options else \
-            self.session.variant_for(self.item, self.own, variant)
+        key = (self.item, condition, reverse_options, calibration)
+        if calibration:
+            done = self.session.reference_for(self.item, self.own, calibration)
+        elif reverse_options:
+            done = self.session.order_check_for(self.item, self.own)
+        else:
+            done = self.session.variant_for(self.item, self.own, variant)
         if not done and self.model_ready and self.queue.take(key):
             self.show_status()
             self.score_item(self.backend, key)
 
     @work(thread=True, group="score")
     def score_item(self, backend, key: tuple) -> None:
-        item, condition, reverse_options = key
+        item, condition, reverse_options, calibration = key
+        statement = STATEMENTS[calibration] if calibration else None
         try:
-            answer = ask(backend, self.instrument, item, condition, get_persona(condition.persona, self.personas), reverse_options)
+            answer = ask(backend, self.instrument, item, condition, get_persona(condition.persona, self.personas), reverse_options,
+                         statement=statement)
         except ProbeError as exc:
             log.exception("scoring failed")
             self.post_message(AnswerFailed(key, str(exc)))
@@ -94,7 +103,11 @@ class ProbeAsking:
         self.post_message(AnswerArrived(answer, key))
 
     def on_answer_arrived(self, message: AnswerArrived) -> None:
-        self.session.record(message.answer)
+        item, condition, _, calibration = message.key or (None, None, False, "")
+        if calibration:  # a reference prompt: kept for the calibrated view, never an answer
+            self.session.record_reference(item, condition, calibration, message.answer.distribution)
+        else:
+            self.session.record(message.answer)
         self._ask_next(self.queue.finish())
 
     def on_answer_failed(self, message: AnswerFailed) -> None:
@@ -105,6 +118,13 @@ class ProbeAsking:
         self.show_item()
         if pending and pending[2] and pending[:2] == (self.item, self.own):
             self.request_answer(reverse_options=True)
+
+    def ask_reference(self) -> None:
+        """With a calibrated view picked, the reference prompt of the item shown (shared by the items of its question)."""
+        method = getattr(self, "calibration", "")
+        if method and self.session.reference_for(self.item, self.own, method) is None:
+            if not (self.queue.failure and self.queue.failure[0][3] == method):
+                self.request_answer(calibration=method)
 
     def ask_variants(self) -> None:
         """With variants on, the item shown is asked under each of them in turn, after its standard answer."""

@@ -52,11 +52,20 @@ def condition_label(condition, shown, personas: dict, model_name) -> str:
     return label if condition.model == shown.model else f"{model_name(condition.model)} · {label}"
 
 
-def flags_line(session, answer, item, condition) -> str:
-    """The answer's flags (low valid_mass is shown under the bars already), and the order check."""
+def flags_line(session, answer, item, condition, calibration: str = "") -> str:
+    """The answer's flags (low valid_mass is shown under the bars already), and the order check;
+    with a calibrated view picked, that view beside the raw answer, and the flags judge it."""
     if answer is None:
         return ""
-    lines = [f"⚑ {flag}" for flag in session.flags_for(answer) if flag.kind != "low-mass"]
+    view = session.calibrated_view(answer, calibration) if calibration else None
+    lines = []
+    if calibration:
+        d = answer.distribution
+        lines.append(f"{calibration}: E[x] {view.expected:.2f}, argmax {view.answer} (raw: E[x] {d.expected:.2f}, argmax {d.answer})"
+                     if view is not None and not view.unanswered else
+                     f"{calibration}: {view.unanswered}" if view is not None else f"{calibration}: asking its reference prompt…")
+    lines += [f"⚑ {flag}" for flag in session.flags_for(answer, view=view if view is not None and not view.unanswered else None)
+              if flag.kind != "low-mass"]
     check = session.order_check_for(item, condition)
     if check and not any(line.startswith("⚑ order-flip") for line in lines):
         lines.append(f"order check: E[x] {check.distribution.expected:.2f} with the meanings reversed (consistent)")

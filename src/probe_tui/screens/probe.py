@@ -14,6 +14,7 @@ from textual.widgets import Footer, Header, Static
 
 from ..backends.manager import FAILED, READY
 from ..core.metrics import CN, US
+from ..core.calibration import CONTEXTUAL, PMI
 from ..core.personas import get_persona
 from ..core.session import Condition, ProbeSession, prompt_for
 from ..core.variants import variants_for
@@ -55,6 +56,8 @@ language, persona or model changes).
         Binding("o", "order_check", "Order", show=False, tooltip="the item again with the options' meanings reversed", id="probe.order_check"),
         Binding("V", "toggle_variants", "Variants", show=False, id="probe.toggle_variants",
                 tooltip="ask every item also under prompt variants: off → option order → order, anchors and frames → off"),
+        Binding("K", "cycle_calibration", "Calibrate", show=False, id="probe.cycle_calibration",
+                tooltip="a calibrated view beside the raw answer: none → contextual → PMI → none; the flags judge it"),
         Binding("f", "free_text", "Free text", tooltip="the model's own words for this prompt (Esc stops it)", id="probe.free_text"),
         Binding("escape", "cancel_free_text", "Stop", show=False, tooltip="stop the free text, or cancel a model load", id="probe.cancel_free_text"),
         Binding("a", "session_answers", "Answers", tooltip="every answer so far (f odd ones only, s sort, Enter open)", id="probe.session_answers"),
@@ -76,6 +79,7 @@ language, persona or model changes).
         self.previous_condition: Condition | None = None  # what the change line and the jump flag compare against
         self.queue = AskQueue()
         self.variants: list[str] = [""]  # the prompt variants each item is asked under (core/variants.py); "" alone: off
+        self.calibration = ""  # the calibrated view picked (core/calibration.py), shown beside the raw answer; "": none
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -163,7 +167,7 @@ language, persona or model changes).
         answer = self.session.answer_for(item, condition)
         placeholder = "waiting for the model…" if self.model_ready else "loading the model…"
         self.query_one(DistributionView).show(answer.distribution if answer else None, item.scale.anchors_in(self.language), placeholder)
-        self.query_one("#flags", Static).update(safe_text(flags_line(self.session, answer, item, condition)))
+        self.query_one("#flags", Static).update(safe_text(flags_line(self.session, answer, item, condition, self.calibration)))
         before = self.session.answer_for(item, self.previous_condition) if self.previous_condition else None
         self.query_one("#change", ScriptText).set_text(change_line(before, answer, condition_label(self.previous_condition, self.own, self.personas, self.app.model_name)))
         free_text = self.query_one(FreeText)
@@ -173,6 +177,7 @@ language, persona or model changes).
         show_gauge(self.query_one(GaugeView), self.session, condition, self.human, self.groups, persona)
         self.request_answer()
         if answer is not None:
+            self.ask_reference()
             self.ask_variants()
         self.show_status()
 
@@ -212,6 +217,14 @@ language, persona or model changes).
             self.notify("Wait for the answer first: the order check compares against it.", severity="warning")
             return
         self.request_answer(reverse_options=True)
+
+    def action_cycle_calibration(self) -> None:
+        """No calibrated view → contextual → domain-conditional PMI → none. The flags then judge the calibrated view."""
+        steps = ["", CONTEXTUAL, PMI]
+        self.calibration = steps[(steps.index(self.calibration) + 1) % len(steps)] if self.instrument.screen == "items" else ""
+        self.notify(f"Calibrated view: {self.calibration or 'off'} (beside the raw answer, which is kept and exported as it is)",
+                    title="Calibration")
+        self.show_item()
 
     def action_toggle_variants(self) -> None:
         """Off → the option order → order, anchors and frames → off. The gauge (g) shows the sensitivity."""

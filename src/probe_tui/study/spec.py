@@ -1,35 +1,8 @@
 """The study file: YAML, checked in full before anything runs, every error naming file:line:field.
-
-    name: seed000-embedded            # optional: the file's name without .yaml
-    folder: results/seed000           # optional: the results folder, relative to this file; by default NAME.study/
-                                      # beside it, or in the data directory's studies/ when that is read-only
-    models:
-      - name: smollm2                 # the label in results and figures
-        model: smollm2-135m-instruct  # an embedded name, a GGUF path (relative to this file) or a file in models/
-        n_ctx: 2048                   # local settings: n_ctx, n_gpu_layers, threads
-      - name: gpt
-        backend: openai               # a remote model id: backend, model, base_url, and its settings
-        model: gpt-4o-mini
-        base_url: https://api.openai.com/v1
-        mode: sampled                 # logprobs, sampled, parsed or auto
-        samples: 10
-      - name: vllm
-        endpoint: my-vllm             # a named endpoint from endpoints.toml
-      - name: replicas
-        endpoints: [gpu-a, gpu-b]     # several endpoints serving one model: prompts are sharded over them
-        per_endpoint: 4
-    instruments:
-      - mfq2
-      - {key: wvs, items: Q177-Q182}  # an item subset, as demo scripts name items
-    languages: [en, zh]
-    personas: [none, us_average, "country:china", "subgroup:age=18-29", "custom:a farmer"]
-    order: [standard, reversed]       # the order check: every condition again with the options reversed
-    countries:                        # optional: seed 001's country sweep
-      instrument: vsm2013
-      countries: all                  # or a list
-      conditions: [aligned, en]
-    groups: my_groups.csv             # optional: a group baseline (persona vs subgroup, seed 003)
-"""
+Its keys (README, Studies; examples in assets/studies/): name, folder, models (each: name, and model
+[with backend and its settings] or endpoint or endpoints), instruments (keys, or mappings with key
+and an item subset), languages, personas, order (standard and/or reversed), countries (a country
+sweep: instrument, countries, conditions), groups (a group baseline CSV) and bootstrap."""
 
 from __future__ import annotations
 
@@ -45,6 +18,7 @@ from ..core.demo import _item_numbers
 from ..core.errors import ItemFileError, ProbeError
 from ..core.instruments import get_instrument
 from ..core.personas import get_persona
+from ..core.settings import get_settings
 from ..core.yamlfile import META_KEYS, line_of, load_yaml
 
 LOCAL_SETTINGS = {"n_ctx": int, "n_gpu_layers": int, "threads": int}
@@ -373,7 +347,7 @@ def _countries(path, data: dict) -> CountrySweep | None:
     if not isinstance(block, dict):
         raise _error(path, data, "countries", "countries", "expected a mapping: instrument, countries, conditions")
     _unknown_keys(path, block, ("instrument", "items", "countries", "conditions"), "countries")
-    block.setdefault("instrument", "vsm2013")
+    block.setdefault("instrument", get_settings().countries_instrument)  # the countries view's instrument
     block, instrument = _instrument_entry(path, block, block, "countries", ("instrument", "items", "countries", "conditions"))
     if instrument.screen != "items":
         raise _error(path, block, "instrument", "countries.instrument", f"a country sweep asks survey instruments, not {instrument.key}")
