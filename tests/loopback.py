@@ -128,7 +128,17 @@ class FaultProxy(_Server):
         self.url = f"http://127.0.0.1:{self.port}/v1"
 
 
-class _AnthropicHandler(BaseHTTPRequestHandler):
+class _JsonHandler(BaseHTTPRequestHandler):
+    def _reply(self, status, payload):
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class _AnthropicHandler(_JsonHandler):
     protocol_version = "HTTP/1.1"
 
     def log_message(self, *args):
@@ -151,14 +161,6 @@ class _AnthropicHandler(BaseHTTPRequestHandler):
         self._reply(200, {"id": "msg_loopback", "type": "message", "role": "assistant", "model": request["model"],
                           "content": [{"type": "text", "text": text}], "stop_reason": "end_turn",
                           "usage": {"input_tokens": 0, "output_tokens": 0}})
-
-    def _reply(self, status, payload):
-        body = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
 
 class AnthropicStandIn(_Server):
@@ -231,7 +233,7 @@ class LlamaCppServer:
         self._log.close()
 
 
-class _EchoHandler(BaseHTTPRequestHandler):
+class _EchoHandler(_JsonHandler):
     protocol_version = "HTTP/1.1"
 
     def log_message(self, *args):
@@ -250,14 +252,6 @@ class _EchoHandler(BaseHTTPRequestHandler):
             return self._reply(404, {"error": {"message": "no such route"}})
         with stand_in.lock:
             self._reply(200, stand_in.complete(request))
-
-    def _reply(self, status, payload):
-        body = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
 
 class EchoStandIn(_Server):

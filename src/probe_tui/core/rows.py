@@ -54,13 +54,19 @@ def run_columns(instrument, by_country: bool) -> list[str]:
 def write_csv(frame: pd.DataFrame, output: Path) -> None:
     """The whole CSV or none of it: written beside the output, then swapped in. If it cannot be
     written (say the disk is full), the answers stay in the journal for --resume."""
+    write_whole(output, lambda partial: frame.to_csv(partial, index=False),
+                f"the {len(frame)} answer(s) are kept: run the same command with --resume once it can be written")
+
+
+def write_whole(output: Path, write, kept: str) -> None:
+    """write(partial) writes the file beside `output`, which it then replaces; on failure nothing is
+    left half-written and the one-line error ends with `kept` (where the answers still are)."""
     partial = Path(f"{output}.partial")
     try:
         partial.unlink(missing_ok=True)  # never write through a link or FIFO left there
-        frame.to_csv(partial, index=False)
+        write(partial)
         os.replace(partial, output)
     except OSError as exc:
         with contextlib.suppress(OSError):
             partial.unlink(missing_ok=True)
-        raise ProbeError(f"could not write {output}: {exc.strerror or exc}; the {len(frame)} answer(s) are kept: "
-                         "run the same command with --resume once it can be written") from exc
+        raise ProbeError(f"could not write {output}: {exc.strerror or exc}; {kept}") from exc

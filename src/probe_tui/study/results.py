@@ -13,8 +13,6 @@ Each file is written beside its place and swapped in, so a reader never sees hal
 
 from __future__ import annotations
 
-import contextlib
-import os
 import sys
 from pathlib import Path
 
@@ -24,6 +22,7 @@ from ..core import rescore
 from ..core.errors import ProbeError
 from ..core.groups import load_group_baselines
 from ..core.instruments import get_instrument
+from ..core.rows import write_whole
 from .spec import Study
 
 RESPONSES, SCORES, FIGURES, REPORT = "responses.parquet", "scores.csv", "figures", "report.html"
@@ -43,16 +42,7 @@ def study_frame(study: Study, rows: list[dict], keys: list[str]) -> pd.DataFrame
 
 
 def _swap_in(path: Path, write) -> None:
-    partial = path.with_name(f"{path.name}.partial")
-    try:
-        partial.unlink(missing_ok=True)
-        write(partial)
-        os.replace(partial, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            partial.unlink(missing_ok=True)
-        raise ProbeError(f"could not write {path}: {exc.strerror or exc}; the answers stay in the study's journal: "
-                         "run the same study again once it can be written") from exc
+    write_whole(path, write, "the answers stay in the study's journal: run the same study again once it can be written")
 
 
 def write_results(study: Study, frame: pd.DataFrame, warn=lambda line: print(line, file=sys.stderr)) -> list[Path]:
