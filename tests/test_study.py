@@ -282,3 +282,18 @@ def test_the_app_opens_a_study_only_with_its_own_session_and_results(tmp_path):
     assert done.returncode == 2 and "has no answers yet" in done.stderr and "probe-tui study run" in done.stderr
     done = probe_tui("--study", str(path), "run", "--output", str(tmp_path / "x.csv"))
     assert done.returncode == 2 and done.stderr.strip() == "probe-tui: error: --study does not apply to `probe-tui run`"
+
+
+def test_a_second_run_of_a_study_being_run_is_one_line_without_run_flags(tmp_path):
+    """Two `study run` on one study folder: the second is refused by the journal's lock, and its
+    message offers no --output (a study has none)."""
+    from probe_tui.core.journal import RunJournal
+
+    path = tmp_path / "journal.sqlite"
+    first = RunJournal(path, {"study": "x"}, resume=True)
+    try:
+        with pytest.raises(ProbeError) as refused:
+            RunJournal(path, {"study": "x"}, resume=True)
+        assert str(refused.value) == f"another run (pid {os.getpid()}) is writing {path}; wait for it to finish"
+    finally:
+        first.close()

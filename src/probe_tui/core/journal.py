@@ -41,7 +41,7 @@ class RunJournal:
         if output is not None:
             check_output(output)
         self.path = path
-        self.lock = _lock(path.with_suffix(".lock"), output or path)
+        self.lock = _lock(path.with_suffix(".lock"), output or path, "choose another --output" if output is not None else "")
         try:
             self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self.db.execute("PRAGMA journal_mode=WAL")
@@ -94,7 +94,7 @@ def _refusal(output: Path, stored: dict | None, signature: dict, resume: bool) -
     return f"{what}; add --force to replace it, or choose another --output"
 
 
-def _lock(path: Path, output: Path):
+def _lock(path: Path, output: Path, other_choice: str):
     """An exclusive lock on `path`, which holds the owner's pid; ProbeError naming the owner if it is taken."""
     handle = open(path, "a+", encoding="utf-8")
     try:
@@ -104,7 +104,7 @@ def _lock(path: Path, output: Path):
         owner = handle.read().strip()
         handle.close()
         raise ProbeError(f"another run{f' (pid {owner})' if owner else ''} is writing {output}; "
-                         "wait for it to finish, or choose another --output") from None
+                         f"wait for it to finish{', or ' + other_choice if other_choice else ''}") from None
     handle.truncate(0)
     handle.write(str(os.getpid()))
     handle.flush()

@@ -35,7 +35,7 @@ def variant_table(frame: pd.DataFrame, instrument) -> pd.DataFrame:
     variant with its order taken out (to pair the two orders of one asking)."""
     need = CONDITION + ["item_id", "expected"]
     rows = frame[[c for c in frame.columns if c in need + ["variant", "answer"]]].copy()
-    rows["variant"] = frame["variant"].fillna("").astype(str) if "variant" in frame.columns else ""
+    rows["variant"] = frame["variant"].astype(object).fillna("").astype(str) if "variant" in frame.columns else ""
     rows["expected"] = pd.to_numeric(rows["expected"], errors="coerce")
     rows = rows.dropna(subset=["expected"])
     items = {key: instrument.find_item(key) for key in rows["item_id"].astype(str).unique()}
@@ -48,7 +48,7 @@ def variant_table(frame: pd.DataFrame, instrument) -> pd.DataFrame:
     rows["asking"] = rows["variant"].map(lambda v: str(parsed[v].without_order()))
     if "answer" not in rows.columns:
         rows["answer"] = ""
-    rows["answer"] = rows["answer"].fillna("").astype(str)
+    rows["answer"] = rows["answer"].astype(object).fillna("").astype(str)
     return rows
 
 
