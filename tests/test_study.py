@@ -297,3 +297,23 @@ def test_a_second_run_of_a_study_being_run_is_one_line_without_run_flags(tmp_pat
         assert str(refused.value) == f"another run (pid {os.getpid()}) is writing {path}; wait for it to finish"
     finally:
         first.close()
+
+
+def test_subgroups_in_personas_asks_under_every_group_of_a_baseline(tmp_path):
+    """Seed 003's sweep in a study (#17.5): `subgroups:NAME` stands for the persona of every group
+    of that group baseline, in its order; an unknown baseline is one line naming the file and line."""
+    groups = tmp_path / "sg.csv"
+    groups.write_text("group,persona,instrument,item_id,mean\n"
+                      "Malay,\"subgroup:country=singapore,ethnicity=malay\",mfq2,1,4.2\n"
+                      "Chinese,\"subgroup:country=singapore,ethnicity=chinese\",mfq2,1,3.9\n"
+                      "All,country:singapore,mfq2,1,4.0\n", encoding="utf-8")
+    text = "models: [smollm2-135m-instruct]\ninstruments: [{key: mfq2, items: 1-2}]\ngroups: sg.csv\npersonas: [none, \"subgroups:sg\"]\n"
+    study = load_study(write(tmp_path, text))
+    from probe_tui.core.personas import get_persona
+
+    expected = [get_persona(k).key for k in ("none", "subgroup:country=singapore,ethnicity=malay",
+                                              "subgroup:country=singapore,ethnicity=chinese", "country:singapore")]
+    assert list(study.personas) == expected and study.subgroups == ("sg",)
+    with pytest.raises(ProbeError) as refused:
+        load_study(write(tmp_path, text.replace("subgroups:sg", "subgroups:nope"), "bad.yaml"))
+    assert str(refused.value).startswith(f"{tmp_path / 'bad.yaml'}:4: personas: no group baseline 'nope'")

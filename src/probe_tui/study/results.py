@@ -73,7 +73,7 @@ def _scored_rows(responses: Path) -> pd.DataFrame:
 def score_study(study: Study, responses: Path) -> tuple[pd.DataFrame, list[str]]:
     """Every instrument's scores, and the conditions of the country sweep; notes for what cannot be scored."""
     frame = _scored_rows(responses)
-    groups = load_group_baselines(study.groups) if study.groups else None
+    groups = load_group_baselines(study.groups) if study.groups or study.subgroups else None
     parts, notes = [], []
     if frame.empty:
         return pd.DataFrame(columns=["instrument", "condition"] + rescore.OUTPUT), ["no answers to score yet"]
@@ -127,7 +127,7 @@ def draw_figures(study: Study, responses: Path, warn) -> list[Path]:
                 continue
             if kind == "sensitivity" and rows["variant"].fillna("").nunique() < 2:
                 continue  # asked in one way only
-            if kind == "subgroups" and study.groups is None:
+            if kind == "subgroups" and study.groups is None and not study.subgroups:
                 continue
             path = folder / f"{chosen.key}-{kind}.png"
             try:

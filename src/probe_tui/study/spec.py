@@ -27,6 +27,7 @@ REMOTE_SETTINGS = {"base_url": str, "api_key_env": str, "mode": str, "samples": 
 REMOTE_BACKENDS = ("openai", "openai-completions", "anthropic")
 MODES = ("auto", "logprobs", "sampled", "parsed")
 ORDERS = {"standard": "", "reversed": "order=reversed"}  # the order factor's levels, as canonical variant strings
+SUBGROUPS = "subgroups:"  # a persona entry naming a group baseline: every group of it
 TOP_KEYS = ("name", "folder", "models", "instruments", "languages", "personas", "order", "countries", "groups", "bootstrap")
 MODEL_KEYS = ("name", "model", "backend", "endpoint", "endpoints", "per_endpoint", "concurrency", "cache",
               *LOCAL_SETTINGS, *REMOTE_SETTINGS)
@@ -86,6 +87,7 @@ class Study:
     groups: Path | None
     bootstrap: int
     text: str  # the study file itself, for the report's provenance
+    subgroups: tuple[str, ...] = ()  # group baselines whose every group is a persona (seed 003's sweep)
 
 
 def _error(path, mapping, key, field_name, problem) -> ItemFileError:
@@ -144,8 +146,11 @@ def load_study(given) -> Study:
     folder = (path.parent / folder_value if folder_value else default_folder(path)).resolve()
     models = _models(path, data)
     languages = _strings(path, data, "languages", ["en"])
-    personas = []
+    personas, subgroups = [], []
     for spec in _strings(path, data, "personas", ["none"]):
+        if spec.startswith(SUBGROUPS):
+            subgroups.append(spec.removeprefix(SUBGROUPS).strip())
+            continue
         try:
             personas.append(get_persona(spec).key)
         except ProbeError as exc:
@@ -164,6 +169,7 @@ def load_study(given) -> Study:
         if not isinstance(groups, str) or not (path.parent / groups).is_file():
             raise _error(path, data, "groups", "groups", f"expected the path of a group baseline CSV; {groups!r} is not a file")
         groups = (path.parent / groups).resolve()
+    personas += _subgroup_personas(path, data, subgroups, groups)
     bootstrap = data.get("bootstrap", 1000)
     if not isinstance(bootstrap, int) or isinstance(bootstrap, bool) or not 0 <= bootstrap <= 10_000:
         raise _error(path, data, "bootstrap", "bootstrap", "expected a whole number of resamples from 0 to 10,000")
@@ -171,7 +177,29 @@ def load_study(given) -> Study:
     _no_duplicates(path, data, "languages", languages)
     return Study(path=path.resolve(), name=name, folder=folder, models=tuple(models), instruments=tuple(instruments),
                  languages=tuple(languages), personas=tuple(personas), orders=tuple(dict.fromkeys(orders)), countries=countries,
-                 groups=groups, bootstrap=bootstrap, text=path.read_text(encoding="utf-8"))
+                 groups=groups, bootstrap=bootstrap, text=path.read_text(encoding="utf-8"), subgroups=tuple(subgroups))
+
+
+def _subgroup_personas(path, data, baselines: list[str], groups: Path | None) -> list[str]:
+    """`subgroups:NAME` in personas: the persona of every group of that group baseline (the study's
+    `groups` file or one built with `probe-tui baselines build`), in the baseline's order."""
+    if not baselines:
+        return []
+    from ..core.groups import load_group_baselines
+
+    try:
+        frame = load_group_baselines(groups)
+    except ProbeError as exc:
+        raise _error(path, data, "groups", "groups", str(exc)) from None
+    keys = []
+    for name in baselines:
+        mine = frame[frame["baseline"] == name] if len(frame) else frame
+        found = [key for key in dict.fromkeys(mine["persona"]) if str(key).strip()] if len(mine) else []
+        if not found:
+            known = ", ".join(sorted(frame["baseline"].unique())) if len(frame) else "none (build one with: probe-tui baselines build FILE)"
+            raise _error(path, data, "personas", "personas", f"no group baseline {name!r} with personas; there are: {known}")
+        keys += [get_persona(key).key for key in found]
+    return keys
 
 
 def _no_duplicates(path, data, key, values) -> None:
