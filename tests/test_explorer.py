@@ -286,7 +286,7 @@ async def test_persona_composer_builds_a_subgroup_and_saves_a_custom_persona(tmp
         await pilot.pause(0.1)
         assert "Singapore" in str(composer.query_one("#preview").render())
         await pilot.click("#use-subgroup")
-        await wait_for(pilot, lambda: screen.persona == "subgroup:ethnicity=malay,country=singapore", 10)
+        await wait_for(pilot, lambda: screen.persona == "subgroup:country=singapore,ethnicity=malay", 10)
         await wait_for(pilot, answered(screen), 10)
         prompt = screen.session.answer_for(screen.item, screen.condition()).prompt.text
         assert "Ethnicity: Malay" in prompt and "Country: Singapore" in prompt

@@ -6,6 +6,7 @@ import pytest
 
 from probe_tui.app import ProbeApp
 from probe_tui.core.demo import load_script
+from probe_tui.core.errors import ProbeError
 from probe_tui.core.instruments import get_instrument
 from probe_tui.core.personas import canonical_key, get_persona, load_personas
 
@@ -32,6 +33,21 @@ def test_every_name_of_a_persona_gives_one_key_and_one_prompt(specs, key):
 def test_a_subgroup_has_one_key_however_its_country_is_spelt():
     keys = {get_persona(f"subgroup:country={c},sex=female").key for c in ("China", "china", "PRC")}
     assert keys == {"subgroup:country=china,sex=female"}
+
+
+def test_a_subgroup_is_one_persona_whatever_the_order_of_its_attributes():
+    """A new user's find: subgroup:sex=female,country=china and the baseline's
+    subgroup:country=china,sex=female gave two prompts (attributes listed as written), two keys
+    and two answers for one group. Now the attributes follow personas.yaml's order."""
+    mfq2 = get_instrument("mfq2")
+    written = ("subgroup:sex=female,country=china", "subgroup:country=china,sex=female", "subgroup:country=PRC, sex=female")
+    for language in ("en", "zh", "fr"):
+        prompts = {mfq2.build_prompt(mfq2.items[0], language, get_persona(spec), None).text for spec in written}
+        assert len(prompts) == 1, prompts
+    assert {get_persona(spec).key for spec in written} == {canonical_key(spec) for spec in written} == {"subgroup:country=china,sex=female"}
+    assert "Country: China; Sex: female" in get_persona(written[0]).text["en"]
+    with pytest.raises(ProbeError, match="'sex' is given twice"):
+        get_persona("subgroup:sex=female,country=china,sex=male")
 
 
 @pytest.mark.parametrize("spec, language, name, text", [

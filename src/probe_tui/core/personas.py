@@ -195,7 +195,8 @@ def subgroup_attributes(bank: PersonaBank | None = None) -> dict[str, dict[str, 
 
 
 def subgroup_persona(spec: str, bank: PersonaBank | None = None) -> Persona:
-    """spec: "country=singapore,ethnicity=malay,..." (attributes in the order given)."""
+    """spec: "country=singapore,ethnicity=malay,..." in any order: the prompt and the key list the
+    attributes in personas.yaml's order, so one subgroup is one persona however it is written."""
     bank = bank or persona_bank()
     definition = bank.subgroup
     attributes = definition["attributes"]
@@ -209,7 +210,10 @@ def subgroup_persona(spec: str, bank: PersonaBank | None = None) -> Persona:
             raise ProbeError(f"subgroup attribute {attribute!r} needs a value, as in {attribute}=...")
         if attributes[attribute]["values"] == "countries":
             value = countries.slug(value)  # one key however the country is spelt
+        if attribute in dict(chosen):
+            raise ProbeError(f"subgroup attribute {attribute!r} is given twice")
         chosen.append((attribute, value))
+    chosen.sort(key=lambda pair: list(attributes).index(pair[0]))
     if not chosen:
         raise ProbeError("a subgroup persona needs at least one attribute, e.g. subgroup:country=singapore,ethnicity=malay")
     languages = [lang for lang in _strip(definition["intro"])]
