@@ -34,8 +34,9 @@ class MassThreshold:
         if self.percentile is None:
             return (f"low-mass: valid_mass < {self.value:.2f} (the floor; relative to the model's own answers after "
                     f"{MIN_ANSWERS_FOR_PERCENTILE}, {self.answers} so far)")
-        return (f"low-mass: valid_mass < {self.value:.2f} (the model's {LOW_MASS_PERCENTILE}th percentile over "
-                f"{self.answers} answers, {self.percentile:.2f}, under the {LOW_VALID_MASS:.2f} floor)")
+        # two significant digits: a percentile of 0.0074 is not shown as a rounded 0.01
+        return (f"low-mass: valid_mass < {self.value:.2g} (the model's {LOW_MASS_PERCENTILE}th percentile over "
+                f"{self.answers} answers, {self.percentile:.2g}, under the {LOW_VALID_MASS:.2f} floor)")
 
 
 def mass_threshold(valid_masses) -> MassThreshold:
