@@ -189,6 +189,9 @@ def test_run_with_variants_and_calibration_on_smollm2(tmp_path):
     assert set(frame["anchors"]) == {"both", "numbered", "verbal"} and set(frame["frame"]) == {1, 2, 3}
     assert "Sensitivity to the way the question was asked" in result.stdout and "argmax changes" in result.stdout
     assert "order effect" in result.stdout and "Lean: none claimed, no interval: intervals after 5 items" in result.stdout
+    # a new user's find: run and score named different nearest countries, neither saying over what
+    assert "The standard asking (the same over all variants follows" in result.stdout
+    assert "Over all variants: Nearest countries: " in result.stdout
     result = probe_tui("run", "--limit", "1", "--no-cache", "--variants", "order", "--calibrate", "contextual,pmi",
                        "--output", str(calibrated_out))
     assert result.returncode == 0, result.stderr

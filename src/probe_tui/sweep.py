@@ -112,6 +112,9 @@ def variants_summary(instrument, frame: pd.DataFrame, variants) -> str:
         reading = engine.reading(track)
         if reading is not None:
             lines.append(f"Over all variants (each item's mean over them): {lean_line(reading)}")
+            if not (reading.scale_free and len(reading.model_means) < 3):
+                nearest = engine.ranking(track)["country"].head(5).tolist()
+                lines.append(f"Over all variants: {nearest_line(nearest, engine.nearest_interval(track)[1])}")
     return "\n".join(lines)
 
 
@@ -265,6 +268,8 @@ def run_sweep(args, backend) -> int:
             session.record_score(condition, item, value)
         human = {c: session.human(c) for c in (US, CN)}
         if rows:
+            if len({job.condition.variant for job in jobs}) > 1:
+                print("The standard asking (the same over all variants follows the sensitivity, below):")
             print(gauge_summary(session.gauge(condition), human, session.engine.missing_note(condition)))
             nearest = session.nearest_countries(condition, 5)
             if nearest:
