@@ -317,3 +317,30 @@ def test_subgroups_in_personas_asks_under_every_group_of_a_baseline(tmp_path):
     with pytest.raises(ProbeError) as refused:
         load_study(write(tmp_path, text.replace("subgroups:sg", "subgroups:nope"), "bad.yaml"))
     assert str(refused.value).startswith(f"{tmp_path / 'bad.yaml'}:4: personas: no group baseline 'nope'")
+
+
+def test_the_report_says_when_its_scores_average_the_option_orders(tmp_path):
+    """A new user's find: with the order factor, the main table and figures are each item's mean
+    over both orders (the order-corrected score), which the report did not say."""
+    import numpy as np
+
+    from probe_tui.study.report import write_report
+    from probe_tui.study.results import write_results
+
+    study = load_study(write(tmp_path, "models: [smollm2-135m-instruct]\ninstruments: [{key: mfq2, items: 1-6}]\n"
+                                       "order: [standard, reversed]\n"))
+    rng = np.random.default_rng(2)
+    items = study.instruments[0].items
+    rows = [dict(instrument="mfq2", item_id=item.id, language="en", persona="none", model="m", method="logprobs", prompt="p",
+                 probs="{}", valid_mass=1.0, expected=float(rng.uniform(1, 5)), answer="1", entropy=1.0, cached=False,
+                 unanswered="", top_tokens="[]", variant=variant, order="reversed" if variant else "standard",
+                 options_reversed=False, country="", condition="", study_model="smol", key=f"{variant}|{item.id}",
+                 versions='{"python": "3"}', params="{}", model_name="smol", model_sha256="ab", endpoint="",
+                 chat_template_sha256="cd", prompt_style="chat")
+            for variant in ("", "order=reversed") for item in items]
+    write_results(study, pd.DataFrame(rows))
+    text = write_report(study).read_text(encoding="utf-8")
+    assert "its mean over the ways it was asked, the order-corrected score" in text
+    single = load_study(write(tmp_path, "models: [smollm2-135m-instruct]\ninstruments: [{key: mfq2, items: 1-6}]\n", "one.yaml"))
+    write_results(single, pd.DataFrame([r for r in rows if not r["variant"]]))
+    assert "order-corrected score" not in write_report(single).read_text(encoding="utf-8")

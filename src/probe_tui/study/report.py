@@ -93,6 +93,10 @@ def _likert_section(instrument, scores: pd.DataFrame, rows: pd.DataFrame, figure
                              "nearest countries", "method"], table, numeric={3, 4, 5, 6}))
         parts.append('<p class="note">Profile r: Pearson r between the model\'s profile and each country\'s human profile; '
                      '± is the half-width of the 95% bootstrap interval over items (none under 5 items).</p>')
+        if "variant" in rows and rows["variant"].fillna("").astype(str).nunique() > 1:  # the order factor (or other variants) asked
+            parts.append('<p class="note">Asked in more than one way (the order factor): each item\'s score here and in '
+                         'the figures below is its mean over the ways it was asked, the order-corrected score (seed 002 '
+                         'balances the orders so); the order check shows each order apart.</p>')
     missing = scores[scores["metric"] == "missing_items"]
     if len(missing):
         parts.append('<p class="note">Not yet comparable: ' + _e("; ".join(
@@ -219,7 +223,7 @@ def build_report(study: Study) -> str:
     scores = pd.read_csv(folder / SCORES, keep_default_na=False, na_values=[""]) if (folder / SCORES).exists() else pd.DataFrame()
     for column in ("model", "language", "persona", "target", "question", "condition", "instrument", "metric"):
         if column in scores.columns:
-            scores[column] = scores[column].fillna("").astype(str)
+            scores[column] = scores[column].astype(object).fillna("").astype(str)
     scored = frame[~frame["options_reversed"].astype(bool)].assign(model=frame["study_model"])
     figures = folder / FIGURES
     sections = []
