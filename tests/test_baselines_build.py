@@ -179,3 +179,15 @@ def test_import_goqa_from_the_command_line_reports_the_non_substantive_share(tmp
     assert "goqa-test: 2 countries × 2 item(s) (Q178, Q195)" in out
     assert "6.7% of answers on average" in out and "other source: 1" in out  # Nigeria's 20% on one of three rows
     assert [b["name"] for b in list_baselines()] == ["goqa-test"]
+
+
+def test_an_off_scale_answer_is_named_as_the_survey_wrote_it(tmp_path, monkeypatch, capsys):
+    """A new user's find: the value was shown as numpy's repr, np.int64(11)."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    path = write_microdata(tmp_path, ".csv")
+    frame = pd.read_csv(path)
+    frame.loc[0, "Q177"] = 11
+    frame.to_csv(path, index=False)
+    assert main(["baselines", "build", str(path), "--items", "Q177"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "(item Q177) has the value 11, off its scale 1–10" in err and "np." not in err

@@ -186,7 +186,9 @@ def file_digest(path: Path) -> tuple[str, int]:
 # --- group labels -> persona attribute values --------------------------------------------------------
 
 def _plain(value):
-    """1.0 -> 1, so codes read from CSV and .sav meet the same tables."""
+    """1.0 -> 1, so codes read from CSV and .sav meet the same tables (numpy's scalars as Python's)."""
+    if hasattr(value, "item"):
+        value = value.item()
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
