@@ -24,6 +24,14 @@ def score(*args):
     return result
 
 
+def profile_r_leans_us_everywhere(stdout: str) -> bool:
+    """Seed 000's finding, as `score` prints it: on every line r(US) > r(CN). (The lean those lines
+    also give is the gauge's, by RMSE with its interval, and names its measure: it may differ.)"""
+    pairs = re.findall(r"r\(US\) ([+-][\d.]+)  r\(CN\) ([+-][\d.]+)", stdout)
+    # printed to 2 decimals, so a line may show a tie: the scores table's exact figures are checked for >
+    return bool(pairs) and all(float(us) >= float(cn) for us, cn in pairs) and "leans CN by profile r" not in stdout
+
+
 def likert_scores(tmp_path, instrument, name):
     out = tmp_path / f"{name}.scores.csv"
     result = score("--instrument", instrument, "--responses", str(EXTERNAL / name), "--map", SEED_000_MAP,
@@ -45,7 +53,7 @@ def test_seed_000_every_model_leans_american(tmp_path, instrument, name, conditi
     assert (r["United States"] > r["China"]).all(), r[r["United States"] <= r["China"]]
     skew = scores[scores["metric"] == "skew_profile_r"]
     assert (skew["value"] > 0).all() and skew["ci95"].notna().all()
-    assert "leans CN" not in stdout
+    assert profile_r_leans_us_everywhere(stdout)
 
 
 @needs_external
@@ -121,4 +129,6 @@ def test_the_readme_seed_commands_run(tmp_path):
         args = [a.replace("../shared/external", str(EXTERNAL)) for a in args]
         args[args.index("--output") + 1] = str(tmp_path / f"{number}.csv")
         result = score(*args, "--bootstrap", "50")
-        assert len(pd.read_csv(tmp_path / f"{number}.csv")) and "leans CN" not in result.stdout
+        assert len(pd.read_csv(tmp_path / f"{number}.csv"))
+        if args[args.index("--instrument") + 1] in ("mfq2", "wvs"):
+            assert profile_r_leans_us_everywhere(result.stdout), result.stdout

@@ -223,7 +223,7 @@ def test_score_reports_the_lean_with_its_interval_and_the_sensitivity():
             for item in mfq2.items for variant, shift in (("", -0.05), ("order=reversed", 0.05))]
     scores, text = score(mfq2, pd.DataFrame(rows), n_resamples=300)
     lean = scores[scores["metric"] == "lean"].iloc[0]
-    assert lean["value"] == 1 and lean["question"].startswith("leans US (95% interval")
+    assert lean["value"] == 1 and lean["question"].startswith("leans US by RMSE (95% interval")
     assert scores[scores["metric"] == "lean_rmse_low"]["value"].iloc[0] > 0
     assert "leans US" in text and "sensitivity" in text
     corrected = scores[scores["metric"] == "sensitivity_score_order_corrected"].set_index("target")["value"]

@@ -43,9 +43,9 @@ def _lean_rows(track, reading) -> list[tuple]:
     code = {US: 1.0, CN: -1.0, NO_CLEAR_LEAN: 0.0}.get(claim, np.nan)
     skew = "" if reading.skew is None else f"; {reading.lean_by} skew {reading.skew:+.3f}, positive = closer to the US"
     if claim in (US, CN):
-        words = f"leans {'US' if claim == US else 'CN'} ({interval.text(3)}{skew})"
+        words = f"leans {'US' if claim == US else 'CN'} by {reading.lean_by} ({interval.text(3)}{skew})"
     elif claim == NO_CLEAR_LEAN:
-        words = f"{NO_CLEAR_LEAN} ({interval.text(3)} includes 0{skew})"
+        words = f"{NO_CLEAR_LEAN} by {reading.lean_by} ({interval.text(3)} includes 0{skew})"
     elif claim == "":
         words = f"no lean claimed (no interval: {interval.note}{skew})"
     else:
