@@ -67,7 +67,7 @@ def test_remote_replay_works_offline_and_stores_no_key(tmp_path, llama_server, m
     secret = "sk-planted-7f3a9c1e5b"
     monkeypatch.setenv("PLANTED_KEY", secret)
     proxy = FaultProxy(llama_server.url.removesuffix("/v1"))
-    config = EndpointConfig(kind="openai", base_url=proxy.url, model="smollm2", api_key_env="PLANTED_KEY", timeout=5.0,
+    config = EndpointConfig(kind="openai", base_url=proxy.url, model="smollm2", api_key_env="PLANTED_KEY", timeout=60.0,
                             max_retries=1, backoff=0.01)
     cache = ResponseCache(tmp_path / "cache.sqlite")
     prompt = mfq2.build_prompt(mfq2.items[0], "en", personas["none"], None, style=MESSAGES)
@@ -157,13 +157,15 @@ def test_every_endpoint_setting_that_changes_a_number_changes_the_key():
     base = EndpointConfig(kind="openai", base_url="http://127.0.0.1:9/v1", model="m")
     varied = {"kind": "openai-completions", "base_url": "http://127.0.0.1:8/v1", "model": "n", "mode": "sampled",
               "top_logprobs": 5, "samples": 3, "temperature": 0.2, "max_tokens": 4, "seed": 7,
+              "exact": False,  # completion endpoints: echo (or llama-server's n_probs) for floored options, or the floors
               # these change no number
               "name": "other", "api_key_env": "OTHER_KEY", "timeout": 5.0, "max_retries": 1, "backoff": 0.1, "api_key": "sk-x"}
     assert set(varied) == {f.name for f in fields(EndpointConfig)}
     unchanged = {"name", "api_key_env", "timeout", "max_retries", "backoff", "api_key"}
     for name, value in varied.items():
-        other = replace(base, **{name: value})
-        assert (_key(make_remote_backend(other)) != _key(make_remote_backend(base))) == (name not in unchanged), name
+        start = replace(base, kind="openai-completions") if name == "exact" else base  # a chat endpoint has no echo
+        other = replace(start, **{name: value})
+        assert (_key(make_remote_backend(other)) != _key(make_remote_backend(start))) == (name not in unchanged), name
 
 
 def test_a_run_with_a_tiny_n_ctx_is_never_replayed_for_a_plain_run(tmp_path, smollm2_path):
