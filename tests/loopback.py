@@ -67,12 +67,16 @@ class _Server:
         self.httpd.server_close()
 
 
-class _ProxyHandler(BaseHTTPRequestHandler):
+class _QuietHandler(BaseHTTPRequestHandler):
+    """A loopback handler speaking HTTP/1.1 that logs nothing."""
+
     protocol_version = "HTTP/1.1"
 
     def log_message(self, *args):
         pass
 
+
+class _ProxyHandler(_QuietHandler):
     def _send(self, status: int, body: bytes, headers: dict | None = None, declared_length: int | None = None):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -128,7 +132,7 @@ class FaultProxy(_Server):
         self.url = f"http://127.0.0.1:{self.port}/v1"
 
 
-class _JsonHandler(BaseHTTPRequestHandler):
+class _JsonHandler(_QuietHandler):
     def _reply(self, status, payload):
         body = json.dumps(payload).encode()
         self.send_response(status)
@@ -139,11 +143,6 @@ class _JsonHandler(BaseHTTPRequestHandler):
 
 
 class _AnthropicHandler(_JsonHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
     def do_POST(self):
         stand_in: AnthropicStandIn = self.server.owner
         request = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
@@ -234,11 +233,6 @@ class LlamaCppServer:
 
 
 class _EchoHandler(_JsonHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
     def do_GET(self):
         stand_in: EchoStandIn = self.server.owner
         if self.path == "/v1/models":
