@@ -29,7 +29,8 @@ from probe_tui.core.session import Condition, ask
 
 # Measured on 36 MFQ-2 items (en, no persona), sharded over two llama_cpp.server instances against the
 # local backend: the largest difference in an option's own probability was 1.3e-5, and in the
-# renormalised shares 1.8e-5 (16 of the 36 had an option outside the top-20 list, so floored). Not
+# renormalised shares 1.8e-5 (16 of the 36 had an option outside the top-20 list, so floored; rerun on
+# 2026-12-02 with a freshly built environment: 1.1e-5 and 1.1e-5, 25 of 36 floored, so all 36 are asked). Not
 # 0.0: the server renders the chat template itself and reuses its KV cache for whatever prefix the
 # previous request on that server shared, which depends on how the prompts were sharded, so its rows
 # are computed in other batches than the local pass (README: "What the numbers mean"). Bound: 10×.
@@ -97,9 +98,9 @@ def test_prompts_are_sharded_over_both_servers_each_row_naming_its_endpoint(serv
 
 def test_sharded_answers_agree_with_the_local_run(servers, mfq2, backend):
     sharded = ShardedBackend([remote(server.url) for server in servers], per_endpoint=2)
-    jobs = mfq2_jobs(mfq2, sharded.identity, 24)
+    jobs = mfq2_jobs(mfq2, sharded.identity, 36)
     answers = run_jobs(jobs, sharded, mfq2, concurrency=4)
-    local = run_jobs(mfq2_jobs(mfq2, backend.identity, 24), backend, mfq2)
+    local = run_jobs(mfq2_jobs(mfq2, backend.identity, 36), backend, mfq2)
     raw_worst = shares_worst = 0.0
     for ours, theirs in zip(answers, local):
         assert ours.item.id == theirs.item.id

@@ -2,6 +2,7 @@
 the kill -9 resume (every answer exactly once, equal to an uninterrupted run), the report and the
 study as an app session."""
 
+import json
 import os
 import signal
 import sqlite3
@@ -53,6 +54,7 @@ def write(tmp_path: Path, text: str, name: str = "study.yaml") -> Path:
     ("models:\n  - model: smollm2-135m-instruct\n    temperature: 0.7\ninstruments: [mfq2]\n", 3, "models[0].temperature", "remote"),
     ("models:\n  - endpoint: nowhere\ninstruments: [mfq2]\n", 2, "models[0].endpoint", "unknown endpoint 'nowhere'"),
     ("models: [smollm2-135m-instruct]\ninstruments: [mfq2]\norder: [standard, sideways]\n", 3, "order", "sideways"),
+    ("models: [smollm2-135m-instruct]\ninstruments: [mfq2]\nrepeats: 0\n", 3, "repeats", "from 1 to 100"),
     ("models: [smollm2-135m-instruct]\ncountries:\n  countries: [Atlantis]\n", 3, "countries.countries", "Atlantis"),
 ])
 def test_a_bad_study_file_is_one_line_naming_file_line_and_field(tmp_path, text, line, field, problem):
@@ -344,3 +346,84 @@ def test_the_report_says_when_its_scores_average_the_option_orders(tmp_path):
     single = load_study(write(tmp_path, "models: [smollm2-135m-instruct]\ninstruments: [{key: mfq2, items: 1-6}]\n", "one.yaml"))
     write_results(single, pd.DataFrame([r for r in rows if not r["variant"]]))
     assert "order-corrected score" not in write_report(single).read_text(encoding="utf-8")
+
+
+REPEATED = """\
+name: repeated
+models:
+  - name: local
+    model: smollm2-135m-instruct
+    n_ctx: 2048
+  - name: sampled
+    backend: openai
+    model: smollm2
+    base_url: {url}
+    mode: sampled
+    samples: 2
+    temperature: 1.0
+    seed: 7
+    max_tokens: 4
+instruments:
+  - key: mfq2
+    items: 1-2
+repeats: 2
+"""
+
+
+def test_repeats_draw_a_remote_model_afresh_and_read_a_local_models_exact_answer_once(tmp_path, llama_server):
+    """`repeats: 2`: every prompt twice. The sampled remote model is asked again, its seeded samples
+    taking the next seeds (7, 8, then 9, 10), as the requests the real server got show; the local
+    model's exact probabilities are read once, the repeat from the cache."""
+    from loopback import FaultProxy
+
+    proxy = FaultProxy(llama_server.url.removesuffix("/v1"))
+    env = os.environ.copy()
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")  # nothing answered before
+    try:
+        path = write(tmp_path, REPEATED.format(url=proxy.url), "repeated.yaml")
+        checked = probe_tui("study", "check", str(path), env=env)
+        assert checked.returncode == 0, checked.stderr[-2000:]
+        assert "= 2 conditions, each asked 2 times, 8 prompts" in checked.stdout
+        assert "repeats: its probabilities are exact and the same on every asking, so every repeat reads the first one" in checked.stdout
+        assert "repeats: asked again for each (sampled answers draw afresh; seeded ones with the next seeds)" in checked.stdout
+        done = probe_tui("study", "run", str(path), env=env)
+        assert done.returncode == 0, done.stderr[-2000:]
+        seeds = sorted(json.loads(body)["seed"] for _, where, _, body in proxy.requests if where.endswith("/chat/completions"))
+    finally:
+        proxy.stop()
+    assert seeds == [7, 7, 8, 8, 9, 9, 10, 10]  # per item: the first asking's two samples, then the repeat's next two
+    frame = pd.read_parquet(tmp_path / "repeated.study" / "responses.parquet")
+    assert len(frame) == 8 and frame["key"].is_unique
+    assert frame.groupby(["study_model", "repeat"]).size().to_dict() == {(m, r): 2 for m in ("local", "sampled") for r in (1, 2)}
+    local = frame[frame["study_model"] == "local"].set_index(["item_id", "repeat"])
+    assert set(local["method"]) == {"logprobs"}
+    for item in local.index.get_level_values(0).unique():
+        assert local.loc[(item, 2), "probs"] == local.loc[(item, 1), "probs"]
+        assert bool(local.loc[(item, 2), "cached"])  # read from the cache, not asked again
+    sampled = frame[frame["study_model"] == "sampled"]
+    assert set(sampled["method"]) == {"sampled(n=2,T=1)"}
+    report = probe_tui("study", "report", str(path), env=env)
+    assert report.returncode == 0, report.stderr
+    text = (tmp_path / "repeated.study" / "report.html").read_text(encoding="utf-8")
+    assert "<h2>Repeats</h2>" in text and "each prompt asked 2 times" in text
+
+
+def test_a_repeated_draw_has_its_own_cache_key_unless_the_backend_is_repeatable(tmp_path):
+    from dataclasses import replace
+
+    from scripted import ScriptedBackend
+
+    from probe_tui.backends.cached import CachedBackend
+    from probe_tui.core.cache import ResponseCache
+    from probe_tui.core.prompts import COMPLETION, Prompt
+
+    prompt = Prompt("Q: how much? A:", ("1", "2"), COMPLETION)
+    again = replace(prompt, draw=1)
+    varying = CachedBackend(ScriptedBackend(), ResponseCache(tmp_path / "cache.sqlite"))
+    assert varying.key_for(again) != varying.key_for(prompt)
+
+    class Exact(ScriptedBackend):
+        repeatable = True
+
+    exact = CachedBackend(Exact(), ResponseCache(tmp_path / "cache.sqlite"))
+    assert exact.key_for(again) == exact.key_for(prompt)

@@ -42,6 +42,8 @@ class Backend(Protocol):
     display_name: str
     identity: str  # what results are obtained from: the model file, or endpoint#model; known before start()
     max_concurrency: int  # requests a sweep may have in flight at once
+    # optional: repeatable = True when the same prompt gets the same numbers on every asking (a local
+    # model's exact probabilities), so a study's repeats read one answer; absent means asked again
 
     def start(self, on_progress=None) -> ModelInfo:
         """Load the model or check the endpoint; on_progress(fraction) may be called meanwhile."""

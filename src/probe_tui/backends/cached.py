@@ -77,8 +77,20 @@ class CachedBackend:
                 self.cache.remember_model(self._info_key(), asdict(self.info))
         return self.info
 
+    @property
+    def repeatable(self) -> bool:
+        return getattr(self.inner, "repeatable", False)
+
+    def key_for(self, prompt: Prompt) -> str:
+        """The prompt's cache key. A repeated draw (a study's repeats) is its own entry, unless the
+        backend's answers are the same on every asking (a local model's exact probabilities)."""
+        params = self.params()
+        if prompt.draw and not self.repeatable:
+            params = params | {"draw": prompt.draw}
+        return ResponseCache.key(self.model_key, prompt.text, prompt.labels, params)
+
     def score(self, prompt: Prompt) -> OptionLogprobs:
-        key = ResponseCache.key(self.model_key, prompt.text, prompt.labels, self.params())
+        key = self.key_for(prompt)
         found = self.cache.get(key)
         if found is not None:
             self.hits += 1

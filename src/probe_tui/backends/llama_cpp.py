@@ -29,6 +29,7 @@ N_BATCH = 512  # llama.cpp's logical batch; llama-cpp-python cuts it to n_ctx, a
 class LlamaCppBackend:
     capabilities = Capabilities(logprobs=True, cancel=True, stream=True)
     max_concurrency = 1
+    repeatable = True  # exact probabilities, the same on every asking (prefix reuse keeps them equal to a cold pass)
 
     def __init__(self, model_path: str | Path, n_gpu_layers: int | None = None, n_ctx: int = DEFAULTS.n_ctx, n_threads: int | None = None,
                  n_batch: int = N_BATCH):

@@ -536,8 +536,10 @@ class RemoteBackend:
         return {} if self.config.seed is None else {"seed": self.config.seed + sample}
 
     def _sample_answers(self, prompt: Prompt, n: int, temperature: float) -> list[str]:
+        """n answers; a study's repeat (prompt.draw) takes the next n sample numbers, so seeded draws never repeat."""
+        first = prompt.draw * n
         with ThreadPoolExecutor(max_workers=min(n, 8)) as pool:
-            return list(pool.map(lambda sample: self._one_answer(prompt, temperature, sample), range(n)))
+            return list(pool.map(lambda sample: self._one_answer(prompt, temperature, sample), range(first, first + n)))
 
     def _score_sampled(self, prompt: Prompt) -> OptionLogprobs:
         n, temperature = self.config.samples, self.config.temperature

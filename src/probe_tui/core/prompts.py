@@ -35,6 +35,7 @@ class Prompt:
     messages: tuple[dict, ...] = ()
     language: str = "en"
     anchors: tuple[str, ...] = ()  # the option descriptions, for parsing free-text answers
+    draw: int = 0  # a study's repeat (0 = the first asking): a backend whose answers vary draws afresh for each
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ class Job:
     country: str = ""  # the target country of a country sweep
     reverse_options: bool = False  # the order check: asked with the options' meanings reversed
     statement: str | None = None  # a calibration's reference prompt: this text in place of the item's (core/calibration.py)
+    draw: int = 0  # a study's repeat of this job (0 = the first asking; Prompt.draw)
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def run_jobs(jobs: Sequence[Job], backend, instrument, *, record: Callable[[int,
             raise CancelledError  # cancelled while it waited for a worker
         if on_progress:
             on_progress(RunProgress(job, False, len(answers), len(jobs)))
-        return ask(backend, instrument, job.item, job.condition, job.persona, job.reverse_options, statement=job.statement)
+        return ask(backend, instrument, job.item, job.condition, job.persona, job.reverse_options, statement=job.statement, draw=job.draw)
 
     with ThreadPoolExecutor(max_workers=workers_for(backend, concurrency), thread_name_prefix="probe-job") as pool:
         futures = [pool.submit(asked, job) for job in jobs]  # the pool's queue bounds what is in flight

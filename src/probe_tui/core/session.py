@@ -53,25 +53,27 @@ def reversed_under(condition: Condition, reverse_options: bool = False) -> bool:
 
 
 def prompt_for(backend, instrument: Instrument, item, condition: Condition, persona: Persona,
-               reverse_options: bool = False, statement: str | None = None) -> Prompt:
+               reverse_options: bool = False, statement: str | None = None, draw: int = 0) -> Prompt:
     """The exact prompt this backend is given for the item under the condition. statement: a
-    calibration's content-free item in place of the item's text ("" for none)."""
+    calibration's content-free item in place of the item's text ("" for none); draw: a study's
+    repeat (Prompt.draw)."""
     info = backend.info
     extra = {"variant": condition.variant} if condition.variant else {}
     if statement is not None:
         extra["statement"] = statement
-    return instrument.build_prompt(item, condition.language, persona, info.chat_template, info.prompt_style,
-                                   reversed_under(condition, reverse_options), **extra)
+    prompt = instrument.build_prompt(item, condition.language, persona, info.chat_template, info.prompt_style,
+                                     reversed_under(condition, reverse_options), **extra)
+    return replace(prompt, draw=draw) if draw else prompt
 
 
 def ask(backend, instrument: Instrument, item, condition: Condition, persona: Persona,
-        reverse_options: bool = False, statement: str | None = None) -> Answer:
+        reverse_options: bool = False, statement: str | None = None, draw: int = 0) -> Answer:
     """Condition -> Prompt -> Backend -> Distribution, for one item (backend: a started Backend).
 
     reverse_options: ask with the options' meanings reversed (the order check); the distribution
     returned is mirrored back onto the real scale (so is that of a variant with its order reversed).
     statement: a calibration's reference prompt (core/calibration.py) instead of the item's."""
-    prompt = prompt_for(backend, instrument, item, condition, persona, reverse_options, statement)
+    prompt = prompt_for(backend, instrument, item, condition, persona, reverse_options, statement, draw)
     distribution = distribution_from_logprobs(backend.score(prompt), prompt.labels)
     if reversed_under(condition, reverse_options):
         distribution = distribution.mirrored()

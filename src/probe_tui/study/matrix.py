@@ -1,5 +1,7 @@
 """A study's matrix as the runner's jobs: for each model, every instrument × language × persona ×
-order (and the country sweep's countries × conditions × order), item by item.
+order (and the country sweep's countries × conditions × order), item by item, and each of those
+`repeats` times (the draws: a remote model is asked again for each, a local model's exact
+probabilities are read once, from the response cache).
 
 Each job's key names all of it, and the model entry's fingerprint (its file or id and settings):
 the journal keeps one answer per key, so a rerun asks only what is missing, and a changed model
@@ -25,7 +27,7 @@ class Planned:
 
     job: Job
     instrument: str
-    extras: dict  # study_model, country, condition: the study's own columns (rows.py gives variant and order)
+    extras: dict  # study_model, country, condition, repeat: the study's own columns (rows.py gives variant and order)
 
 
 def orders_for(study: Study, instrument_key: str) -> tuple[str, ...]:
@@ -44,6 +46,11 @@ def conditions_of(study: Study) -> int:
     return per_model * len(study.models)
 
 
+def draw_suffix(draw: int) -> str:
+    """A job key's repeat part: none for the first asking (so a study that adds repeats keeps its answers)."""
+    return f"|repeat={draw + 1}" if draw else ""
+
+
 def model_key(spec: ModelSpec, identity: str, params: dict) -> str:
     """The model part of every job key: the label, and a hash of the entry, the model's identity and
     the scoring parameters (so a changed n_ctx in config.toml is another model too)."""
@@ -56,8 +63,16 @@ def model_plan(study: Study, spec: ModelSpec, identity: str, params: dict) -> li
     params: its backend's scoring parameters)."""
     base = model_key(spec, identity, params)
     plan = []
+    for draw in range(study.repeats):
+        plan += _one_asking(study, spec.label, base, identity, draw)
+    return plan
+
+
+def _one_asking(study: Study, label: str, base: str, identity: str, draw: int) -> list[Planned]:
+    """Every prompt of the matrix once, as its draw-th asking."""
+    plan, again = [], draw_suffix(draw)
     for variant in study.orders:  # "" (standard) or "order=reversed": core/variants.py's canonical strings
-        extras = {"study_model": spec.label}
+        extras = {"study_model": label, "repeat": draw + 1}
         for chosen in study.instruments:
             if variant not in orders_for(study, chosen.key):
                 continue
@@ -66,8 +81,8 @@ def model_plan(study: Study, spec: ModelSpec, identity: str, params: dict) -> li
                     persona = get_persona(persona_key)
                     condition = Condition(identity, chosen.key, language, persona.key, variant)
                     for item in chosen.items:
-                        key = f"{base}|{chosen.key}|{language}|{persona.key}|{variant}|{item.id}"
-                        plan.append(Planned(Job(key, item, condition, persona), chosen.key,
+                        key = f"{base}|{chosen.key}|{language}|{persona.key}|{variant}|{item.id}{again}"
+                        plan.append(Planned(Job(key, item, condition, persona, draw=draw), chosen.key,
                                             extras | {"country": "", "condition": ""}))
         sweep = study.countries
         if sweep is not None:
@@ -77,8 +92,8 @@ def model_plan(study: Study, spec: ModelSpec, identity: str, params: dict) -> li
                     condition, persona = country_condition(instrument, country, condition_name, identity)
                     condition = replace(condition, variant=variant)
                     for item in sweep.items:
-                        key = f"{base}|{sweep.key}|countries={condition_name}|{country}|{variant}|{item.id}"
-                        plan.append(Planned(Job(key, item, condition, persona, country), sweep.key,
+                        key = f"{base}|{sweep.key}|countries={condition_name}|{country}|{variant}|{item.id}{again}"
+                        plan.append(Planned(Job(key, item, condition, persona, country, draw=draw), sweep.key,
                                             extras | {"country": country, "condition": condition_name}))
     return plan
 

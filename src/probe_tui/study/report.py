@@ -187,7 +187,7 @@ def _order_section(frame: pd.DataFrame) -> str:
     if reversed_rows.empty:
         return ""
     standard = frame[variant == ""]
-    keys = ["study_model", "instrument", "language", "persona", "country", "condition", "item_id"]
+    keys = ["study_model", "instrument", "language", "persona", "country", "condition", "item_id", "repeat"]
     paired = standard.merge(reversed_rows, on=keys, suffixes=("", "_reversed"))
     paired = paired[(paired["unanswered"].fillna("") == "") & (paired["unanswered_reversed"].fillna("") == "")]
     if paired.empty:
@@ -198,6 +198,27 @@ def _order_section(frame: pd.DataFrame) -> str:
     return ("<h2>Order check</h2><p>Each item asked again with the options' order reversed, its distribution mirrored "
             "back onto the scale: how far the expected value moved (0 = no order effect).</p>"
             + _table(["model", "instrument", "pairs", "mean |ΔE|", "max |ΔE|"], table, numeric={2, 3, 4}))
+
+
+def _repeats_section(frame: pd.DataFrame) -> str:
+    """How much the answers moved between a study's repeats: for each prompt, the spread of its
+    expected value over the draws, and whether its most likely answer changed."""
+    if frame["repeat"].nunique() < 2:
+        return ""
+    answered = frame[frame["unanswered"].fillna("") == ""].assign(variant=frame["variant"].fillna("").astype(str))
+    keys = ["study_model", "instrument", "language", "persona", "country", "condition", "variant", "item_id"]
+    draws = answered.groupby(keys, sort=False).agg(n=("repeat", "nunique"), sd=("expected", "std"), answers=("answer", "nunique"))
+    draws = draws[draws["n"] > 1].reset_index()
+    if draws.empty:
+        return ""
+    table = [[m, i, len(g), int(g["n"].max()), _number(g["sd"].mean(), 3, sign=False), _number(g["sd"].max(), 3, sign=False),
+              f"{(g['answers'] > 1).mean():.0%}", _methods(answered[(answered["study_model"] == m) & (answered["instrument"] == i)])]
+             for (m, i), g in draws.groupby(["study_model", "instrument"], sort=False)]
+    return ("<h2>Repeats</h2><p>Each prompt asked again: the standard deviation of its expected value over the draws, and the "
+            "share of prompts whose most likely answer changed. Exact probabilities (a local model) are the same on every "
+            "asking, so their repeats agree; sampled answers vary with the draw.</p>"
+            + _table(["model", "instrument", "prompts", "draws", "mean SD of E", "max SD of E", "answer changed", "method"],
+                     table, numeric={2, 3, 4, 5, 6}))
 
 
 def _provenance_section(study: Study, frame: pd.DataFrame) -> str:
@@ -220,6 +241,7 @@ def build_report(study: Study) -> str:
     if not responses.exists():
         raise ProbeError(f"{study.path.name} has no results yet in {folder}; run it first: probe-tui study run {study.path}")
     frame = pd.read_parquet(responses)
+    frame["repeat"] = frame["repeat"].fillna(1).astype(int) if "repeat" in frame.columns else 1  # written before repeats existed
     scores = pd.read_csv(folder / SCORES, keep_default_na=False, na_values=[""]) if (folder / SCORES).exists() else pd.DataFrame()
     for column in ("model", "language", "persona", "target", "question", "condition", "instrument", "metric"):
         if column in scores.columns:
@@ -232,7 +254,8 @@ def build_report(study: Study) -> str:
     sections.append("<h2>The study</h2>" + _table(["model", "kind", "method", "answers"], summary, numeric={3})
                     + (f"<p>Instruments: {_e(', '.join(f'{s.key} ({len(s.items)} items)' for s in study.instruments))}; "
                        f"languages: {_e(', '.join(study.languages))}; personas: {_e(', '.join(study.personas))}; "
-                       f"orders: {_e(', '.join(o or 'standard' for o in study.orders))}.</p>" if study.instruments else "")
+                       f"orders: {_e(', '.join(o or 'standard' for o in study.orders))}"
+                       f"{f'; each prompt asked {study.repeats} times' if study.repeats > 1 else ''}.</p>" if study.instruments else "")
                     + (f"<p>Country sweep: {_e(study.countries.key)} ({len(study.countries.items)} items) for "
                        f"{_e(', '.join(study.countries.countries))}; conditions: {_e(', '.join(study.countries.conditions))} "
                        "(each country with its national persona).</p>" if study.countries else ""))
@@ -251,6 +274,7 @@ def build_report(study: Study) -> str:
         sections.append(f"<h2>{_e(study.countries.key)} across countries (seed 001)</h2>"
                         + _countries_section(study, mine, rows, folder))
     sections.append(_order_section(frame))
+    sections.append(_repeats_section(frame))
     sections.append(_provenance_section(study, frame))
     made = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{_e(study.name)} · probe-tui study</title>"

@@ -3,8 +3,8 @@
 - responses.parquet: one row per answer, in matrix order, with the columns of `probe-tui export`
   (the condition, the prompt, the numbers, the variant and its order, and their provenance) and the
   study's own: study, study_model (the model's label in the study file), country and condition (a
-  country sweep), key (the journal's), answered_by (the endpoint that answered, for a model served
-  by several);
+  country sweep), repeat (1 to the study's repeats), key (the journal's), answered_by (the endpoint
+  that answered, for a model served by several);
 - scores.csv: `probe-tui score` over the whole study, long format, with instrument and condition
   columns; the model column holds the study's model labels; order checks are not scored;
 - figures/: each instrument's figures, PNG.
@@ -26,7 +26,7 @@ from ..core.rows import write_whole
 from .spec import Study
 
 RESPONSES, SCORES, FIGURES, REPORT = "responses.parquet", "scores.csv", "figures", "report.html"
-STUDY_COLUMNS = ["study", "study_model", "country", "condition", "key", "answered_by"]  # answered_by: core/rows.py
+STUDY_COLUMNS = ["study", "study_model", "country", "condition", "repeat", "key", "answered_by"]  # answered_by: core/rows.py
 
 
 def study_frame(study: Study, rows: list[dict], keys: list[str]) -> pd.DataFrame:
@@ -37,6 +37,7 @@ def study_frame(study: Study, rows: list[dict], keys: list[str]) -> pd.DataFrame
     if frame.empty:
         return frame
     frame.insert(0, "study", study.name)
+    frame["repeat"] = frame["repeat"].fillna(1).astype(int) if "repeat" in frame.columns else 1  # journaled before repeats existed
     ordered = [c for c in frame.columns if c not in STUDY_COLUMNS] + [c for c in STUDY_COLUMNS if c in frame.columns]
     return frame[ordered]
 

@@ -19,7 +19,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from ..core import runner
-from ..core.cache import ResponseCache
 from ..core.errors import ProbeError
 from ..core.instruments import get_instrument
 from ..core.journal import RunJournal
@@ -75,10 +74,11 @@ def check_study(study: Study, out: Callable[[str], None] = print) -> int:
         journal.close()
     factors = [f"{len(study.models)} model(s)", f"{len(study.instruments)} instrument(s)", f"{len(study.languages)} language(s)",
                f"{len(study.personas)} persona(s)", f"{len(study.orders)} order(s)"]
+    repeated = f", each asked {study.repeats} times" if study.repeats > 1 else ""
     if study.countries is not None:
         factors.append(f"+ {study.countries.key} for {len(study.countries.countries)} countries × {len(study.countries.conditions)} condition(s)")
     total = sum(len(plan) for _, _, plan in built)
-    out(f"{study.name}: {' × '.join(factors)} = {conditions_of(study)} conditions, {total} prompts")
+    out(f"{study.name}: {' × '.join(factors)} = {conditions_of(study)} conditions{repeated}, {total} prompts")
     out(f"results folder: {study.folder}")
     seconds_total, tokens_in_total = 0.0, 0
     for spec, backend, plan in built:
@@ -87,12 +87,12 @@ def check_study(study: Study, out: Callable[[str], None] = print) -> int:
         try:
             runner.start(backend)
             prompts = [(p, prompt_for(backend, get_instrument(p.instrument), p.job.item, p.job.condition, p.job.persona,
-                                      p.job.reverse_options)) for p in todo]
+                                      p.job.reverse_options, draw=p.job.draw)) for p in todo]
             if cache is not None:
-                missing = [(p, prompt) for p, prompt in prompts
-                           if cache.get(ResponseCache.key(backend.model_key, prompt.text, prompt.labels, _params(backend))) is None]
+                uncached = [(p, prompt) for p, prompt in prompts if cache.get(backend.key_for(prompt)) is None]
+                missing = list({backend.key_for(prompt): (p, prompt) for p, prompt in uncached}.values())  # a local model's repeats: one asking
             else:
-                missing = prompts
+                uncached = missing = prompts
             per_prompt = _time_prompts(backend, [prompt for _, prompt in missing[:TIMED_PROMPTS]])
         finally:
             backend.close()
@@ -100,19 +100,29 @@ def check_study(study: Study, out: Callable[[str], None] = print) -> int:
         left = max(0, len(missing) - TIMED_PROMPTS)
         seconds = per_prompt * left / workers if per_prompt is not None else None
         line = (f"  {spec.label} ({spec.kind}): {len(plan)} prompts, {len(plan) - len(todo)} already answered in the study, "
-                f"{len(todo) - len(missing)} more in the response cache, {len(missing)} to ask")
+                f"{len(todo) - len(uncached)} more in the response cache, {len(missing)} to ask")
+        if len(uncached) > len(missing):
+            line += f" ({len(uncached) - len(missing)} repeats of those read their answers)"
         if seconds is not None:
             timed = max(1, min(len(missing), TIMED_PROMPTS) - 1)
             line += f"; about {_duration(seconds)} ({per_prompt:.2f} s per prompt over {timed} timed"
             line += f", {workers} at once)" if workers > 1 else ")"
             seconds_total = seconds_total + seconds if spec.local else max(seconds_total, seconds)
         out(line)
+        if study.repeats > 1:
+            out(f"    repeats: {_repeats_note(backend)}")
         if not spec.local:
             tokens_in, tokens_out = _token_estimate(backend, [prompt for _, prompt in missing])
             tokens_in_total += tokens_in
             out(f"    tokens (about, at {CHARS_PER_TOKEN} characters per token): {tokens_in:,} in, {tokens_out:,} out")
     out(f"estimated time: about {_duration(seconds_total)} (local models one after another, remote ones alongside)")
     return 0
+
+
+def _repeats_note(backend) -> str:
+    if getattr(backend, "repeatable", False):
+        return "its probabilities are exact and the same on every asking, so every repeat reads the first one"
+    return "asked again for each (sampled answers draw afresh; seeded ones with the next seeds)"
 
 
 def _time_prompts(backend, prompts) -> float | None:

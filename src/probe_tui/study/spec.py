@@ -1,8 +1,9 @@
 """The study file: YAML, checked in full before anything runs, every error naming file:line:field.
 Its keys (README, Studies; examples in assets/studies/): name, folder, models (each: name, and model
 [with backend and its settings] or endpoint or endpoints), instruments (keys, or mappings with key
-and an item subset), languages, personas, order (standard and/or reversed), countries (a country
-sweep: instrument, countries, conditions), groups (a group baseline CSV) and bootstrap."""
+and an item subset), languages, personas, order (standard and/or reversed), repeats (how many times
+each prompt is asked), countries (a country sweep: instrument, countries, conditions), groups (a
+group baseline CSV) and bootstrap."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ REMOTE_BACKENDS = ("openai", "openai-completions", "anthropic")
 MODES = ("auto", "logprobs", "sampled", "parsed")
 ORDERS = {"standard": "", "reversed": "order=reversed"}  # the order factor's levels, as canonical variant strings
 SUBGROUPS = "subgroups:"  # a persona entry naming a group baseline: every group of it
-TOP_KEYS = ("name", "folder", "models", "instruments", "languages", "personas", "order", "countries", "groups", "bootstrap")
+TOP_KEYS = ("name", "folder", "models", "instruments", "languages", "personas", "order", "repeats", "countries", "groups", "bootstrap")
+MAX_REPEATS = 100
 MODEL_KEYS = ("name", "model", "backend", "endpoint", "endpoints", "per_endpoint", "concurrency", "cache",
               *LOCAL_SETTINGS, *REMOTE_SETTINGS)
 
@@ -88,6 +90,7 @@ class Study:
     bootstrap: int
     text: str  # the study file itself, for the report's provenance
     subgroups: tuple[str, ...] = ()  # group baselines whose every group is a persona (seed 003's sweep)
+    repeats: int = 1  # each prompt asked this many times (draws 0..repeats-1; the `repeat` column counts from 1)
 
 
 def _error(path, mapping, key, field_name, problem) -> ItemFileError:
@@ -170,6 +173,9 @@ def load_study(given) -> Study:
             raise _error(path, data, "groups", "groups", f"expected the path of a group baseline CSV; {groups!r} is not a file")
         groups = (path.parent / groups).resolve()
     personas += _subgroup_personas(path, data, subgroups, groups)
+    repeats = data.get("repeats", 1)
+    if not isinstance(repeats, int) or isinstance(repeats, bool) or not 1 <= repeats <= MAX_REPEATS:
+        raise _error(path, data, "repeats", "repeats", f"expected how many times each prompt is asked, a whole number from 1 to {MAX_REPEATS}")
     bootstrap = data.get("bootstrap", 1000)
     if not isinstance(bootstrap, int) or isinstance(bootstrap, bool) or not 0 <= bootstrap <= 10_000:
         raise _error(path, data, "bootstrap", "bootstrap", "expected a whole number of resamples from 0 to 10,000")
@@ -177,7 +183,8 @@ def load_study(given) -> Study:
     _no_duplicates(path, data, "languages", languages)
     return Study(path=path.resolve(), name=name, folder=folder, models=tuple(models), instruments=tuple(instruments),
                  languages=tuple(languages), personas=tuple(personas), orders=tuple(dict.fromkeys(orders)), countries=countries,
-                 groups=groups, bootstrap=bootstrap, text=path.read_text(encoding="utf-8"), subgroups=tuple(subgroups))
+                 groups=groups, bootstrap=bootstrap, text=path.read_text(encoding="utf-8"), subgroups=tuple(subgroups),
+                 repeats=repeats)
 
 
 def _subgroup_personas(path, data, baselines: list[str], groups: Path | None) -> list[str]:
