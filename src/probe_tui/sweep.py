@@ -90,7 +90,7 @@ def calibrated_cells(row: dict, jobs: list[Job], references: dict, methods) -> d
 
 def calibration_summary(frame: pd.DataFrame, methods) -> str:
     """The calibrated views beside the raw answers: mean E[x] and how often the argmax stays the same."""
-    answered = frame[frame["unanswered"].fillna("").astype(str) == ""]
+    answered = frame[frame["unanswered"].astype(object).fillna("").astype(str) == ""]
     lines = [f"Calibrated views (beside the raw answers, which are written unchanged): raw mean E[x] {answered['expected'].mean():.2f}"]
     for method in methods:
         probs, expected, answer, _ = calibration.columns(method)
@@ -105,7 +105,7 @@ def variants_summary(instrument, frame: pd.DataFrame, variants) -> str:
     mean over its variants; the lean's interval resamples items and their variants)."""
     from .core.sensitivity import summary
 
-    answered = frame[frame["unanswered"].fillna("").astype(str) == ""]
+    answered = frame[frame["unanswered"].astype(object).fillna("").astype(str) == ""]
     lines = ["", summary(answered, instrument, list(dict.fromkeys(variants)))]
     engine, _ = instrument.engine(answered, "the run")
     for track in engine.tracks:
@@ -153,7 +153,7 @@ def subgroup_summary(instrument, frame: pd.DataFrame) -> str:
     """seed 003's comparison of a subgroup sweep: its conditions against their groups, and the fairness."""
     from .core.groups import load_group_baselines
 
-    scored = frame[frame["unanswered"].fillna("") == ""] if "unanswered" in frame else frame
+    scored = frame[frame["unanswered"].astype(object).fillna("") == ""] if "unanswered" in frame else frame
     if scored.empty:
         return "no answers to compare"
     scores = instrument.score_responses(scored.assign(response=scored["expected"]), n_resamples=0, groups=load_group_baselines())

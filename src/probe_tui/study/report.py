@@ -93,7 +93,7 @@ def _likert_section(instrument, scores: pd.DataFrame, rows: pd.DataFrame, figure
                              "nearest countries", "method"], table, numeric={3, 4, 5, 6}))
         parts.append('<p class="note">Profile r: Pearson r between the model\'s profile and each country\'s human profile; '
                      '± is the half-width of the 95% bootstrap interval over items (none under 5 items).</p>')
-        if "variant" in rows and rows["variant"].fillna("").astype(str).nunique() > 1:  # the order factor (or other variants) asked
+        if "variant" in rows and rows["variant"].astype(object).fillna("").astype(str).nunique() > 1:  # the order factor (or other variants) asked
             parts.append('<p class="note">Asked in more than one way (the order factor): each item\'s score here and in '
                          'the figures below is its mean over the ways it was asked, the order-corrected score (seed 002 '
                          'balances the orders so); the order check shows each order apart.</p>')
@@ -182,14 +182,14 @@ def _dr_figure(pivot: pd.DataFrame, folder: Path) -> Path:
 def _order_section(frame: pd.DataFrame) -> str:
     """The order check: the same item asked with the options reversed, mirrored back; how far its
     expected value moved."""
-    variant = frame["variant"].fillna("").astype(str)
+    variant = frame["variant"].astype(object).fillna("").astype(str)
     reversed_rows = frame[variant == "order=reversed"]
     if reversed_rows.empty:
         return ""
     standard = frame[variant == ""]
     keys = ["study_model", "instrument", "language", "persona", "country", "condition", "item_id", "repeat"]
     paired = standard.merge(reversed_rows, on=keys, suffixes=("", "_reversed"))
-    paired = paired[(paired["unanswered"].fillna("") == "") & (paired["unanswered_reversed"].fillna("") == "")]
+    paired = paired[(paired["unanswered"].astype(object).fillna("") == "") & (paired["unanswered_reversed"].astype(object).fillna("") == "")]
     if paired.empty:
         return ""
     paired["shift"] = (paired["expected"] - paired["expected_reversed"]).abs()
@@ -205,7 +205,7 @@ def _repeats_section(frame: pd.DataFrame) -> str:
     expected value over the draws, and whether its most likely answer changed."""
     if frame["repeat"].nunique() < 2:
         return ""
-    answered = frame[frame["unanswered"].fillna("") == ""].assign(variant=frame["variant"].fillna("").astype(str))
+    answered = frame[frame["unanswered"].astype(object).fillna("") == ""].assign(variant=frame["variant"].astype(object).fillna("").astype(str))
     keys = ["study_model", "instrument", "language", "persona", "country", "condition", "variant", "item_id"]
     draws = answered.groupby(keys, sort=False).agg(n=("repeat", "nunique"), sd=("expected", "std"), answers=("answer", "nunique"))
     draws = draws[draws["n"] > 1].reset_index()

@@ -68,7 +68,7 @@ def _scored_rows(responses: Path) -> pd.DataFrame:
     if frame.empty:
         return frame
     frame["model"] = frame["study_model"]
-    return frame[frame["unanswered"].fillna("").astype(str) == ""] if "unanswered" in frame.columns else frame
+    return frame[frame["unanswered"].astype(object).fillna("").astype(str) == ""] if "unanswered" in frame.columns else frame
 
 
 def score_study(study: Study, responses: Path) -> tuple[pd.DataFrame, list[str]]:
@@ -126,7 +126,7 @@ def draw_figures(study: Study, responses: Path, warn) -> list[Path]:
         for kind in instrument.figure_kinds:
             if kind == "base-vs-chat" and rows["model"].nunique() < 2:
                 continue
-            if kind == "sensitivity" and rows["variant"].fillna("").nunique() < 2:
+            if kind == "sensitivity" and rows["variant"].astype(object).fillna("").nunique() < 2:
                 continue  # asked in one way only
             if kind == "subgroups" and study.groups is None and not study.subgroups:
                 continue

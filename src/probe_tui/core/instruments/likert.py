@@ -266,8 +266,8 @@ class LikertInstrument:
         for row in means.itertuples(index=False):
             item = by_key[row.item_key]
             engine.add((row.model, row.language, row.persona), item.code, item.dimension, item.keyed(row.response))
-        if "variant" in frame.columns and frame["variant"].fillna("").astype(str).nunique() > 1:  # asked under several variants
-            per_variant = frame.assign(variant=frame["variant"].fillna("").astype(str)).groupby(
+        if "variant" in frame.columns and frame["variant"].astype(object).fillna("").astype(str).nunique() > 1:  # asked under several variants
+            per_variant = frame.assign(variant=frame["variant"].astype(object).fillna("").astype(str)).groupby(
                 rescore.CONDITION + ["item_key", "variant"])["response"].mean()
             for (model, language, persona, key), scores in per_variant.groupby(level=[0, 1, 2, 3]):
                 item = by_key[key]
