@@ -427,3 +427,61 @@ def test_a_repeated_draw_has_its_own_cache_key_unless_the_backend_is_repeatable(
 
     exact = CachedBackend(Exact(), ResponseCache(tmp_path / "cache.sqlite"))
     assert exact.key_for(again) == exact.key_for(prompt)
+
+
+SMALL = """\
+name: three moral items
+models:
+  - name: smol-study
+    model: smollm2-135m-instruct
+    n_ctx: 2048
+instruments:
+  - key: mfq2
+    items: 4-6
+personas: [none, us_average]
+"""
+
+
+async def test_the_app_on_a_study_browses_its_items_under_its_name_with_its_model_labels(tmp_path):
+    """A new user's find: `--study` browsed the whole item bank and the header said "session study".
+    Now the screens browse the study's items, the header names the study, the gauge's tracks its model."""
+    from probe_tui.app import ProbeApp
+    from probe_tui.screens.dialogs import InstrumentPicker
+    from probe_tui.study.session import study_app
+    from test_app import probe_screen, wait_for
+
+    path = write(tmp_path, SMALL)
+    done = probe_tui("study", "run", str(path))
+    assert done.returncode == 0, done.stderr[-2000:]
+    backend, store, session, instrument, study = study_app(path)
+    assert study.name == "three moral items" and set(study.models.values()) == {"smol-study"}
+    app = ProbeApp(backend, instrument=instrument, session=session, store=store, study=study)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await probe_screen(app, pilot)
+            await wait_for(pilot, app.model_ready, 60)
+            await pilot.pause(0.3)
+            assert "study three moral items" in app.title and "session study" not in app.sub_title
+            assert app.sub_title.startswith("SmolLM2") and "three moral items" not in app.sub_title  # once is enough
+            assert [item.code for item in screen.items] == ["4", "5", "6"]
+            assert "item 1/3 · official no. 4" in str(screen.query_one("#item-header").render())
+            for _ in range(4):
+                await pilot.press("n")
+            assert screen.item.code == "6" and "item 3/3" in str(screen.query_one("#item-header").render())
+            await pilot.press("a")
+            await wait_for(pilot, lambda: type(app.screen).__name__ == "AnswersScreen", 10)
+            table = app.screen.query_one("DataTable")
+            assert table.row_count == 3 * 2  # the study's items × its personas, nothing asked beyond them
+            assert {str(table.get_row_at(n)[0]) for n in range(table.row_count)} == {"4", "5", "6"}
+            await pilot.press("escape")
+            await pilot.press("g")
+            await wait_for(pilot, lambda: type(app.screen).__name__ == "GaugeScreen" and len(app.screen.tracks()) == 2, 60)
+            tracks = [app.screen.label(track) for track in app.screen.tracks()]
+            assert sorted(tracks) == ["EN · Average person from the United States · smol-study", "EN · No persona · smol-study"], tracks  # a track per persona, each naming the study's model
+            await pilot.press("escape")
+            app.action_pick_instrument()
+            await wait_for(pilot, lambda: isinstance(app.screen, InstrumentPicker) and hasattr(app.screen, "keys"), 10)
+            assert app.screen.keys == ["mfq2"]  # only the study's instruments, with the study's share of each
+            assert "(3 of 36 items in the study)" in str(app.screen.query_one("OptionList").get_option_at_index(0).prompt)
+    finally:
+        backend.close()

@@ -71,8 +71,10 @@ class ProbeApp(App):
     model_status: reactive[Mapping[str, ModelStatus]] = reactive(MappingProxyType({}), init=False)  # identity -> its load
 
     def __init__(self, backend, instrument: str | None = None, language: str | None = None, persona: str | None = None,
-                 session: str | None = None, store: SessionStore | None = None):
+                 session: str | None = None, store: SessionStore | None = None, study=None):
         """instrument: None means the settings' one.
+        study: a study's scope (study/session.py's StudyScope) when the app shows a study's answers: its
+        name heads the app, its instruments' items are those browsed, its model labels name the tracks.
         session: the name to record under (and resume, if it exists); a new dated one by default.
         language, persona: None means where the session stood (the settings', en and none, for a new one).
         A bad config.toml is a one-line ProbeError here, as in the CLI."""
@@ -81,6 +83,9 @@ class ProbeApp(App):
         self.models = posting_models(self, backend)
         self.store = store if store is not None else SessionStore()
         self.session_name = session or new_session_name(self.store)
+        self.study = study
+        if study is not None:
+            self.title = f"probe-tui · study {printable(study.name)}"
         self.saved_state = self.store.open(self.session_name)
         first = get_instrument(instrument or self.settings.instrument)
         self.explicit = {"language": language is not None, "persona": persona is not None}
@@ -108,6 +113,30 @@ class ProbeApp(App):
     def backend(self):
         """The primary model: every instrument screen asks it."""
         return self.models.primary
+
+    def items_of(self, instrument) -> tuple:
+        """The items an instrument's screen browses: those a study asks of it, else all of them."""
+        if self.study is not None and self.study.items.get(instrument.key):
+            return self.study.items[instrument.key]
+        return tuple(instrument.items)
+
+    def instrument_keys(self) -> dict[str, str] | None:
+        """The instruments the picker offers, each with what it holds: a study's own, else (None) every one."""
+        if self.study is None:
+            return None
+        return {key: f"{len(items)} of {get_instrument(key).contents} in the study" for key, items in self.study.items.items()}
+
+    @property
+    def session_label(self) -> str:
+        """What the header's sub-title says the answers are: the session's name; "" for a study, whose
+        name is the title."""
+        return "" if self.study is not None else f"session {self.session_name}"
+
+    def model_label(self, identity: str) -> str:
+        """A track's model: the study's label of it where there is one, else its short name."""
+        if self.study is not None and identity in self.study.models:
+            return self.study.models[identity]
+        return self.model_name(identity)
 
     def status_of(self, backend) -> ModelStatus | None:
         return self.model_status.get(backend.identity)
@@ -321,7 +350,7 @@ class ProbeApp(App):
     def action_pick_instrument(self) -> None:
         from .screens.dialogs import InstrumentPicker
 
-        self.push_screen(InstrumentPicker(self.condition.instrument), self.open_instrument)
+        self.push_screen(InstrumentPicker(self.condition.instrument, self.instrument_keys()), self.open_instrument)
 
     def open_instrument(self, key: str | None) -> Screen | None:
         """An instrument's screen, on the same model; each instrument's screen (and answers) is kept

@@ -330,21 +330,24 @@ def run_app(args) -> int:
             raise ProbeError("--study opens the study's own session with its first model; drop --session, --model, --endpoint and --backend")
         from .study.session import study_app
 
-        backend, store, args.session, args.instrument = study_app(args.study, args.instrument)
+        backend, store, args.session, args.instrument, study = study_app(args.study, args.instrument)
     else:
-        store = SessionStore()
+        store, study = SessionStore(), None
     state = store.open(args.session) if args.session and store.exists(args.session) else {}
     if state and not args.study and not (args.model or args.endpoint or args.backend != "llama"):
         args.model = session_model(store, args.session, state.get("model", ""), state.get("model_path", ""))  # its own model file
     backend = backend if args.study else _backend(args)
     app = ProbeApp(backend, instrument=args.instrument or state.get("instrument"), language=args.lang,
-                   persona=args.persona, session=args.session, store=store)
+                   persona=args.persona, session=args.session, store=store, study=study)
     try:
         app.run()
     finally:
         backend.close()
     answers = app.session_answers()
-    if answers:
+    if answers and study is not None:
+        print(f"probe-tui: {answers} answer(s) in the app's session of study {study.name}; reopen with: probe-tui --study {args.study}",
+              file=sys.stderr)
+    elif answers:
         print(f"probe-tui: {answers} answer(s) in session {app.session_name}; "
               f"reopen with: probe-tui --session {app.session_name}", file=sys.stderr)
     return app.return_code or 0

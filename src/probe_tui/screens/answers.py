@@ -72,8 +72,9 @@ Every answer of this session to this instrument, under every condition: model, l
         answers = session.all_answers()
         shown = 0
         self.rows = {}
-        items = self.probe.instrument.items
+        items = self.probe.items  # those the screen browses: a study's own, else the instrument's
         position = {item.id: number for number, item in enumerate(items)}
+        answers = [answer for answer in answers if answer.item.id in position]
         codes_name_items = len({item.code for item in items}) == len(items)  # else (country pairs) the id tells them apart
         thresholds = {model: session.mass_threshold(model) for model in {a.condition.model for a in answers}}
         flagged = {id(answer): session.flags_for(answer, thresholds[answer.condition.model]) for answer in answers}

@@ -85,12 +85,12 @@ difference between the two answers. Both sides step together.
 
     @property
     def item(self):
-        return self.probe.instrument.items[self.index]
+        return self.probe.items[self.index]
 
     def show(self) -> None:
         probe, item = self.probe, self.item
         self.query_one("#compare-item", ScriptText).set_text(
-            f"{probe.instrument.name} · item {self.index + 1}/{len(probe.instrument.items)} · official no. {item.code}")
+            f"{probe.instrument.name} · item {self.index + 1}/{len(probe.items)} · official no. {item.code}")
         answers = {}
         for side, condition in (("a", self.condition_a), ("b", self.condition_b)):
             answer = answers[side] = probe.session.answer_for(item, condition)
@@ -144,7 +144,7 @@ difference between the two answers. Both sides step together.
 
     # --- actions --------------------------------------------------------------------------------
     def action_step(self, by: int) -> None:
-        self.index = min(max(self.index + by, 0), len(self.probe.instrument.items) - 1)
+        self.index = min(max(self.index + by, 0), len(self.probe.items) - 1)
         self.probe.post_message(ItemChosen(self.index))
         self.show()
 

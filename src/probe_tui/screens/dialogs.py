@@ -74,14 +74,16 @@ def pick_persona(app, choices: dict[str, Persona], language: str, current: str, 
 class InstrumentPicker(ModalScreen[str | None]):
     BINDINGS = [Binding("escape", "dismiss_none", "Close", id="instrument_picker.close"), QUIT]
 
-    def __init__(self, current: str):
+    def __init__(self, current: str, offered: dict[str, str] | None = None):
+        """offered: the instruments offered (a study's), each with what it holds; None: every one."""
         super().__init__()
-        self.current = current
+        self.current, self.offered = current, offered
 
     def compose(self) -> ComposeResult:
         from ..core.instruments import available_instruments
 
-        choices = {key: f"{instrument.name} ({instrument.contents})" for key, instrument in available_instruments().items()}
+        choices = {key: f"{instrument.name} ({instrument.contents if self.offered is None else self.offered[key]})"
+                   for key, instrument in available_instruments().items() if self.offered is None or key in self.offered}
         self.keys = list(choices)
         with Vertical():
             yield Static("[b]Instrument[/b]  (Enter to choose, Esc to close; answers so far are kept)")

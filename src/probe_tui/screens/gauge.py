@@ -82,7 +82,10 @@ the variance between variants beside that between items, and the order-corrected
         return [t for t in self.probe.session.engine.tracks if self.readings.get(t, (None, None))[1] is not None]
 
     def label(self, condition) -> str:
-        model = condition.model.rsplit("#", 1)[-1] if "#" in condition.model else Path(condition.model).stem
+        if self.app.study is not None and condition.model in self.app.study.models:  # a study's track: its model's label
+            model = self.app.model_label(condition.model)
+        else:
+            model = condition.model.rsplit("#", 1)[-1] if "#" in condition.model else Path(condition.model).stem
         persona = get_persona(condition.persona, self.probe.personas).name_in("en")
         return f"{condition.language.upper()} · {persona} · {model}"
 

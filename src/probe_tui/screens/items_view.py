@@ -22,12 +22,12 @@ def language_name(language: str) -> str:
     return NAMES.get(language) or language_label(language)
 
 
-def restored(position: dict, instrument, condition, personas: dict, explicit: dict):
-    """(item index, condition): where an instrument's screen stood when the session was last open;
-    a language or persona given on the command line (explicit) stays."""
+def restored(position: dict, items, instrument, condition, personas: dict, explicit: dict):
+    """(item index, condition): where an instrument's screen stood when the session was last open
+    (items: those the screen browses); a language or persona given on the command line (explicit) stays."""
     if not position:
         return 0, condition
-    index = min(max(int(position.get("index", 0)), 0), len(instrument.items) - 1)
+    index = min(max(int(position.get("index", 0)), 0), len(items) - 1)
     if position.get("language") in instrument.languages and not explicit["language"]:
         condition = replace(condition, language=position["language"])
     try:
@@ -38,9 +38,9 @@ def restored(position: dict, instrument, condition, personas: dict, explicit: di
     return index, condition
 
 
-def item_header(instrument, index: int, language: str, persona) -> str:
-    item = instrument.items[index]
-    return (f"{instrument.name} · item {index + 1}/{len(instrument.items)} · official no. {item.code} · "
+def item_header(instrument, items, index: int, language: str, persona) -> str:
+    item = items[index]
+    return (f"{instrument.name} · item {index + 1}/{len(items)} · official no. {item.code} · "
             f"{item.construct or item.dimension} · {language_label(language)} · persona: {persona.name_in(language)}")
 
 

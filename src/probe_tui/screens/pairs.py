@@ -112,6 +112,11 @@ pair heat map, from the answers under the current language and persona.
 
     # --- state ---------------------------------------------------------------------------------
     @property
+    def items(self) -> tuple:
+        """The prompts whose answers the answers table lists: a study's own, else all of them."""
+        return self.app.items_of(self.bank)
+
+    @property
     def scenario(self):
         return self.bank.scenarios[self.scenario_index]
 

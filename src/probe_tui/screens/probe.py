@@ -73,6 +73,7 @@ language, persona or model changes).
         super().__init__()
         self.instrument, self.personas = instrument, personas
         self.session = ProbeSession(instrument)
+        self.items = tuple(instrument.items)  # those browsed: on mount, the app's (a study's subset)
         self.human = {c: self.session.human(c) for c in (US, CN)}
         self.index, self.groups = 0, None
         self.own = Condition(backend.identity, instrument.key, instrument.check_language(language), persona)  # where it stands
@@ -103,7 +104,8 @@ language, persona or model changes).
         footer.compact, footer.show_command_palette = event.size.width < 100, event.size.width >= 84
 
     def on_mount(self) -> None:
-        self.index, self.own = restored(self.app.restore(self), self.instrument, self.own, self.personas, self.app.explicit)
+        self.items = self.app.items_of(self.instrument)  # a study's subset, else all the instrument's items
+        self.index, self.own = restored(self.app.restore(self), self.items, self.instrument, self.own, self.personas, self.app.explicit)
         self.groups, problems = group_baselines_and_problems()
         if problems:
             self.notify(problems, title="A user file has a problem", severity="warning", timeout=15)
@@ -116,7 +118,7 @@ language, persona or model changes).
         self.watch(self.app, "model_status", self._follow_model, init=False)
 
     # --- state: the app's ------------------------------------------------------------------------
-    item = property(lambda self: self.instrument.items[self.index])
+    item = property(lambda self: self.items[self.index])
     language = property(lambda self: self.own.language)
     persona = property(lambda self: self.own.persona)
     backend = property(lambda self: self.app.models.primary)
@@ -162,7 +164,7 @@ language, persona or model changes).
         self.queue.showing(item, condition)
         self.app.save_position(self.instrument.key, {"index": self.index, "language": self.language, "persona": self.persona})
         persona = get_persona(self.persona, self.personas)
-        self.query_one("#item-header", ScriptText).set_text(item_header(self.instrument, self.index, self.language, persona))
+        self.query_one("#item-header", ScriptText).set_text(item_header(self.instrument, self.items, self.index, self.language, persona))
         self.query_one("#item-text", ScriptText).set_text(item.text_in(self.language))
         answer = self.session.answer_for(item, condition)
         placeholder = "waiting for the model…" if self.model_ready else "loading the model…"
@@ -189,7 +191,7 @@ language, persona or model changes).
         self.go_to(self.index - 1)
 
     def go_to(self, index: int) -> None:
-        self.index = min(max(index, 0), len(self.instrument.items) - 1)
+        self.index = min(max(index, 0), len(self.items) - 1)
         self.show_item()
 
     def on_item_chosen(self, message: ItemChosen) -> None:
@@ -256,7 +258,7 @@ language, persona or model changes).
 
     def on_answer_opened(self, message: AnswerOpened) -> None:
         """Show an answer from the session: its item, under its condition."""
-        self.index = self.instrument.items.index(message.answer.item)
+        self.index = self.items.index(message.answer.item)
         condition = message.answer.condition
         self.app.condition = replace(self.own, language=condition.language, persona=condition.persona)
         self.show_item()

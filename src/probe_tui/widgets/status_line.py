@@ -60,7 +60,8 @@ class StatusLine(Vertical):
             self.set(f"Loading {backend.display_name}…{done} (Esc cancels)")
         elif status.phase == READY:
             info = backend.info
-            self.app.sub_title = f"{info.name} · {PROMPT_STYLES.get(info.prompt_style, info.prompt_style)} · session {self.app.session_name}"
+            parts = (info.name, PROMPT_STYLES.get(info.prompt_style, info.prompt_style), self.app.session_label)
+            self.app.sub_title = " · ".join(part for part in parts if part)
             self.set(f"Model ready: {info.name} ({info.details.get('summary', '')}).")
         else:
             self.item_status("")
