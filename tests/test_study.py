@@ -402,10 +402,14 @@ def test_repeats_draw_a_remote_model_afresh_and_read_a_local_models_exact_answer
         assert bool(local.loc[(item, 2), "cached"])  # read from the cache, not asked again
     sampled = frame[frame["study_model"] == "sampled"]
     assert set(sampled["method"]) == {"sampled(n=2,T=1)"}
+    drawn = sampled.set_index("repeat")["params"].map(json.loads)
+    assert all(p.get("draw") == 1 for p in drawn.loc[2]) and not any("draw" in p for p in drawn.loc[1])  # the draw is recorded
+    assert not any("draw" in json.loads(p) for p in local["params"])  # a local repeat reads the first answer: no draw of its own
     report = probe_tui("study", "report", str(path), env=env)
     assert report.returncode == 0, report.stderr
     text = (tmp_path / "repeated.study" / "report.html").read_text(encoding="utf-8")
     assert "<h2>Repeats</h2>" in text and "each prompt asked 2 times" in text
+    assert "<td class=\"num\">2 of 2</td>" in text  # the local model's prompts, answered in both draws
 
 
 def test_a_repeated_draw_has_its_own_cache_key_unless_the_backend_is_repeatable(tmp_path):

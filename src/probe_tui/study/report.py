@@ -79,6 +79,7 @@ def _with_ci(value, ci) -> str:
 def _likert_section(instrument, scores: pd.DataFrame, rows: pd.DataFrame, figures: Path) -> str:
     parts = []
     table = []
+    unanswered = 0
     for (model, language, persona), group in scores.groupby(["model", "language", "persona"], sort=False):
         r_us, ci_us = _value(group, US, "profile_r")
         r_cn, ci_cn = _value(group, CN, "profile_r")
@@ -86,13 +87,18 @@ def _likert_section(instrument, scores: pd.DataFrame, rows: pd.DataFrame, figure
         ranks = group[group["metric"] == "rank"].sort_values("value")
         nearest = ", ".join(ranks["target"].head(3))
         answered = rows[(rows["model"] == model) & (rows["language"] == language) & (rows["persona"] == persona)]
-        table.append([model, language, persona, len(answered), _with_ci(r_us, ci_us), _with_ci(r_cn, ci_cn),
+        given = int((answered["unanswered"].astype(object).fillna("") == "").sum())
+        unanswered += len(answered) - given
+        table.append([model, language, persona, f"{given} of {len(answered)}", _with_ci(r_us, ci_us), _with_ci(r_cn, ci_cn),
                       _with_ci(skew, ci_skew), nearest or "–", _methods(answered)])
     if table:
         parts.append(_table(["model", "language", "persona", "answers", f"r({US})", f"r({CN})", "r(US) − r(CN)",
                              "nearest countries", "method"], table, numeric={3, 4, 5, 6}))
         parts.append('<p class="note">Profile r: Pearson r between the model\'s profile and each country\'s human profile; '
                      '± is the half-width of the 95% bootstrap interval over items (none under 5 items).</p>')
+        if unanswered:
+            parts.append(f'<p class="note"><b>{unanswered} answer(s) named no option</b> (answers: answered of asked): they '
+                         'are left out of every score, so a condition scored on fewer items rests on less than it seems.</p>')
         if "variant" in rows and rows["variant"].astype(object).fillna("").astype(str).nunique() > 1:  # the order factor (or other variants) asked
             parts.append('<p class="note">Asked in more than one way (the order factor): each item\'s score here and in '
                          'the figures below is its mean over the ways it was asked, the order-corrected score (seed 002 '
@@ -208,15 +214,18 @@ def _repeats_section(frame: pd.DataFrame) -> str:
     answered = frame[frame["unanswered"].astype(object).fillna("") == ""].assign(variant=frame["variant"].astype(object).fillna("").astype(str))
     keys = ["study_model", "instrument", "language", "persona", "country", "condition", "variant", "item_id"]
     draws = answered.groupby(keys, sort=False).agg(n=("repeat", "nunique"), sd=("expected", "std"), answers=("answer", "nunique"))
+    asked = frame.assign(variant=frame["variant"].astype(object).fillna("")).drop_duplicates(keys).groupby(
+        ["study_model", "instrument"]).size().to_dict()  # distinct prompts, answered or not
     draws = draws[draws["n"] > 1].reset_index()
     if draws.empty:
         return ""
-    table = [[m, i, len(g), int(g["n"].max()), _number(g["sd"].mean(), 3, sign=False), _number(g["sd"].max(), 3, sign=False),
+    table = [[m, i, f"{len(g)} of {asked.get((m, i), len(g))}", int(g["n"].max()), _number(g["sd"].mean(), 3, sign=False), _number(g["sd"].max(), 3, sign=False),
               f"{(g['answers'] > 1).mean():.0%}", _methods(answered[(answered["study_model"] == m) & (answered["instrument"] == i)])]
              for (m, i), g in draws.groupby(["study_model", "instrument"], sort=False)]
     return ("<h2>Repeats</h2><p>Each prompt asked again: the standard deviation of its expected value over the draws, and the "
-            "share of prompts whose most likely answer changed. Exact probabilities (a local model) are the same on every "
-            "asking, so their repeats agree; sampled answers vary with the draw.</p>"
+            "share of prompts whose most likely answer changed, over the prompts answered in at least two draws. Exact "
+            "probabilities (a local model) are the same on every asking, so their repeats agree; sampled answers vary "
+            "with the draw.</p>"
             + _table(["model", "instrument", "prompts", "draws", "mean SD of E", "max SD of E", "answer changed", "method"],
                      table, numeric={2, 3, 4, 5, 6}))
 

@@ -178,7 +178,10 @@ class _Recorder:
         with self.lock:
             if label not in self.provenance:
                 self.provenance[label] = provenance(backend)
-            record = answer_record(answer, self.provenance[label])
+            made = self.provenance[label]
+            if answer.prompt.draw and not getattr(backend, "repeatable", False):  # a repeat's draw is a parameter of its numbers
+                made = made | {"params": made["params"] | {"draw": answer.prompt.draw}}
+            record = answer_record(answer, made)
             row = answer_row(answer) | planned.extras | {"key": planned.job.key}
             full = export_row(record, row, answer.item)
             self.journal.add(self.position, planned.job.key, {"key": planned.job.key, "record": record, "row": full})
