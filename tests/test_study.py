@@ -489,3 +489,53 @@ async def test_the_app_on_a_study_browses_its_items_under_its_name_with_its_mode
             assert "(3 of 36 items in the study)" in str(app.screen.query_one("OptionList").get_option_at_index(0).prompt)
     finally:
         backend.close()
+
+
+TWO_MODELS = """\
+name: two models
+models:
+  - name: smol-study
+    model: smollm2-135m-instruct
+    n_ctx: 2048
+  - name: gemma-study
+    model: gemma3-270m
+    n_ctx: 2048
+instruments:
+  - key: mfq2
+    items: 4-5
+"""
+
+
+async def test_the_answers_table_of_a_study_tells_its_models_apart_and_opens_only_the_shown_models(tmp_path):
+    """A new user's find: with two study models the answers table had no model column, and Enter on
+    the other model's row opened the item screen with the shown model's answer. Now each row names its
+    model, and Enter on another model's answer says so and stays."""
+    from probe_tui.app import ProbeApp
+    from probe_tui.study.session import study_app
+    from test_app import probe_screen, wait_for
+
+    path = write(tmp_path, TWO_MODELS, "two.yaml")
+    done = probe_tui("study", "run", str(path))
+    assert done.returncode == 0, done.stderr[-2000:]
+    backend, store, session, instrument, study = study_app(path)
+    app = ProbeApp(backend, instrument=instrument, session=session, store=store, study=study)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await probe_screen(app, pilot)
+            await wait_for(pilot, app.model_ready, 60)
+            await pilot.press("a")
+            await wait_for(pilot, lambda: type(app.screen).__name__ == "AnswersScreen", 10)
+            table = app.screen.query_one("DataTable")
+            assert [str(column.label) for column in table.columns.values()][:2] == ["item", "model"]
+            models = [str(table.get_row_at(n)[1]) for n in range(table.row_count)]
+            assert sorted(models) == ["gemma-study", "gemma-study", "smol-study", "smol-study"]
+            table.move_cursor(row=models.index("gemma-study"))
+            await pilot.press("enter")
+            await pilot.pause(0.3)
+            assert type(app.screen).__name__ == "AnswersScreen"  # not opened under the wrong model
+            assert any("gemma-study's; the item screen shows smol-study's" in str(n.message) for n in app._notifications)
+            table.move_cursor(row=models.index("smol-study"))
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: type(app.screen).__name__ == "ProbeScreen", 10)
+    finally:
+        backend.close()

@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from ..core.personas import get_persona
 from ..messages import AnswerOpened
 from ..widgets.script import visual
-from ..widgets.text import safe_cell, safe_text
+from ..widgets.text import printable, safe_cell, safe_text
 
 COLUMNS = ("item", "construct", "lang", "persona", "E[x]", "answer", "flags", "valid_mass", "entropy", "method")
 DESCENDING_FIRST = ("flags", "entropy")  # the oddest first
@@ -51,7 +51,8 @@ Every answer of this session to this instrument, under every condition: model, l
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for column in COLUMNS:
+        self.by_model = len({answer.condition.model for answer in self.probe.session.all_answers()}) > 1  # a study's models
+        for column in COLUMNS[:1] + (("model",) if self.by_model else ()) + COLUMNS[1:]:
             table.add_column(Text(column), key=column)
         self.fill()
         table.focus()
@@ -61,7 +62,8 @@ Every answer of this session to this instrument, under every condition: model, l
         language = answer.condition.language
         persona = get_persona(answer.condition.persona, self.probe.personas).name_in(language)
         mass = f"{d.samples - d.unparsed}/{d.samples}" if d.samples else f"{d.valid_mass:.3f}"
-        return (safe_cell(label), safe_cell(getattr(answer.item, "construct", "") or answer.item.dimension), answer.condition.language,
+        model = (safe_cell(self.app.model_label(answer.condition.model)),) if self.by_model else ()
+        return (safe_cell(label), *model, safe_cell(getattr(answer.item, "construct", "") or answer.item.dimension), answer.condition.language,
                 safe_cell(visual(persona if len(persona) <= 24 else persona[:23] + "…")), round(d.expected, 2), d.answer,
                 Text(", ".join(f.kind for f in flags), style="yellow"), mass, round(d.entropy_bits, 2), d.method)
 
@@ -126,6 +128,11 @@ Every answer of this session to this instrument, under every condition: model, l
         if not self.is_active:
             return  # a later key of a burst, handled after this screen closed
         answer = self.rows.get(key)
+        if answer is not None and answer.condition.model != self.probe.own.model:  # another of a study's models
+            self.app.notify(printable(f"that answer is {self.app.model_label(answer.condition.model)}'s; the item screen shows "
+                                      f"{self.app.model_label(self.probe.own.model)}'s (the study's report and export hold every model's)"),
+                            severity="warning", markup=False)
+            return
         if answer is not None:
             self.app.pop_screen()
             self.probe.post_message(AnswerOpened(answer))
