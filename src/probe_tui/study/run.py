@@ -106,7 +106,7 @@ def check_study(study: Study, out: Callable[[str], None] = print) -> int:
         if seconds is not None:
             timed = max(1, min(len(missing), TIMED_PROMPTS) - 1)
             line += f"; about {_duration(seconds)} ({per_prompt:.2f} s per prompt over {timed} timed"
-            line += f", {workers} at once)" if workers > 1 else ")"
+            line += f", {workers} at once, if the server overlaps them)" if workers > 1 else ")"
             seconds_total = seconds_total + seconds if spec.local else max(seconds_total, seconds)
         out(line)
         if study.repeats > 1:
