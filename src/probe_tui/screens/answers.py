@@ -128,9 +128,10 @@ Every answer of this session to this instrument, under every condition: model, l
         if not self.is_active:
             return  # a later key of a burst, handled after this screen closed
         answer = self.rows.get(key)
-        if answer is not None and answer.condition.model != self.probe.own.model:  # another of a study's models
+        shown = self.app.models.primary.identity  # the model whose answers the item screens show
+        if answer is not None and self.by_model and answer.condition.model != shown:  # another of a study's models
             self.app.notify(printable(f"that answer is {self.app.model_label(answer.condition.model)}'s; the item screen shows "
-                                      f"{self.app.model_label(self.probe.own.model)}'s (the study's report and export hold every model's)"),
+                                      f"{self.app.model_label(shown)}'s (the study's report and export hold every model's)"),
                             severity="warning", markup=False)
             return
         if answer is not None:
