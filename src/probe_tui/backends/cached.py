@@ -16,6 +16,15 @@ from .base import ModelInfo
 from .models import check_gguf
 
 
+def drawn_params(params: dict, backend, prompt: Prompt) -> dict:
+    """The scoring parameters of this prompt's answer: a repeated draw (a study's repeats) is a
+    parameter of its own, unless the backend's answers are the same on every asking (a local
+    model's exact probabilities)."""
+    if prompt.draw and not getattr(backend, "repeatable", False):
+        return params | {"draw": prompt.draw}
+    return params
+
+
 class CachedBackend:
     def __init__(self, inner, cache: ResponseCache | None = None):
         self.inner = inner
@@ -82,12 +91,8 @@ class CachedBackend:
         return getattr(self.inner, "repeatable", False)
 
     def key_for(self, prompt: Prompt) -> str:
-        """The prompt's cache key. A repeated draw (a study's repeats) is its own entry, unless the
-        backend's answers are the same on every asking (a local model's exact probabilities)."""
-        params = self.params()
-        if prompt.draw and not self.repeatable:
-            params = params | {"draw": prompt.draw}
-        return ResponseCache.key(self.model_key, prompt.text, prompt.labels, params)
+        """The prompt's cache key, from the parameters its numbers were obtained with."""
+        return ResponseCache.key(self.model_key, prompt.text, prompt.labels, drawn_params(self.params(), self, prompt))
 
     def score(self, prompt: Prompt) -> OptionLogprobs:
         key = self.key_for(prompt)

@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from ..backends.cached import drawn_params
 from ..core import runner
 from ..core.errors import ProbeError
 from ..core.instruments import get_instrument
@@ -179,9 +180,7 @@ class _Recorder:
             if label not in self.provenance:
                 self.provenance[label] = provenance(backend)
             made = self.provenance[label]
-            if answer.prompt.draw and not getattr(backend, "repeatable", False):  # a repeat's draw is a parameter of its numbers
-                made = made | {"params": made["params"] | {"draw": answer.prompt.draw}}
-            record = answer_record(answer, made)
+            record = answer_record(answer, made | {"params": drawn_params(made["params"], backend, answer.prompt)})
             row = answer_row(answer) | planned.extras | {"key": planned.job.key}
             full = export_row(record, row, answer.item)
             self.journal.add(self.position, planned.job.key, {"key": planned.job.key, "record": record, "row": full})
