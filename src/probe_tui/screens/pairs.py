@@ -28,6 +28,7 @@ from ..core.personas import canonical_key, get_persona
 from ..core.report import signed
 from ..core.rows import answer_row
 from ..core.session import Condition, ProbeSession
+from ..widgets.guards import quitting
 from ..widgets.script import ScriptText
 from .commands import PairsCommands
 from .dialogs import pick_persona
@@ -99,6 +100,8 @@ pair heat map, from the answers under the current language and persona.
         yield Footer()
 
     def on_mount(self) -> None:
+        if quitting(self):
+            return
         position = self.app.restore(self)
         if position:
             self.scenario_index = min(int(position.get("scenario", 0)), len(self.bank.scenarios) - 1)
@@ -141,6 +144,8 @@ pair heat map, from the answers under the current language and persona.
         self._show_model()
 
     def on_screen_resume(self) -> None:
+        if quitting(self):
+            return
         if self.backend is not self.app.backend:
             self.backend, self.model_ready = self.app.backend, False
             self.cancel.set()  # the run in flight stops at its next item
@@ -148,6 +153,8 @@ pair heat map, from the answers under the current language and persona.
         self.show()
 
     def _show_model(self, before=None, after=None) -> None:
+        if quitting(self):
+            return
         status = self.app.status_of(self.backend)
         if status is None or self.model_ready:
             return

@@ -21,6 +21,7 @@ from ..core.variants import variants_for
 from ..messages import AnswerOpened, FreeTextDone, ItemChosen
 from ..widgets.distribution import DistributionView
 from ..widgets.free_text import FreeText
+from ..widgets.guards import quitting
 from ..widgets.gauge import GaugeView
 from ..widgets.script import ScriptText
 from ..widgets.status_line import StatusLine
@@ -104,6 +105,8 @@ language, persona or model changes).
         footer.compact, footer.show_command_palette = event.size.width < 100, event.size.width >= 84
 
     def on_mount(self) -> None:
+        if quitting(self):
+            return
         self.items = self.app.items_of(self.instrument)  # a study's subset, else all the instrument's items
         self.index, self.own = restored(self.app.restore(self), self.items, self.instrument, self.own, self.personas, self.app.explicit)
         self.groups, problems = group_baselines_and_problems()
@@ -148,6 +151,8 @@ language, persona or model changes).
             self._show_model()
 
     def _show_model(self) -> None:
+        if quitting(self):
+            return
         self.query_one(StatusLine).show_load()
         status = self.app.status_of(self.backend)
         if status is not None and status.phase == READY:
@@ -156,6 +161,8 @@ language, persona or model changes).
             self.query_one(DistributionView).show(None, placeholder="no model loaded")
 
     def on_screen_resume(self) -> None:
+        if quitting(self):
+            return
         self.show_item()
 
     # --- display ---------------------------------------------------------------------------------
