@@ -86,6 +86,8 @@ async def test_200_random_keys_during_a_load_or_an_evaluation_do_not_crash_the_a
     keys = burst_keys()
     backend = Slow(load=3.0, answer=0.01) if phase == "load" else Slow(load=0.0, answer=0.4)
     app = _ProbeApp(backend, session="test", store=SessionStore(":memory:"))
+    quits = []  # the palette's Quit (Ctrl+P, a few letters, Enter: a burst can pick it) is only counted:
+    monkeypatch.setattr(app, "action_quit", lambda: quits.append(1))  # the burst is meant to end in the app
     async with app.run_test(size=(120, 40)) as pilot:
         if phase == "evaluation":
             await wait_for(pilot, lambda: type(app.screen).__name__ == "ProbeScreen", 30)
