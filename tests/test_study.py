@@ -348,6 +348,29 @@ def test_the_report_says_when_its_scores_average_the_option_orders(tmp_path):
     assert "order-corrected score" not in write_report(single).read_text(encoding="utf-8")
 
 
+def test_the_order_check_counts_each_prompt_once_over_its_repeats(tmp_path):
+    """A study with repeats and both orders: the order check paired every repeat as its own pair, so
+    a local model's identical repeats doubled its count (16 pairs of 8 prompts). Each order's expected
+    value is now its mean over the answered draws, as the scores take it."""
+    from probe_tui.study.report import write_report
+    from probe_tui.study.results import write_results
+
+    study = load_study(write(tmp_path, "models: [smollm2-135m-instruct]\ninstruments: [{key: mfq2, items: 1-3}]\n"
+                                       "order: [standard, reversed]\nrepeats: 2\n"))
+    expected = {("", 1): 2.0, ("", 2): 3.0, ("order=reversed", 1): 4.0, ("order=reversed", 2): 4.0}  # |2.5 − 4| = 1.5
+    rows = [dict(instrument="mfq2", item_id=item.id, language="en", persona="none", model="m", method="logprobs", prompt="p",
+                 probs="{}", valid_mass=1.0, expected=expected[variant, repeat], answer="1", entropy=1.0, cached=False,
+                 unanswered="", top_tokens="[]", variant=variant, order="reversed" if variant else "standard",
+                 options_reversed=False, country="", condition="", study_model="smol", key=f"{variant}|{item.id}|{repeat}",
+                 versions='{"python": "3"}', params="{}", model_name="smol", model_sha256="ab", endpoint="",
+                 chat_template_sha256="cd", prompt_style="chat", repeat=repeat)
+            for variant in ("", "order=reversed") for item in study.instruments[0].items for repeat in (1, 2)]
+    write_results(study, pd.DataFrame(rows))
+    text = write_report(study).read_text(encoding="utf-8")
+    order_check = text[text.index("<h2>Order check</h2>"):].split("</table>")[0]
+    assert "<td>smol</td><td>mfq2</td><td class=\"num\">3</td><td class=\"num\">1.50</td><td class=\"num\">1.50</td>" in order_check
+
+
 REPEATED = """\
 name: repeated
 models:

@@ -187,23 +187,23 @@ def _dr_figure(pivot: pd.DataFrame, folder: Path) -> Path:
 
 def _order_section(frame: pd.DataFrame) -> str:
     """The order check: the same item asked with the options reversed, mirrored back; how far its
-    expected value moved."""
+    expected value moved. With repeats, each order's expected value is first averaged over its
+    answered draws, as the scores do, so a prompt counts once (a local model's repeats are copies)."""
     variant = frame["variant"].astype(object).fillna("").astype(str)
-    reversed_rows = frame[variant == "order=reversed"]
-    if reversed_rows.empty:
-        return ""
-    standard = frame[variant == ""]
-    keys = ["study_model", "instrument", "language", "persona", "country", "condition", "item_id", "repeat"]
-    paired = standard.merge(reversed_rows, on=keys, suffixes=("", "_reversed"))
-    paired = paired[(paired["unanswered"].astype(object).fillna("") == "") & (paired["unanswered_reversed"].astype(object).fillna("") == "")]
+    answered = frame[frame["unanswered"].astype(object).fillna("") == ""]
+    keys = ["study_model", "instrument", "language", "persona", "country", "condition", "item_id"]
+    standard = answered[variant == ""].groupby(keys, sort=False)["expected"].mean()
+    reversed_e = answered[variant == "order=reversed"].groupby(keys, sort=False)["expected"].mean()
+    paired = pd.concat([standard, reversed_e.rename("expected_reversed")], axis=1, join="inner").reset_index()
     if paired.empty:
         return ""
     paired["shift"] = (paired["expected"] - paired["expected_reversed"]).abs()
     table = [[m, i, len(g), _number(g["shift"].mean(), sign=False), _number(g["shift"].max(), sign=False)]
              for (m, i), g in paired.groupby(["study_model", "instrument"], sort=False)]
     return ("<h2>Order check</h2><p>Each item asked again with the options' order reversed, its distribution mirrored "
-            "back onto the scale: how far the expected value moved (0 = no order effect).</p>"
-            + _table(["model", "instrument", "pairs", "mean |ΔE|", "max |ΔE|"], table, numeric={2, 3, 4}))
+            "back onto the scale: how far the expected value moved (0 = no order effect). Prompts: those answered in both "
+            "orders; with repeats, each order's mean over its draws.</p>"
+            + _table(["model", "instrument", "prompts", "mean |ΔE|", "max |ΔE|"], table, numeric={2, 3, 4}))
 
 
 def _repeats_section(frame: pd.DataFrame) -> str:
