@@ -54,7 +54,12 @@ def write(tmp_path: Path, text: str, name: str = "study.yaml") -> Path:
     ("models:\n  - model: smollm2-135m-instruct\n    temperature: 0.7\ninstruments: [mfq2]\n", 3, "models[0].temperature", "remote"),
     ("models:\n  - endpoint: nowhere\ninstruments: [mfq2]\n", 2, "models[0].endpoint", "unknown endpoint 'nowhere'"),
     ("models: [smollm2-135m-instruct]\ninstruments: [mfq2]\norder: [standard, sideways]\n", 3, "order", "sideways"),
-    ("models: [smollm2-135m-instruct]\ninstruments: [mfq2]\nrepeats: 0\n", 3, "repeats", "from 1 to 100"),
+    ("models: [smollm2-135m-instruct]\ninstruments: [mfq2]\nrepeats: 0\n", 3, "repeats", "from 1 to 100; got 0"),
+    ("models: [smollm2-135m-instruct]\ninstruments: [mfq2]\nrepeats: two\n", 3, "repeats", "; got 'two'"),
+    ("models:\n  - model: smollm2-135m-instruct\n    n_ctx: lots\ninstruments: [mfq2]\n", 3, "models[0].n_ctx", "got 'lots'"),
+    ("models:\n  - model: smollm2-135m-instruct\n    cache: sometimes\ninstruments: [mfq2]\n", 3, "models[0].cache",
+     "expected true or false; got 'sometimes'"),
+    ("models: [smollm2-135m-instruct]\ninstruments: [mfq2]\nbootstrap: " + "9" * 60 + "\n", 3, "bootstrap", "; got 999999"),
     ("models: [smollm2-135m-instruct]\ncountries:\n  countries: [Atlantis]\n", 3, "countries.countries", "Atlantis"),
 ])
 def test_a_bad_study_file_is_one_line_naming_file_line_and_field(tmp_path, text, line, field, problem):

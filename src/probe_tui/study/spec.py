@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import reprlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,6 +98,15 @@ def _error(path, mapping, key, field_name, problem) -> ItemFileError:
     return ItemFileError(path, line_of(mapping, key), field_name, problem)
 
 
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = 40
+
+
+def _got(value) -> str:
+    """What the file gave, shortened, for the end of an error line."""
+    return f"; got {_SHORT.repr(value)}"
+
+
 def _unknown_keys(path, mapping: dict, known, context: str) -> None:
     for key in mapping:
         if key not in known and key not in META_KEYS:
@@ -142,10 +152,10 @@ def load_study(given) -> Study:
     _unknown_keys(path, data, TOP_KEYS, "")
     name = str(data.get("name") or path.stem).strip()
     if not name or "/" in name or name.startswith("."):
-        raise _error(path, data, "name", "name", "expected a plain name (no '/', not starting with '.')")
+        raise _error(path, data, "name", "name", f"expected a plain name (no '/', not starting with '.'){_got(name)}")
     folder_value = data.get("folder")
     if folder_value is not None and (not isinstance(folder_value, str) or not folder_value.strip()):
-        raise _error(path, data, "folder", "folder", "expected a folder path")
+        raise _error(path, data, "folder", "folder", f"expected a folder path{_got(folder_value)}")
     folder = (path.parent / folder_value if folder_value else default_folder(path)).resolve()
     models = _models(path, data)
     languages = _strings(path, data, "languages", ["en"])
@@ -175,10 +185,11 @@ def load_study(given) -> Study:
     personas += _subgroup_personas(path, data, subgroups, groups)
     repeats = data.get("repeats", 1)
     if not isinstance(repeats, int) or isinstance(repeats, bool) or not 1 <= repeats <= MAX_REPEATS:
-        raise _error(path, data, "repeats", "repeats", f"expected how many times each prompt is asked, a whole number from 1 to {MAX_REPEATS}")
+        raise _error(path, data, "repeats", "repeats",
+                     f"expected how many times each prompt is asked, a whole number from 1 to {MAX_REPEATS}{_got(repeats)}")
     bootstrap = data.get("bootstrap", 1000)
     if not isinstance(bootstrap, int) or isinstance(bootstrap, bool) or not 0 <= bootstrap <= 10_000:
-        raise _error(path, data, "bootstrap", "bootstrap", "expected a whole number of resamples from 0 to 10,000")
+        raise _error(path, data, "bootstrap", "bootstrap", f"expected a whole number of resamples from 0 to 10,000{_got(bootstrap)}")
     _no_duplicates(path, data, "personas", personas)
     _no_duplicates(path, data, "languages", languages)
     return Study(path=path.resolve(), name=name, folder=folder, models=tuple(models), instruments=tuple(instruments),
@@ -246,18 +257,18 @@ def _model(path, entry: dict, context: str) -> ModelSpec:
     def setting(key, kind):
         value = entry[key]
         if not isinstance(value, kind) or isinstance(value, bool):
-            raise _error(path, entry, key, f"{context}.{key}", f"expected {kind.__name__ if isinstance(kind, type) else 'a number'}")
+            raise _error(path, entry, key, f"{context}.{key}", f"expected {kind.__name__ if isinstance(kind, type) else 'a number'}{_got(value)}")
         return value
 
     def whole(key, default):
         value = entry.get(key, default)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise _error(path, entry, key, f"{context}.{key}", "expected a whole number of at least 1")
+            raise _error(path, entry, key, f"{context}.{key}", f"expected a whole number of at least 1{_got(value)}")
         return value
 
     cache = entry.get("cache", True)
     if not isinstance(cache, bool):
-        raise _error(path, entry, "cache", f"{context}.cache", "expected true or false")
+        raise _error(path, entry, "cache", f"{context}.cache", f"expected true or false{_got(cache)}")
     model = entry.get("model")
     if model is not None and not isinstance(model, str):
         raise _error(path, entry, "model", f"{context}.model", "expected a model name, GGUF path or model id")
@@ -325,7 +336,7 @@ def _item_subset(path, entry: dict, instrument, context: str) -> tuple:
         if pairs is not None and not isinstance(pairs, str):
             raise _error(path, entry, "pairs", f"{context}.pairs", "expected pairs such as USA-China,France-China")
         if scenarios is not None and (not isinstance(scenarios, int) or isinstance(scenarios, bool) or scenarios < 1):
-            raise _error(path, entry, "scenarios", f"{context}.scenarios", "expected a whole number of scenarios")
+            raise _error(path, entry, "scenarios", f"{context}.scenarios", f"expected a whole number of scenarios{_got(scenarios)}")
         try:
             return tuple(instrument.select_items(None, pairs, scenarios))
         except ProbeError as exc:
