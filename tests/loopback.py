@@ -89,6 +89,16 @@ class _ProxyHandler(_QuietHandler):
 
     def _forward(self, method: str, body: bytes | None):
         proxy: FaultProxy = self.server.owner
+        with proxy.counting:
+            proxy.in_flight += 1
+            proxy.most_in_flight = max(proxy.most_in_flight, proxy.in_flight)
+        try:
+            self._answer(proxy, method, body)
+        finally:
+            with proxy.counting:
+                proxy.in_flight -= 1
+
+    def _answer(self, proxy, method: str, body: bytes | None):
         proxy.requests.append((time.monotonic(), self.path, self.headers.get("Authorization"), body))
         fault = proxy.faults.pop(0) if proxy.faults and self.path.endswith(proxy.fault_path) else None
         if fault is None and self.path.endswith(proxy.fault_path) and proxy.random.random() < proxy.fault_rate:
@@ -128,6 +138,7 @@ class FaultProxy(_Server):
         self.injected = 0
         self.fault_path = fault_path
         self.requests: list[tuple] = []
+        self.counting, self.in_flight, self.most_in_flight = threading.Lock(), 0, 0  # requests being served at once
         super().__init__(_ProxyHandler)
         self.url = f"http://127.0.0.1:{self.port}/v1"
 

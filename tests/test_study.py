@@ -440,6 +440,30 @@ def test_repeats_draw_a_remote_model_afresh_and_read_a_local_models_exact_answer
     assert "<td class=\"num\">2 of 2</td>" in text  # the local model's prompts, answered in both draws
 
 
+def test_check_times_a_remote_model_with_as_many_requests_in_flight_as_the_run_keeps(tmp_path, llama_server):
+    """`study check` assumed a remote server overlaps the run's requests (8× low on a server that
+    serves one at a time). It now asks the next prompts together, `concurrency` of them in flight,
+    and estimates from that; the proxy in front of the real server saw them at once."""
+    from loopback import FaultProxy
+
+    proxy = FaultProxy(llama_server.url.removesuffix("/v1"))
+    proxy.faults = [("sleep", 0.5)] * 50  # every request takes a while: the ones sent together overlap
+    env = os.environ.copy()
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    text = (f"models:\n  - name: sampled\n    backend: openai\n    model: smollm2\n    base_url: {proxy.url}\n"
+            "    mode: sampled\n    samples: 1\n    seed: 3\n    max_tokens: 4\n    concurrency: 3\n"
+            "instruments:\n  - key: mfq2\n    items: 1-8\n")
+    try:
+        checked = probe_tui("study", "check", str(write(tmp_path, text)), env=env)
+    finally:
+        proxy.stop()
+    assert checked.returncode == 0, checked.stderr[-2000:]
+    line = next(line for line in checked.stdout.splitlines() if line.startswith("  sampled (remote)"))
+    assert "s per prompt alone over 3 timed, " in line and " s each with 3 at once)" in line, line
+    assert "if the server overlaps them" not in line
+    assert proxy.most_in_flight == 3
+
+
 def test_a_repeated_draw_has_its_own_cache_key_unless_the_backend_is_repeatable(tmp_path):
     from dataclasses import replace
 

@@ -65,8 +65,9 @@ def study_keys(built) -> list[str]:
 
 def check_study(study: Study, out: Callable[[str], None] = print) -> int:
     """What the study holds and what running it takes: the matrix, the prompts, what the journal
-    and the response cache already hold, the time (from timing the first prompts the cache lacks)
-    and, for remote models, the tokens."""
+    and the response cache already hold, the time (from timing the first prompts the cache lacks,
+    one at a time, then for a remote model as many at once as the run keeps in flight) and, for
+    remote models, the tokens."""
     built = plans(study)
     journal = open_journal(study)
     try:
@@ -95,19 +96,26 @@ def check_study(study: Study, out: Callable[[str], None] = print) -> int:
             else:
                 uncached = missing = prompts
             per_prompt = _time_prompts(backend, [prompt for _, prompt in missing[:TIMED_PROMPTS]])
+            workers = concurrency_of(spec, backend)
+            together = [prompt for _, prompt in missing[TIMED_PROMPTS:TIMED_PROMPTS + workers]] if workers > 1 else []
+            per_prompt_together = _time_together(backend, together) if len(together) > 1 else None
         finally:
             backend.close()
-        workers = concurrency_of(spec, backend)
-        left = max(0, len(missing) - TIMED_PROMPTS)
-        seconds = per_prompt * left / workers if per_prompt is not None else None
+        left = max(0, len(missing) - TIMED_PROMPTS - (len(together) if per_prompt_together is not None else 0))
         line = (f"  {spec.label} ({spec.kind}): {len(plan)} prompts, {len(plan) - len(todo)} already answered in the study, "
                 f"{len(todo) - len(uncached)} more in the response cache, {len(missing)} to ask")
         if len(uncached) > len(missing):
             line += f" ({len(uncached) - len(missing)} repeats of those read their answers)"
-        if seconds is not None:
+        if per_prompt is not None:
             timed = max(1, min(len(missing), TIMED_PROMPTS) - 1)
-            line += f"; about {_duration(seconds)} ({per_prompt:.2f} s per prompt over {timed} timed"
-            line += f", {workers} at once, if the server overlaps them)" if workers > 1 else ")"
+            if per_prompt_together is not None:  # measured as the run asks them: as many in flight as it keeps
+                seconds = per_prompt_together * left
+                line += (f"; about {_duration(seconds)} ({per_prompt:.2f} s per prompt alone over {timed} timed, "
+                         f"{per_prompt_together:.2f} s each with {len(together)} at once)")
+            else:
+                seconds = per_prompt * left / workers
+                line += f"; about {_duration(seconds)} ({per_prompt:.2f} s per prompt over {timed} timed"
+                line += f", {workers} at once, if the server overlaps them)" if workers > 1 else ")"
             seconds_total = seconds_total + seconds if spec.local else max(seconds_total, seconds)
         out(line)
         if study.repeats > 1:
@@ -140,6 +148,15 @@ def _time_prompts(backend, prompts) -> float | None:
     for prompt in prompts[1:]:
         backend.score(prompt)
     return (time.perf_counter() - started) / (len(prompts) - 1)
+
+
+def _time_together(backend, prompts) -> float:
+    """Seconds per prompt with all these prompts in flight at once, as a run keeps a remote model's
+    concurrency: a server that serves one request at a time shows it here (answers go into the cache)."""
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=len(prompts), thread_name_prefix="study-check") as pool:
+        list(pool.map(backend.score, prompts))
+    return (time.perf_counter() - started) / len(prompts)
 
 
 def _token_estimate(backend, prompts) -> tuple[int, int]:
