@@ -377,7 +377,7 @@ def test_the_order_check_counts_each_prompt_once_over_its_repeats(tmp_path):
 
 
 REPEATED = """\
-name: repeated
+name: repeated-draws-of-a-local-and-a-sampled-remote-model
 models:
   - name: local
     model: smollm2-135m-instruct
@@ -416,6 +416,7 @@ def test_repeats_draw_a_remote_model_afresh_and_read_a_local_models_exact_answer
         assert "repeats: asked again for each (sampled answers draw afresh; seeded ones with the next seeds)" in checked.stdout
         done = probe_tui("study", "run", str(path), env=env)
         assert done.returncode == 0, done.stderr[-2000:]
+        assert " 8/8 " in done.stderr and " 4/4 " in done.stderr, done.stderr  # a long name no longer cuts the counts (80 columns)
         seeds = sorted(json.loads(body)["seed"] for _, where, _, body in proxy.requests if where.endswith("/chat/completions"))
     finally:
         proxy.stop()

@@ -46,18 +46,17 @@ def _build(args) -> int:
     from pathlib import Path
 
     from rich.console import Console
-    from rich.markup import escape
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from .core.errors import ProbeError
     from .core.microdata import build_baseline, parse_by, parse_items
+    from .progress import progress_bars
 
     if args.min_n < 1:
         raise ProbeError(f"--min-n must be 1 or more, not {args.min_n}")
     by, items = parse_by(args.by), parse_items(args.items)
     console = Console(stderr=True)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as progress:
-        task = progress.add_task(escape(terminal_safe(f"reading {Path(args.file).name}")), total=None)
+    with progress_bars(console) as progress:
+        task = progress.add_task(terminal_safe(f"reading {Path(args.file).name}"), total=None)
         result = build_baseline(Path(args.file), by, items, args.weight, args.min_n, args.name, args.wave, args.instrument,
                                 progress=lambda done, total: progress.update(task, completed=done, total=total or None))
     info = result.provenance

@@ -10,7 +10,6 @@ import sys
 
 import pandas as pd
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .core import calibration, runner
 from .core.calibration import parse_methods
@@ -26,6 +25,7 @@ from .core.rows import answer_row, run_columns, write_csv
 from .core.runner import Job
 from .core.session import Condition, ProbeSession
 from .core.variants import parse_factors, parse_variant, variants_for
+from .progress import progress_bars
 
 
 def country_summary(instrument, frame: pd.DataFrame, constants: dict[str, float] | None) -> str:
@@ -200,7 +200,7 @@ def run_sweep(args, backend) -> int:
              else f"{instrument.key} {first.language} {len({job.persona.key for job in jobs})} subgroups of {args.subgroups}" if by_subgroup
              else f"{instrument.key} {first.language} persona={first.persona}")
     try:
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as progress:
+        with progress_bars(console) as progress:
             if todo:
                 loading = progress.add_task(start_label(backend), total=100)
                 runner.start(backend, on_load=lambda p: progress.update(loading, completed=100 * p))

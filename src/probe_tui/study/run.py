@@ -16,7 +16,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from ..backends.cached import drawn_params
 from ..core import runner
@@ -26,6 +25,7 @@ from ..core.journal import RunJournal
 from ..core.rows import answer_row
 from ..core.session import prompt_for
 from ..core.store import answer_record
+from ..progress import progress_bars
 from .backends import build_backend, concurrency_of
 from .matrix import Planned, by_instrument, conditions_of, model_plan
 from .results import study_frame, write_results
@@ -220,9 +220,7 @@ def _run(study: Study, journal: RunJournal, console: Console) -> int:
     cancel = threading.Event()
     failures: dict[str, str] = {}
     total = sum(len(plan) for _, _, plan in built)
-    columns = (TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("ETA"),
-               TimeRemainingColumn())
-    with Progress(*columns, console=console) as progress:
+    with progress_bars(console, eta=True) as progress:
         overall = progress.add_task(f"{study.name}: all models", total=total,
                                     completed=sum(1 for _, _, plan in built for p in plan if p.job.key in done))
         tasks = {spec.label: progress.add_task(f"  {spec.label}", total=len(plan),
