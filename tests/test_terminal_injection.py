@@ -111,3 +111,26 @@ async def test_a_server_error_with_markup_is_shown_as_written_without_a_markup_e
         assert "[/] closing tag, [bold]not bold[/bold]" in shown.replace("\n", "")  # the notification too
         assert "PWNED" not in shown
     assert app.return_code in (None, 0)
+
+
+def test_a_server_error_with_escape_sequences_reaches_the_terminal_inertly_from_the_cli(llama_server, tmp_path):
+    """The command line printed a server's error message as it came: an OSC sequence in it (which
+    retitles the terminal) or a right-to-left override reached the terminal. Each error line now goes
+    through the same cleaning as the app's."""
+    import subprocess
+    import sys
+
+    from loopback import FaultProxy
+
+    proxy = FaultProxy(llama_server.url.removesuffix("/v1"))
+    proxy.faults[:] = [("status", 400, {}, {"error": {"message": f"bad \x1b]0;PWNED\x07 request {RLO}txet"}})] * 20
+    try:
+        done = subprocess.run([sys.executable, "-m", "probe_tui", "run", "--backend", "openai", "--base-url", proxy.url,
+                               "--model", "smollm2", "--limit", "1", "--output", str(tmp_path / "out.csv")],
+                              capture_output=True, text=True, timeout=300)
+    finally:
+        proxy.stop()
+    assert done.returncode == 2, done.stderr
+    assert "request refused at" in done.stderr and "bad  request \\u202etxet" in done.stderr, done.stderr
+    assert_inert(done.stderr.replace("\n", " "))
+    assert "PWNED" not in done.stderr

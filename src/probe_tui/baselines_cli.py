@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from .widgets.text import printable as terminal_safe
+from .core.text import printable as terminal_safe
 
 
 def add_parser(commands) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .core import paths
 from .core.errors import ProbeError
+from .core.text import printable
 from .core.settings import get_settings
 
 log = logging.getLogger("probe_tui")
@@ -43,7 +44,7 @@ class Parser(argparse.ArgumentParser):
     """Bad input is one line: `probe-tui: error: ...` (no usage; --help has it)."""
 
     def error(self, message):
-        self.exit(2, f"probe-tui: error: {message}\n")
+        self.exit(2, f"probe-tui: error: {printable(message)}\n")
 
 
 def _whole(minimum: int, maximum: int | None = None):
@@ -246,7 +247,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     try:
         settings = get_settings()
     except ProbeError as exc:
-        parser.exit(2, f"probe-tui: error: {exc}\n")
+        parser.exit(2, f"probe-tui: error: {printable(exc)}\n")
     from_settings = {dest: getattr(settings, field) for dest, field in COMMAND_DEFAULTS.get(command, {}).items()}
     defaults = {action.dest: None for action in shared} | SHARED_DEFAULTS | from_settings
     for dest, value in defaults.items():
@@ -278,7 +279,7 @@ def _backend(args):
                 from .backends.sharded import ShardedBackend
 
                 sharded = ShardedBackend([make_remote_backend(c) for c in configs], per_endpoint=getattr(args, "concurrency", None) or 1,
-                                         on_notice=lambda line: print(f"probe-tui: warning: {line}", file=sys.stderr))
+                                         on_notice=lambda line: print(f"probe-tui: warning: {printable(line)}", file=sys.stderr))
                 args.concurrency = sharded.max_concurrency  # the runner's total: per endpoint × endpoints
                 return _cached(sharded, args)
             config = configs[0]
@@ -485,7 +486,7 @@ def score_command(args) -> int:
     frame = rescore.read_responses(args.responses, _pairs(args.map, "--map"), _pairs(args.set, "--set"))
     groups = load_group_baselines(args.groups)
     for problem in groups.attrs["problems"]:
-        print(f"probe-tui: warning: {problem} (file skipped)", file=sys.stderr)
+        print(f"probe-tui: warning: {printable(problem)} (file skipped)", file=sys.stderr)
     scores, summary = rescore.score(instrument, frame, args.responses, n_resamples=args.bootstrap,
                                     vsm_constant=parse_constants(args.vsm_constant), groups=groups)
     scores.to_csv(args.output, index=False)
@@ -562,7 +563,7 @@ def main(argv=None) -> int:
             return study_command(args)
         return run_app(args)
     except ProbeError as exc:
-        print(f"probe-tui: error: {exc}", file=sys.stderr)
+        print(f"probe-tui: error: {printable(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("probe-tui: interrupted", file=sys.stderr)
@@ -572,7 +573,7 @@ def main(argv=None) -> int:
         return 0
     except Exception as exc:  # noqa: BLE001 - the traceback goes to the log, one line to the user
         log.exception("unexpected error")
-        print(f"probe-tui: unexpected error: {type(exc).__name__}: {exc} (traceback in {log_path})", file=sys.stderr)
+        print(f"probe-tui: unexpected error: {type(exc).__name__}: {printable(exc)} (traceback in {log_path})", file=sys.stderr)
         return 1
 
 

@@ -24,6 +24,7 @@ from .core.report import gauge_summary, lean_line, nearest_line
 from .core.rows import answer_row, run_columns, write_csv
 from .core.runner import Job
 from .core.session import Condition, ProbeSession
+from .core.text import printable
 from .core.variants import parse_factors, parse_variant, variants_for
 from .progress import progress_bars
 
@@ -239,7 +240,7 @@ def run_sweep(args, backend) -> int:
         journal.close()
         if unexpected:
             raise unexpected
-        print(f"probe-tui: error: {failure}" if failure else "probe-tui: interrupted before the first answer; nothing was written",
+        print(f"probe-tui: error: {printable(failure)}" if failure else "probe-tui: interrupted before the first answer; nothing was written",
               file=sys.stderr)
         return 130 if interrupted else 2
     answered = [row for row in rows if not row.get("unanswered")]
@@ -291,7 +292,7 @@ def run_sweep(args, backend) -> int:
               f"but not scored ({shown}): {unanswered[0]['unanswered']}", file=sys.stderr)
     if interrupted or failure or unexpected or len(rows) < len(jobs):
         if failure:
-            print(f"probe-tui: error: {failure}", file=sys.stderr)
+            print(f"probe-tui: error: {printable(failure)}", file=sys.stderr)
         print(f"probe-tui: stopped after {len(rows)} of {len(jobs)} prompts; they are kept. "
               "Run the same command with --resume to finish.", file=sys.stderr)
         if unexpected:

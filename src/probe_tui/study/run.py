@@ -25,6 +25,7 @@ from ..core.journal import RunJournal
 from ..core.rows import answer_row
 from ..core.session import prompt_for
 from ..core.store import answer_record
+from ..core.text import printable
 from ..progress import progress_bars
 from .backends import build_backend, concurrency_of
 from .matrix import Planned, by_instrument, conditions_of, model_plan
@@ -214,6 +215,9 @@ def run_study(study: Study, console: Console | None = None) -> int:
 
 
 def _run(study: Study, journal: RunJournal, console: Console) -> int:
+    def say(line: str) -> None:  # one line, as it is: cleaned, never markup, never wrapped (a path stays whole)
+        console.print(printable(line), markup=False, highlight=False, soft_wrap=True)
+
     built = plans(study)
     done = journal.done()
     recorder = _Recorder(journal)
@@ -275,13 +279,13 @@ def _run(study: Study, journal: RunJournal, console: Console) -> int:
     frame = study_frame(study, journal.rows(), keys)
     if not frame.empty:
         written = write_results(study, frame)
-        console.print(f"wrote {len(frame)} of {total} answers to {written[0]}; scores in {written[1].name}, "
-                      f"{len(written) - 2} figure(s) in {written[0].parent / 'figures'}", markup=False, highlight=False)
+        say(f"wrote {len(frame)} of {total} answers to {written[0]}; scores in {written[1].name}, "
+            f"{len(written) - 2} figure(s) in {written[0].parent / 'figures'}")
     for label, problem in failures.items():
-        console.print(f"probe-tui: error: model {label}: {problem}", markup=False, highlight=False)
+        say(f"probe-tui: error: model {label}: {problem}")
     if len(frame) < total:
-        console.print(f"probe-tui: {total - len(frame)} of {total} prompts are not answered yet; what was answered is kept. "
-                      f"Run `probe-tui study run {study.path}` again to continue.", markup=False, highlight=False)
+        say(f"probe-tui: {total - len(frame)} of {total} prompts are not answered yet; what was answered is kept. "
+            f"Run `probe-tui study run {study.path}` again to continue.")
         return 130 if interrupted else 2
-    console.print(f"report: probe-tui study report {study.path}", markup=False, highlight=False)
+    say(f"report: probe-tui study report {study.path}")
     return 0

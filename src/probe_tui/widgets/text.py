@@ -1,9 +1,9 @@
 """Text from outside (model output, item and persona text, file names, server messages) on its way to
 the screen. It is data: never read as markup, and nothing in it may drive the terminal.
 
-printable() is the one cleaning step, and everything below goes through it. Prefer safe_text(), a
-rich Text, which Textual shows as it is; or printable(text) where an API takes markup=False. Where a
-string is read as markup anyway: safe_markup() for Textual's (the command palette) and safe_cell()
+printable() (core/text.py, shared with the command line) is the one cleaning step, and everything
+below goes through it. Prefer safe_text(), a rich Text, which Textual shows as it is; or
+printable(text) where an API takes markup=False. Where a string is read as markup anyway: safe_markup() for Textual's (the command palette) and safe_cell()
 for Rich's (DataTable string cells). The two escape differently."""
 
 from __future__ import annotations
@@ -13,25 +13,9 @@ import re
 from rich.markup import escape
 from rich.text import Text
 
-# escape sequences (CSI, OSC, other ESC pairs, 8-bit CSI), then every C0/C1 control but \n and \t
-CONTROL = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]"
-    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"
-    r"|\x1b[ -/]*[0-~]?"
-    r"|\x9b[0-?]*[ -/]*[@-~]"
-    r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]"
-)
-# bidirectional overrides, embeddings and isolates (the "Trojan Source" set): they reorder the text after
-# them, so they are shown inertly, as their code (\u202e), never passed on; the marks (LRM, RLM) stay
-BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
+from ..core.text import printable
+
 HEX_TOKEN = re.compile(r"<([0-9a-f]{2}(?: [0-9a-f]{2})*)>")  # how the scorer writes a token that is not whole UTF-8
-
-
-def printable(text) -> str:
-    """text without control characters or escape sequences (newlines and tabs stay); a bidirectional
-    control (a right-to-left override) becomes its visible code, \\u202e."""
-    text = CONTROL.sub("", str(text).replace("\r\n", "\n"))
-    return BIDI.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 def safe_text(text, style: str = "", **kwargs) -> Text:
