@@ -134,3 +134,17 @@ def test_a_server_error_with_escape_sequences_reaches_the_terminal_inertly_from_
     assert "request refused at" in done.stderr and "bad  request \\u202etxet" in done.stderr, done.stderr
     assert_inert(done.stderr.replace("\n", " "))
     assert "PWNED" not in done.stderr
+
+
+def test_probe_tui_models_lists_a_model_file_with_an_osc_sequence_in_its_name_inertly(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "a\x1b]0;X\x07b.gguf").write_bytes(b"GGUF" + b"\0" * 60)
+    (tmp_path / f"c{RLO}fuggg.gguf").write_bytes(b"GGUF" + b"\0" * 60)
+    done = subprocess.run([sys.executable, "-m", "probe_tui", "models"], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PROBE_TUI_MODELS": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    assert "ab.gguf" in done.stdout and "c\\u202efuggg.gguf" in done.stdout, done.stdout
+    assert_inert(done.stdout.replace("\n", " "))

@@ -418,7 +418,7 @@ def sessions_command() -> int:
 
     sessions = SessionStore().sessions()
     for entry in sessions:
-        print(f"{entry['name']:<28} {entry['answers']:>6} answers  last used {entry['updated']}")
+        print(printable(f"{entry['name']:<28} {entry['answers']:>6} answers  last used {entry['updated']}"))
     print(f"{len(sessions)} session(s) in {store_file()}", file=sys.stderr)
     return 0
 
@@ -440,10 +440,10 @@ def list_models_command() -> int:
     from .backends.models import list_models
     from .backends.remote import endpoint_summary, load_endpoints
 
-    for entry in list_models():
-        print(f"{entry.name:<32} {entry.kind:<9} {entry.note}")
+    for entry in list_models():  # file names are outside text
+        print(printable(f"{entry.name:<32} {entry.kind:<9} {entry.note}"))
     for name, config in load_endpoints().items():
-        print(f"{name:<32} {'endpoint':<9} {endpoint_summary(config)}")
+        print(printable(f"{name:<32} {'endpoint':<9} {endpoint_summary(config)}"))
     return 0
 
 
@@ -460,7 +460,7 @@ def endpoints_command(args) -> int:
     else:
         endpoints = remote.load_endpoints()
         for name, config in endpoints.items():
-            print(f"{name:<20} {remote.endpoint_summary(config)}")
+            print(printable(f"{name:<20} {remote.endpoint_summary(config)}"))
         hint = "" if endpoints else "; add one with: probe-tui endpoints add NAME --backend openai --base-url URL --model ID"
         print(f"{len(endpoints)} endpoint(s) in {remote.config_file()}{hint}", file=sys.stderr)
     return 0
@@ -512,19 +512,19 @@ def items_check() -> int:
         problems += gaps
         complete = [lang for lang in instrument.languages if not any(f" no {lang} " in gap for gap in gaps)]
         origin = instrument.origin[0] + (f" (+{len(instrument.origin) - 1} more)" if len(instrument.origin) > 1 else "")
-        print(f"{instrument.key:<14} {instrument.contents}  {len(complete)}/{len(instrument.languages)} languages complete: "
-              f"{', '.join(complete)}  from {origin}")
+        print(printable(f"{instrument.key:<14} {instrument.contents}  {len(complete)}/{len(instrument.languages)} languages complete: "
+                        f"{', '.join(complete)}  from {origin}"))  # a user file's keys and name
         try:
             baseline = instrument.baseline()
         except ProbeError as exc:
             problems.append(str(exc))
             continue
         if baseline is not None:
-            print(f"{'':<14} baseline: {len(baseline.table)} rows × {len(baseline.table.columns)} dimensions from {baseline.path}")
+            print(printable(f"{'':<14} baseline: {len(baseline.table)} rows × {len(baseline.table.columns)} dimensions from {baseline.path}"))
     print(f"personas       {len(personas.personas)} named, plus country:<name>, subgroup:..., custom:<text>")
     print(f"user files: {user_items_dir()} and {user_personas_dir()}")
     for problem in problems:
-        print(f"problem: {problem}")
+        print(f"problem: {printable(problem)}")
     print("ok: no problems" if not problems else f"{len(problems)} problem(s)")
     return 1 if problems else 0
 
